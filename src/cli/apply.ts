@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { InputError } from '../errors.js';
+import { applyPlan, planApply, readScheduleFile } from '../schedule-file.js';
+import { globals, openContext, printJson, setupColor } from './common.js';
+
+export function registerApply(program: Command): void {
+  program
+    .command('apply')
+    .description('make the schedules match a YAML or JSON file (all or nothing)')
+    .argument('<file>', 'schedules file')
+    .option('--prune', 'delete schedules that the file does not name')
+    .option('--dry-run', 'print what would change, change nothing')
+    .action(async (file: string, opts, cmd: Command) => {
+      const g = globals(cmd);
+      const parsed = readScheduleFile(file);
+      if (parsed.problems.length) {
+        for (const p of parsed.problems.slice(1)) process.stderr.write(`conductor: ${file}:${p.line ?? '?'}: ${p.message}\n`);
+        const p = parsed.problems[0];
+        throw new InputError(`${file}:${p.line ?? '?'}: ${p.message}${parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more problems); nothing applied` : '; nothing applied'}`);
+      }
+      const ctx = openContext(cmd);
+      const changes = planApply(ctx, parsed.definitions, Boolean(opts.prune));
+      if (!opts.dryRun) await applyPlan(ctx, parsed.definitions, changes);
+      if (g.json) {
+        printJson({ dry_run: Boolean(opts.dryRun), changes });
+        return;
+      }
+      const c = setupColor(g);
+      for (const ch of changes) {
+        const colour = ch.op === '+' ? c.green : ch.op === '-' ? c.red : c.yellow;
+        process.stdout.write(colour(`${ch.op} ${ch.task_id}${ch.fields ? ` (${ch.fields.join(', ')})` : ''}`) + '\n');
+      }
+      const counts = ['+', '~', '-'].map((op) => changes.filter((ch) => ch.op === op).length);
+      process.stdout.write(`${opts.dryRun ? 'would apply' : 'applied'}: ${counts[0]} created, ${counts[1]} updated, ${counts[2]} deleted, ${parsed.definitions.length - counts[0] - counts[1]} unchanged\n`);
+    });
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import { settleOrphan } from '../dispatcher.js';
+import { InputError } from '../errors.js';
+import { checkId } from '../ids.js';
+import { FORMAT } from '../model.js';
+import { selfIdentity, tokenAlive } from '../run/proc.js';
+import { isoInZone } from '../time.js';
+import { globals, openContext, printJson } from './common.js';
+
+export function registerCancel(program: Command): void {
+  program
+    .command('cancel')
+    .description('remove a queued entry, or stop a running one (its whole process group)')
+    .argument('<entry-id>', 'from status')
+    .action(async (id: string, _opts, cmd: Command) => {
+      checkId(id, 'entry id');
+      const ctx = openContext(cmd);
+      const what = await cancelEntry(ctx, id);
+      if (globals(cmd).json) printJson({ entry_id: id, cancelled: what });
+      else process.stdout.write(`cancelled ${id} (${what})\n`);
+    });
+}
+
+async function cancelEntry(ctx: Context, id: string): Promise<'queued' | 'running'> {
+  const { store, clock } = ctx;
+  const taken = store.takeQueued(id);
+  if (taken) {
+    const at = isoInZone(clock());
+    store.recordExecution({
+      format: FORMAT, execution_id: `${id}.${taken.runs + 1}`, entry_id: id, task_id: taken.task_id, attempt: taken.attempt,
+      status: 'cancelled', exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0,
+      peak_cpu_percent: null, peak_memory_mb: null, log: null, error: 'cancelled while queued', event: taken.event,
+    });
+    store.settleGroup(taken, 'cancelled', false);
+    return 'queued';
+  }
+  const rec = store.listRunning().find((r) => r.entry.entry_id === id);
+  if (!rec) throw new InputError(`unknown entry id '${id}' (not queued or running)`);
+  if (!tokenAlive(rec.owner)) {
+    // Its dispatcher is gone: nobody else will act on the request.
+    if (store.takeOver(rec, selfIdentity().token)) {
+      await settleOrphan(ctx, rec, selfIdentity(), 'cancelled', 'cancelled; its dispatcher was gone');
+    }
+    return 'running';
+  }
+  store.requestCancel(id);
+  // The owning dispatcher checks requests at least once a second; wait for it to record the stop.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (!store.listRunning().some((r) => r.entry.entry_id === id)) return 'running';
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return 'running';
+}

@@ -1,0 +1,87 @@
+import chalk from 'chalk';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import * as path from 'node:path';
+import type { Context } from '../context.js';
+import { InputError } from '../errors.js';
+import { FileStore } from '../store/file-store.js';
+import { clockFromEnv } from '../time.js';
+
+export interface GlobalOptions {
+  home?: string;
+  json?: boolean;
+  color?: boolean;
+}
+
+/** Global options may stand before or after the verb; merge what commander saw at both levels. */
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function homeDir(g: GlobalOptions): string {
+  return path.resolve(g.home ?? process.env.CONDUCTOR_HOME ?? '.conductor');
+}
+
+/** Opens the home (creating it on first use) with the real or injected clock. */
+export function openContext(cmd: Command): Context {
+  const g = globals(cmd);
+  const clock = clockFromEnv();
+  const store = new FileStore(homeDir(g));
+  store.init(clock());
+  return { store, clock };
+}
+
+export function useColor(g: GlobalOptions): boolean {
+  if (g.color === false || 'NO_COLOR' in process.env) return false;
+  return Boolean(process.stdout.isTTY);
+}
+
+export function setupColor(g: GlobalOptions): typeof chalk {
+  chalk.level = useColor(g) ? (chalk.level || 1) : 0;
+  return chalk;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A boxed table on a terminal; plain aligned columns for pipes and scripts. */
+export function printTable(head: string[], rows: (string | number | null)[][]): void {
+  const tty = Boolean(process.stdout.isTTY);
+  const c = chalk;
+  const table = tty
+    ? new Table({ head: head.map((h) => c.bold(h)), style: { head: [], border: [] } })
+    : new Table({
+        head,
+        chars: {
+          top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
+          'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+        },
+        style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+      });
+  for (const r of rows) table.push(r.map((v) => (v === null || v === undefined ? '-' : String(v))));
+  process.stdout.write(table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n');
+}
+
+/** Warnings about files set aside go to stderr so JSON on stdout stays clean. */
+export function reportProblems(ctx: Context): void {
+  for (const p of ctx.store.problems) {
+    process.stderr.write(`conductor: warning: ${p.file}: ${p.reason}${p.moved_to ? `; moved to ${p.moved_to}` : ''}\n`);
+  }
+  ctx.store.problems.length = 0;
+}
+
+export function parseJsonPayload(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`invalid --payload: not valid JSON (${(err as Error).message})`);
+  }
+  return text;
+}
+
+export function requireSchedule<T>(value: T | null, id: string): T {
+  if (value === null) throw new InputError(`unknown task id '${id}'`);
+  return value;
+}

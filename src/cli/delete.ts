@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { checkId } from '../ids.js';
+import { deleteSchedule } from '../schedules.js';
+import { globals, openContext, printJson } from './common.js';
+
+export function registerDelete(program: Command): void {
+  program
+    .command('delete')
+    .description('delete a schedule (its history stays)')
+    .argument('<id>', 'task id')
+    .action(async (id: string, _opts, cmd: Command) => {
+      checkId(id);
+      const ctx = openContext(cmd);
+      await deleteSchedule(ctx, id);
+      if (globals(cmd).json) printJson({ deleted: id });
+      else process.stdout.write(`deleted ${id}\n`);
+    });
+}

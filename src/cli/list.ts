@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { globals, openContext, printJson, printTable, reportProblems, setupColor } from './common.js';
+import { breakerStateOf, publicSchedule } from './view.js';
+
+export function registerList(program: Command): void {
+  program
+    .command('list')
+    .description('list schedules with their next run')
+    .action((_opts, cmd: Command) => {
+      const g = globals(cmd);
+      const ctx = openContext(cmd);
+      const schedules = ctx.store.listSchedules();
+      reportProblems(ctx);
+      if (g.json) {
+        printJson(schedules.map((s) => publicSchedule(ctx, s)));
+        return;
+      }
+      const c = setupColor(g);
+      if (schedules.length === 0) {
+        process.stdout.write('no schedules\n');
+        return;
+      }
+      printTable(
+        ['ID', 'NAME', 'TYPE', 'EXPR', 'PRIO', 'ENABLED', 'NEXT RUN', 'LAST RUN', 'RUNS', 'FAILS', 'BREAKER'],
+        schedules.map((s) => {
+          const breaker = breakerStateOf(ctx, s);
+          return [
+            s.task_id, s.task_name, s.schedule_type, s.schedule_expr + (s.tz && s.schedule_type === 'cron' ? ` (${s.tz})` : ''),
+            s.priority, s.enabled ? c.green('yes') : c.yellow('no'), s.next_execution, s.last_executed,
+            s.execution_count, s.failure_count ? c.red(String(s.failure_count)) : 0,
+            breaker === 'closed' ? breaker : c.red(breaker),
+          ];
+        }),
+      );
+      const quarantined = ctx.store.listQuarantine().length;
+      if (quarantined) process.stderr.write(`conductor: ${quarantined} file(s) in quarantine/ (see 'conductor health')\n`);
+    });
+}

@@ -1,0 +1,149 @@
+import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import type { Context } from '../context.js';
+import { dispatch, type DispatchEvent, type StopSignal } from '../dispatcher.js';
+import { InputError, RunError } from '../errors.js';
+import { tokenAlive, selfIdentity } from '../run/proc.js';
+import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
+import { parseIntIn } from '../schedule/definition.js';
+import { formatDuration, parseDuration } from '../time.js';
+import { globals, openContext, printJson, reportProblems, setupColor } from './common.js';
+import { createProgress } from './progress.js';
+
+function percentOption(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new InputError(`invalid ${name} '${v}': expected a percentage from 1 to 100`);
+  return n;
+}
+
+export function registerProcess(program: Command): void {
+  program
+    .command('process')
+    .description('one pass: queue due schedules, run queued entries by priority within the limits, exit when done')
+    .option('--max-concurrent <n>', 'tasks running at once', '4')
+    .option('--max-cpu <pct>', 'start nothing while machine CPU + estimate would exceed this', '80')
+    .option('--max-mem <pct>', 'start nothing while memory in use + estimate would exceed this', '85')
+    .option('--starvation-threshold <dur>', 'one priority step per this long waited', '30m')
+    .option('--grace <dur>', 'between TERM and KILL when a handler is stopped', '5s')
+    .option('--daemon', 'keep running: tick every second, stop cleanly on SIGTERM/SIGINT')
+    .action(async (opts, cmd: Command) => {
+      const g = globals(cmd);
+      const limits = {
+        maxConcurrent: parseIntIn('max-concurrent', opts.maxConcurrent, 1, 10_000),
+        maxCpu: percentOption('max-cpu', opts.maxCpu),
+        maxMem: percentOption('max-mem', opts.maxMem),
+      };
+      const starvationMs = parseDuration(opts.starvationThreshold, 'starvation threshold');
+      const graceMs = parseDuration(opts.grace, 'grace');
+      const ctx = openContext(cmd);
+      const c = setupColor(g);
+      const daemon = Boolean(opts.daemon);
+      if (daemon) claimPidFile(ctx);
+
+      const stop: StopSignal = { stopping: false, killing: false };
+      const onSignal = () => {
+        if (stop.stopping) stop.killing = true;
+        stop.stopping = true;
+        stop.wake?.();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+
+      let probe: ResourceProbe;
+      if (process.env.CONDUCTOR_RESOURCES_FILE) probe = fileProbe(process.env.CONDUCTOR_RESOURCES_FILE);
+      else {
+        const p = procProbe();
+        await p.warm();
+        probe = p;
+      }
+      const progress = createProgress(!g.json && !daemon);
+      const report = (ev: DispatchEvent) => {
+        if (g.json) return;
+        progress.clear();
+        switch (ev.type) {
+          case 'queued':
+            say(`${c.cyan('queued')}   ${ev.entry.task_id} ${c.dim(ev.entry.entry_id)} (${ev.reason})`);
+            break;
+          case 'started':
+            progress.started();
+            if (daemon) say(`${c.blue('started')}  ${ev.entry.task_id} ${c.dim(ev.execution_id)}`);
+            break;
+          case 'finished': {
+            const x = ev.execution;
+            progress.finished();
+            const colour = x.status === 'success' ? c.green : x.status === 'skipped' || x.status === 'cancelled' ? c.yellow : c.red;
+            const code = x.exit_code === null ? '' : ` exit ${x.exit_code}`;
+            say(`${colour(x.status.padEnd(8))} ${x.task_id} ${c.dim(x.execution_id)}${code} in ${formatDuration(x.duration_ms)}${x.error && x.status !== 'failed' ? ` (${x.error})` : ''}`);
+            break;
+          }
+          case 'recovered':
+            say(`${c.yellow('recovered')} ${ev.entry_id}: ${ev.what}`);
+            break;
+          case 'note':
+            say(`${c.yellow('note')}     ${ev.message}`);
+        }
+        progress.draw(ctx);
+      };
+      try {
+        const summary = await dispatch(ctx, {
+          limits, starvationMs, graceMs, daemon, probe, report,
+          logCap: Number(process.env.CONDUCTOR_LOG_CAP) || 1024 * 1024,
+          patienceMs: Number(process.env.CONDUCTOR_PATIENCE_MS) || 3000,
+          tickMs: 1000,
+        }, stop);
+        progress.clear();
+        reportProblems(ctx);
+        if (g.json) printJson(summary);
+        else {
+          const paused = ctx.store.isPaused() ? ' (home is paused: nothing started)' : '';
+          say(`done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${paused}`);
+        }
+      } finally {
+        if (daemon) releasePidFile(ctx);
+      }
+    });
+}
+
+function say(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+/** One daemon per home: the pid file names a live process (pid + start time) or is stale. */
+function claimPidFile(ctx: Context): void {
+  const file = ctx.store.pidFile();
+  const me = selfIdentity();
+  for (let i = 0; i < 3; i++) {
+    try {
+      fs.writeFileSync(file, JSON.stringify({ pid: me.pid, token: me.token, host: me.host }) + '\n', { flag: 'wx', mode: 0o600 });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder: { pid?: number; token?: string } = {};
+    try {
+      holder = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      /* torn or empty: treat as stale */
+    }
+    if (holder.token && tokenAlive(holder.token)) {
+      throw new RunError(`a daemon is already running on this home (pid ${holder.pid})`);
+    }
+    // Stale: move it aside atomically so two starters cannot both remove it.
+    try {
+      fs.renameSync(file, `${file}.stale-${process.pid}`);
+      fs.unlinkSync(`${file}.stale-${process.pid}`);
+    } catch {
+      /* another starter took it; loop and compete for the create */
+    }
+  }
+  throw new RunError('could not take the daemon pid file');
+}
+
+function releasePidFile(ctx: Context): void {
+  try {
+    const holder = JSON.parse(fs.readFileSync(ctx.store.pidFile(), 'utf8'));
+    if (holder.token === selfIdentity().token) fs.unlinkSync(ctx.store.pidFile());
+  } catch {
+    /* already gone */
+  }
+}

@@ -1,0 +1,35 @@
+import type { Context } from '../context.js';
+
+/**
+ * A one-line progress display (done/running/queued) on a terminal, redrawn in
+ * place and throttled; nothing at all when stdout is not a terminal.
+ */
+export function createProgress(enabled: boolean) {
+  const on = enabled && Boolean(process.stdout.isTTY);
+  let done = 0;
+  let running = 0;
+  let shown = false;
+  let lastDraw = 0;
+  return {
+    started() {
+      running++;
+    },
+    finished() {
+      running = Math.max(0, running - 1);
+      done++;
+    },
+    clear() {
+      if (on && shown) {
+        process.stdout.write('\r\x1b[K');
+        shown = false;
+      }
+    },
+    draw(ctx: Context) {
+      if (!on || Date.now() - lastDraw < 100) return;
+      lastDraw = Date.now();
+      const queued = ctx.store.listQueued().length;
+      process.stdout.write(`\r\x1b[K${done} done, ${running} running, ${queued} queued`);
+      shown = true;
+    },
+  };
+}

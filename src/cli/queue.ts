@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { checkId } from '../ids.js';
+import { parseIntIn } from '../schedule/definition.js';
+import { checkEstimates } from '../schedules.js';
+import { buildRunGroup, enqueueOrFail, newEntry } from '../tasks.js';
+import { globals, openContext, parseJsonPayload, printJson, requireSchedule } from './common.js';
+
+export function registerQueue(program: Command): void {
+  program
+    .command('queue')
+    .description('queue one run of a schedule now and print its entry id')
+    .argument('<id>', 'task id')
+    .option('--priority <n>', 'priority of this run, 1..10')
+    .option('--payload <json>', 'JSON handed to the handler as CONDUCTOR_PAYLOAD')
+    .option('--with-deps', 'queue the upstream tasks too, as one run group')
+    .action((id: string, opts, cmd: Command) => {
+      checkId(id);
+      const priority = opts.priority === undefined ? undefined : parseIntIn('priority', opts.priority, 1, 10);
+      const payload = parseJsonPayload(opts.payload);
+      const ctx = openContext(cmd);
+      const s = requireSchedule(ctx.store.readSchedule(id), id);
+      checkEstimates(s);
+      const now = ctx.clock();
+      const entries = opts.withDeps
+        ? buildRunGroup(ctx, s, now, { source: 'manual', priority, payload })
+        : [newEntry(s, now, { source: 'manual', priority, payload })];
+      for (const e of entries) enqueueOrFail(ctx, e);
+      const root = entries[entries.length - 1];
+      if (globals(cmd).json) printJson(opts.withDeps ? { ...root, group_entries: entries.map((e) => e.entry_id) } : root);
+      else if (opts.withDeps) process.stdout.write(entries.map((e) => `${e.entry_id} ${e.task_id}`).join('\n') + '\n');
+      else process.stdout.write(`${root.entry_id}\n`);
+    });
+}

@@ -1,0 +1,21 @@
+// One file per verb; this list fixes the order `--help` shows them in.
+export { registerCreate } from './create.js';
+export { registerList } from './list.js';
+export { registerGet } from './get.js';
+export { registerEnable, registerDisable } from './enable.js';
+export { registerDelete } from './delete.js';
+export { registerQueue } from './queue.js';
+export { registerTrigger } from './trigger.js';
+export { registerProcess } from './process.js';
+export { registerStatus } from './status.js';
+export { registerHistory } from './history.js';
+export { registerLogs } from './logs.js';
+export { registerStats } from './stats.js';
+export { registerCancel } from './cancel.js';
+export { registerPause, registerResume } from './pause.js';
+export { registerDlq } from './dlq.js';
+export { registerNext } from './next.js';
+export { registerApply } from './apply.js';
+export { registerValidate } from './validate.js';
+export { registerEvents } from './events.js';
+export { registerHealth } from './health.js';

@@ -1,0 +1,570 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { Context } from './context.js';
+import { listens } from './events/match.js';
+import type { Entry, ExecStatus, Execution, Schedule } from './model.js';
+import { FORMAT } from './model.js';
+import { breakerAfter, breakerAllows } from './policy/breaker.js';
+import { backoffMs } from './policy/retry.js';
+import { admit, type Limits } from './queue/admission.js';
+import { isReady, rankEntries } from './queue/order.js';
+import { pidsWithEnv } from './run/environ.js';
+import { killGroup, selfIdentity, tokenAlive, type Identity } from './run/proc.js';
+import type { ResourceProbe } from './run/resources.js';
+import { createSampler, type Sampler } from './run/sampler.js';
+import { runHandler, type RunResult, type Running } from './run/spawn.js';
+import { dueRuns } from './schedule/next.js';
+import type { RunningRecord } from './store/file-store.js';
+import { newEntry, trigger } from './tasks.js';
+import { isoInZone, parseDuration } from './time.js';
+
+export interface DispatchOptions {
+  limits: Limits;
+  starvationMs: number;
+  graceMs: number;
+  logCap: number;
+  daemon: boolean;
+  probe: ResourceProbe;
+  /** A one-shot pass whose entries are blocked only by load waits this long for it to fall. */
+  patienceMs: number;
+  /** Tick of the daemon. */
+  tickMs: number;
+  report: (ev: DispatchEvent) => void;
+}
+
+export type DispatchEvent =
+  | { type: 'queued'; entry: Entry; reason: string }
+  | { type: 'started'; entry: Entry; execution_id: string }
+  | { type: 'finished'; execution: Execution }
+  | { type: 'recovered'; entry_id: string; what: string }
+  | { type: 'note'; message: string };
+
+export interface Summary {
+  promoted: number;
+  started: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  recovered: number;
+  still_queued: number;
+  blocked: number;
+}
+
+/** Set by signal handlers: stop starting, then (second signal) stop what runs. */
+export interface StopSignal {
+  stopping: boolean;
+  killing: boolean;
+  wake?: () => void;
+}
+
+interface Active {
+  entry: Entry;
+  schedule: Schedule;
+  executionId: string;
+  startedMs: number;
+  run: Running;
+}
+
+interface Blocked {
+  reason: string;
+  since: string;
+}
+
+const RELIST_MS = 50;
+const PENDING_LOAD_MS = 2000;
+
+/**
+ * `process`: promote what is due, then start queued entries by effective
+ * priority while the limits allow, until nothing more can start and every
+ * started task has finished (or, as a daemon, until told to stop).
+ */
+export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSignal): Promise<Summary> {
+  const { store, clock } = ctx;
+  const me = selfIdentity();
+  const sampler = createSampler();
+  const active = new Map<string, Active>();
+  const summary: Summary = { promoted: 0, started: 0, succeeded: 0, failed: 0, skipped: 0, recovered: 0, still_queued: 0, blocked: 0 };
+  const statsBuffer = new StatsBuffer(ctx);
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  stop.wake = poke;
+
+  summary.recovered += await recoverOrphans(ctx, o, me);
+  let lastPromote = -Infinity;
+  let lastRecover = clock();
+  let lastHeartbeat = -Infinity;
+  let loadWaitStart: number | null = null;
+  let lastBlockedJson = '';
+  let prevBlocked = store.readState<Record<string, Blocked>>('blocked') ?? {};
+  let listedAt = -Infinity;
+  let listed: Entry[] = [];
+  const recentStarts: { at: number; cpu: number; mem: number }[] = [];
+
+  const finish = async (a: Active, r: RunResult) => {
+    await finishRun(ctx, o, me, a, r, statsBuffer, summary);
+    active.delete(a.entry.entry_id);
+    poke();
+  };
+
+  for (;;) {
+    const now = clock();
+    if (!stop.stopping && now - lastPromote >= (o.daemon ? o.tickMs : Infinity)) {
+      summary.promoted += await promoteDue(ctx, now, o);
+      lastPromote = now;
+      listedAt = -Infinity;
+    }
+    if (o.daemon && now - lastRecover > 10_000) {
+      summary.recovered += await recoverOrphans(ctx, o, me);
+      lastRecover = now;
+    }
+    if (now - lastHeartbeat > 5000) {
+      store.writeState('heartbeat', { format: FORMAT, at: isoInZone(now), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass' });
+      lastHeartbeat = now;
+    }
+    for (const [id, a] of active) if (store.cancelRequested(id)) a.run.stop('cancel');
+
+    let startedNow = 0;
+    let blockedByLoad = false;
+    const blocked: Record<string, Blocked> = {};
+    if (!stop.stopping && !store.isPaused()) {
+      if (now - listedAt >= RELIST_MS) {
+        listed = store.listQueued();
+        listedAt = now;
+      }
+      const ranked = rankEntries(listed.filter((e) => isReady(e, now) && !active.has(e.entry_id)), now, o.starvationMs);
+      const schedules = new Map<string, Schedule | null>();
+      const scheduleOf = (id: string) => {
+        if (!schedules.has(id)) schedules.set(id, store.readSchedule(id));
+        return schedules.get(id)!;
+      };
+      while (recentStarts.length && now - recentStarts[0].at > PENDING_LOAD_MS) recentStarts.shift();
+      const pending = recentStarts.reduce((acc, s) => ({ cpu: acc.cpu + s.cpu, mem: acc.mem + s.mem }), { cpu: 0, mem: 0 });
+      let readings: { cpu: number; mem: number } | null = null;
+      let reservedBy: string | null = null;
+      const runningTasks = new Set([...active.values()].map((a) => a.entry.task_id));
+
+      for (const { entry: e } of ranked) {
+        const block = (reason: string) => {
+          blocked[e.entry_id] = { reason, since: prevBlocked[e.entry_id]?.since ?? isoInZone(now) };
+        };
+        if (reservedBy) {
+          block(`blocked: waiting behind ${reservedBy}, which has waited past the starvation threshold`);
+          continue;
+        }
+        if (active.size >= o.limits.maxConcurrent) {
+          block(`blocked: ${active.size} running = max-concurrent ${o.limits.maxConcurrent}`);
+          continue;
+        }
+        const upstream = e.after.map((id) => ({ id, result: store.groupResult(id) }));
+        const broken = upstream.find((u) => u.result !== null && u.result !== 'success');
+        if (broken) {
+          const taken = store.takeQueued(e.entry_id);
+          if (taken) recordSkipped(ctx, taken, `upstream ${broken.id} ended ${broken.result}`, summary, o);
+          continue;
+        }
+        const waitingFor = upstream.filter((u) => u.result === null).map((u) => u.id);
+        if (waitingFor.length) {
+          block(`waiting for ${waitingFor.join(', ')}`);
+          continue;
+        }
+        const s = scheduleOf(e.task_id);
+        if (s && e.source === 'schedule' && s.overlap === 'queue' && runningTasks.has(e.task_id)) {
+          block(`waiting: a run of ${e.task_id} is still running (overlap: queue)`);
+          continue;
+        }
+        if (s) {
+          const b = store.readBreaker(s.circuit_breaker);
+          const cooldown = parseDuration(s.breaker_cooldown, 'breaker cooldown');
+          if (!breakerAllows(b, e.entry_id, now, cooldown)) {
+            if (b && b.state === 'open') {
+              const taken = store.takeQueued(e.entry_id);
+              if (taken) {
+                recordSkipped(ctx, taken, `circuit breaker '${s.circuit_breaker}' is open`, summary, o);
+              }
+            } else block(`waiting: circuit breaker '${s.circuit_breaker}' is half-open, a trial run is in progress`);
+            continue;
+          }
+        }
+        readings ??= o.probe.read();
+        const adm = admit(
+          { cpu: e.estimated_cpu_percent, mem: e.estimated_memory_percent },
+          readings, pending, active.size, o.limits,
+        );
+        if (!adm.ok) {
+          block(adm.reason);
+          if (adm.byLoad) {
+            blockedByLoad = true;
+            const since = Date.parse(blocked[e.entry_id].since);
+            if (now - since >= o.starvationMs) reservedBy = e.entry_id;
+          }
+          continue;
+        }
+        const claimed = store.claim(e.entry_id, me.token);
+        if (!claimed) continue;
+        if (!s) {
+          recordSkipped(ctx, claimed, `schedule '${e.task_id}' no longer exists`, summary, o, me.token);
+          continue;
+        }
+        if (s.circuit_breaker && store.readBreaker(s.circuit_breaker)?.state === 'open') {
+          await store.updateBreaker(s.circuit_breaker, (b) => ({ ...b, state: 'half-open', trial_entry: claimed.entry_id }));
+        }
+        const a = start(ctx, o, me, sampler, claimed, s, now);
+        active.set(a.entry.entry_id, a);
+        runningTasks.add(a.entry.task_id);
+        recentStarts.push({ at: now, cpu: e.estimated_cpu_percent, mem: e.estimated_memory_percent });
+        pending.cpu += e.estimated_cpu_percent;
+        pending.mem += e.estimated_memory_percent;
+        summary.started++;
+        startedNow++;
+        void a.run.done.then((r) => finish(a, r));
+      }
+    }
+    const blockedJson = JSON.stringify(blocked);
+    if (blockedJson !== lastBlockedJson) {
+      store.writeState('blocked', blocked);
+      lastBlockedJson = blockedJson;
+      prevBlocked = blocked;
+    }
+    await statsBuffer.flushIfDue(now);
+
+    if (stop.killing) for (const a of active.values()) a.run.stop('shutdown');
+    if (active.size === 0) {
+      if (stop.stopping) break;
+      if (!o.daemon && startedNow === 0) {
+        if (!blockedByLoad) break;
+        loadWaitStart ??= now;
+        if (now - loadWaitStart >= o.patienceMs) break;
+      }
+    }
+    if (startedNow > 0) loadWaitStart = null;
+    const nap = o.daemon ? o.tickMs : blockedByLoad ? 250 : 1000;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, startedNow > 0 && active.size < o.limits.maxConcurrent ? 0 : nap);
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    wake = null;
+  }
+  await statsBuffer.flush();
+  const left = store.listQueued();
+  summary.still_queued = left.length;
+  summary.blocked = Object.keys(store.readState<Record<string, Blocked>>('blocked') ?? {}).length;
+  store.writeState('heartbeat', { format: FORMAT, at: isoInZone(clock()), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass', summary });
+  return summary;
+}
+
+function start(ctx: Context, o: DispatchOptions, me: Identity, sampler: Sampler, e: Entry, s: Schedule, now: number): Active {
+  const executionId = `${e.entry_id}.${e.runs + 1}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...s.env,
+    CONDUCTOR_HOME: ctx.store.home,
+    CONDUCTOR_TASK_ID: e.task_id,
+    CONDUCTOR_ENTRY_ID: e.entry_id,
+    CONDUCTOR_EXECUTION_ID: executionId,
+    CONDUCTOR_ATTEMPT: String(e.attempt),
+    CONDUCTOR_EVENT: e.event ?? '',
+    CONDUCTOR_PAYLOAD: e.payload ?? '',
+    CONDUCTOR_EVENT_DEPTH: String(e.event_depth),
+  };
+  const run = runHandler({
+    command: s.handler,
+    cwd: s.cwd ?? process.cwd(),
+    env,
+    logPath: ctx.store.logPath(executionId),
+    logCap: o.logCap,
+    timeoutMs: s.timeout ? parseDuration(s.timeout, 'timeout') : null,
+    graceMs: o.graceMs,
+    sampler,
+  });
+  void me;
+  const entry = { ...e, status: 'running' as const, execution_id: executionId, started_at: isoInZone(now) };
+  o.report({ type: 'started', entry, execution_id: executionId });
+  return { entry, schedule: s, executionId, startedMs: now, run };
+}
+
+function statusOf(r: RunResult): ExecStatus {
+  if (r.stopped === 'cancel') return 'cancelled';
+  if (r.stopped === 'shutdown') return 'abandoned';
+  if (r.timedOut) return 'timeout';
+  if (r.error) return 'failed';
+  return r.exitCode === 0 ? 'success' : 'failed';
+}
+
+async function finishRun(
+  ctx: Context, o: DispatchOptions, me: Identity, a: Active, r: RunResult, stats: StatsBuffer, summary: Summary,
+): Promise<void> {
+  const { store, clock } = ctx;
+  const now = clock();
+  const status = statusOf(r);
+  const startedMs = now - r.durationMs;
+  const x: Execution = {
+    format: FORMAT,
+    execution_id: a.executionId,
+    entry_id: a.entry.entry_id,
+    task_id: a.entry.task_id,
+    attempt: a.entry.attempt,
+    status,
+    exit_code: r.exitCode,
+    signal: r.signal,
+    started_at: isoInZone(startedMs),
+    finished_at: isoInZone(now),
+    duration_ms: r.durationMs,
+    peak_cpu_percent: r.peaks.cpu,
+    peak_memory_mb: r.peaks.memMb,
+    log: store.logPath(a.executionId),
+    error: r.error ?? (status === 'timeout' ? `timed out after ${a.schedule.timeout}` : status === 'failed' ? `exit code ${r.exitCode ?? r.signal}` : null),
+    event: a.entry.event,
+  };
+  store.recordExecution(x);
+  await afterExecution(ctx, a.entry, a.schedule, x, stats, o);
+  store.releaseRunning(a.entry.entry_id, me.token);
+  if (status === 'cancelled') store.clearCancel(a.entry.entry_id);
+  if (status === 'success') summary.succeeded++;
+  else summary.failed++;
+  o.report({ type: 'finished', execution: x });
+}
+
+/** Retry, dead-letter, breaker, statistics and lifecycle events after one execution. */
+async function afterExecution(ctx: Context, e: Entry, s: Schedule | null, x: Execution, stats: StatsBuffer, o: DispatchOptions): Promise<void> {
+  const { store, clock } = ctx;
+  const now = clock();
+  const failed = x.status === 'failed' || x.status === 'timeout' || x.status === 'abandoned';
+  const ranIt = x.status !== 'cancelled' && x.status !== 'skipped';
+  const runs = e.runs + 1;
+  if (failed && e.attempt < e.max_attempts) {
+    const delay = s ? backoffMs(s, e.attempt) : 1000;
+    store.enqueue({
+      ...stripRun(e),
+      attempt: e.attempt + 1,
+      runs,
+      source: e.source,
+      not_before: isoInZone(now + delay),
+      last_error: x.error,
+      last_exit_code: x.exit_code,
+    });
+  } else if (failed && e.max_attempts > 1) {
+    store.toDlq({
+      ...stripRun(e),
+      runs,
+      dead_at: isoInZone(now),
+      last_exit_code: x.exit_code,
+      last_error: x.error,
+      log_tail: tail(x.log, 2048),
+    });
+  }
+  store.settleGroup(e, x.status, e.attempt < e.max_attempts && failed);
+  if (s && ranIt) {
+    const b = store.readBreaker(s.circuit_breaker);
+    if (failed || (b && (b.state !== 'closed' || b.consecutive_failures > 0))) {
+      await store.updateBreaker(s.circuit_breaker, (cur) => breakerAfter(cur, !failed, s.breaker_threshold, isoInZone(now)));
+    }
+    stats.add(s.task_id, x, failed);
+  }
+  if (ranIt && x.status !== 'abandoned') {
+    const event = x.status === 'success' ? 'task.completed' : 'task.failed';
+    const payload = JSON.stringify({ task_id: x.task_id, entry_id: x.entry_id, execution_id: x.execution_id, exit_code: x.exit_code, status: x.status });
+    if (hasListeners(ctx, event, x.task_id)) {
+      const res = trigger(ctx, event, payload, e.event_depth + 1, x.task_id);
+      if (res.note) o.report({ type: 'note', message: res.note });
+    }
+  }
+}
+
+let listenerCache: { at: number; patterns: string[] } | null = null;
+
+/** Lifecycle events fire after every execution; most homes have no listener, so check a cached list first. */
+function hasListeners(ctx: Context, event: string, taskId: string): boolean {
+  const now = Date.now();
+  if (!listenerCache || now - listenerCache.at > 1000) {
+    listenerCache = {
+      at: now,
+      patterns: ctx.store.listSchedules().filter((s) => s.enabled && s.schedule_type === 'event').map((s) => s.schedule_expr),
+    };
+  }
+  return listenerCache.patterns.some((p) => listens(p, event, taskId));
+}
+
+function stripRun(e: Entry): Entry {
+  const { execution_id: _x, started_at: _s, dispatcher: _d, handler_pid: _p, handler_start_ticks: _t, ...rest } = e;
+  return { ...rest, status: 'queued' };
+}
+
+function tail(file: string | null, bytes: number): string {
+  if (!file) return '';
+  try {
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(Math.min(bytes, size));
+    fs.readSync(fd, buf, 0, buf.length, Math.max(0, size - bytes));
+    fs.closeSync(fd);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** A run that could not start (breaker open, schedule gone): recorded, not retried. */
+function recordSkipped(ctx: Context, e: Entry, why: string, summary: Summary, o: DispatchOptions, owner?: string): void {
+  const { store, clock } = ctx;
+  const at = isoInZone(clock());
+  const x: Execution = {
+    format: FORMAT, execution_id: `${e.entry_id}.${e.runs + 1}`, entry_id: e.entry_id, task_id: e.task_id, attempt: e.attempt,
+    status: 'skipped', exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0,
+    peak_cpu_percent: null, peak_memory_mb: null, log: null, error: why, event: e.event,
+  };
+  store.recordExecution(x);
+  store.settleGroup(e, 'skipped', false);
+  if (owner) store.releaseRunning(e.entry_id, owner);
+  summary.skipped++;
+  o.report({ type: 'finished', execution: x });
+}
+
+/**
+ * Queues what time has made due. The schedule's next run is advanced and the
+ * entry id fixed in one locked write (`pending`), then the entry is created:
+ * a crash between the two is finished by the next pass, never doubled.
+ */
+export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOptions, 'report'>): Promise<number> {
+  const { store } = ctx;
+  let count = 0;
+  for (const s0 of store.listSchedules()) {
+    if (!s0.pending && (!s0.enabled || !s0.next_execution || Date.parse(s0.next_execution) > now)) continue;
+    const made: Entry[] = [];
+    await store.updateSchedule(s0.task_id, (s) => {
+      if (s.pending) {
+        const p = s.pending;
+        if (!store.entryIsLive(p.entry_id) && !store.executionExists(`${p.entry_id}.1`)) {
+          made.push(newEntry(s, now, { source: 'schedule', scheduledFor: Date.parse(p.scheduled_for), entryId: p.entry_id }));
+        }
+      }
+      const d = dueRuns(s, now);
+      if (!d) return s.pending ? { ...s, pending: null } : undefined;
+      let runs = d.runs;
+      if (s.overlap === 'skip' && runs.length > 0 && (made.length > 0 || store.hasLiveEntryFor(s.task_id))) {
+        o.report({ type: 'note', message: `${s.task_id}: run due at ${isoInZone(runs[runs.length - 1], s.tz)} skipped, previous run still queued or running (overlap: skip)` });
+        runs = [];
+      } else if (s.overlap === 'skip') runs = runs.slice(-1);
+      for (const at of runs) made.push(newEntry(s, now, { source: 'schedule', scheduledFor: at }));
+      const last = made[made.length - 1];
+      return {
+        ...s,
+        next_execution: d.next === null ? null : isoInZone(d.next, s.tz),
+        once_fired: s.schedule_type === 'once' ? true : s.once_fired,
+        pending: last ? { entry_id: last.entry_id, scheduled_for: last.scheduled_for! } : null,
+      };
+    });
+    for (const e of made) {
+      if (store.enqueue(e)) {
+        count++;
+        o.report({ type: 'queued', entry: e, reason: `due at ${e.scheduled_for}` });
+      }
+    }
+    if (made.length) await store.updateSchedule(s0.task_id, (s) => (s.pending ? { ...s, pending: null } : undefined));
+  }
+  return count;
+}
+
+/**
+ * A running entry whose dispatcher is gone (pid + start time + boot no longer
+ * match) is taken over: whatever is left of its handler is killed, the
+ * execution is recorded as abandoned, and the entry retried per its policy.
+ */
+export async function recoverOrphans(ctx: Context, o: Pick<DispatchOptions, 'report'>, me: Identity): Promise<number> {
+  const { store } = ctx;
+  let n = 0;
+  for (const rec of store.listRunning()) {
+    if (rec.owner === me.token || tokenAlive(rec.owner)) continue;
+    if (!store.takeOver(rec, me.token)) continue;
+    await settleOrphan(ctx, rec, me, 'abandoned', `dispatcher ${rec.owner} is gone`);
+    n++;
+    o.report({ type: 'recovered', entry_id: rec.entry.entry_id, what: 'abandoned' });
+  }
+  return n;
+}
+
+/** Ends a running entry nobody owns any more: kill leftovers, record, apply policy, release. */
+export async function settleOrphan(ctx: Context, rec: RunningRecord, me: Identity, status: 'abandoned' | 'cancelled', why: string): Promise<void> {
+  const { store, clock } = ctx;
+  const e = rec.entry;
+  const executionId = `${e.entry_id}.${e.runs + 1}`;
+  for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId)) killGroup(pid, 'SIGKILL');
+  if (!store.executionExists(executionId)) {
+    const at = isoInZone(clock());
+    const x: Execution = {
+      format: FORMAT, execution_id: executionId, entry_id: e.entry_id, task_id: e.task_id, attempt: e.attempt, status,
+      exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0, peak_cpu_percent: null,
+      peak_memory_mb: null, log: fs.existsSync(store.logPath(executionId)) ? store.logPath(executionId) : null, error: why,
+      event: e.event,
+    };
+    store.recordExecution(x);
+    const s = store.readSchedule(e.task_id);
+    const stats = new StatsBuffer(ctx);
+    await afterExecution(ctx, e, s, x, stats, { report: () => undefined } as unknown as DispatchOptions);
+    await stats.flush();
+  }
+  store.releaseRunning(e.entry_id, me.token);
+  store.clearCancel(e.entry_id);
+}
+
+/**
+ * Schedule counters are updated in batches (one locked write per schedule
+ * per half second) so a burst of short tasks does not queue on the lock.
+ */
+class StatsBuffer {
+  private pending = new Map<string, Execution[]>();
+  private failedSet = new Set<string>();
+  private lastFlush = Date.now();
+  constructor(private ctx: Context) {}
+
+  add(taskId: string, x: Execution, failed: boolean): void {
+    const list = this.pending.get(taskId) ?? [];
+    list.push(x);
+    this.pending.set(taskId, list);
+    if (failed) this.failedSet.add(x.execution_id);
+  }
+
+  async flushIfDue(now: number): Promise<void> {
+    void now;
+    if (Date.now() - this.lastFlush >= 500) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    this.lastFlush = Date.now();
+    const batches = [...this.pending];
+    this.pending.clear();
+    for (const [taskId, xs] of batches) {
+      await this.ctx.store.updateSchedule(taskId, (s) => {
+        let count = s.execution_count;
+        let avg = s.average_duration_ms;
+        let failures = s.failure_count;
+        let cpuAvg = s.measured_cpu_percent;
+        let memAvg = s.measured_memory_mb;
+        let last = s.last_executed;
+        for (const x of xs) {
+          count++;
+          avg = Math.round(avg + (x.duration_ms - avg) / count);
+          if (this.failedSet.has(x.execution_id)) failures++;
+          if (x.peak_cpu_percent !== null) cpuAvg = cpuAvg === null ? x.peak_cpu_percent : round1(cpuAvg + (x.peak_cpu_percent - cpuAvg) / count);
+          if (x.peak_memory_mb !== null) memAvg = memAvg === null ? x.peak_memory_mb : round1(memAvg + (x.peak_memory_mb - memAvg) / count);
+          if (!last || Date.parse(x.started_at) > Date.parse(last)) last = x.started_at;
+        }
+        return {
+          ...s, execution_count: count, failure_count: failures, average_duration_ms: avg,
+          measured_cpu_percent: cpuAvg, measured_memory_mb: memAvg, last_executed: last,
+        };
+      });
+    }
+    this.failedSet.clear();
+  }
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+export const hostName = os.hostname;

@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { exitCodeOf, messageOf } from './errors.js';
+import { registerAll } from './cli/index.js';
+
+const program = new Command();
+program
+  .name('conductor')
+  .description('A command-line task scheduler: cron, intervals, one-shots and events, with file-based state.')
+  .version('0.1.0')
+  .option('--home <dir>', 'state directory (default: $CONDUCTOR_HOME, else ./.conductor)')
+  .option('--json', 'machine-readable output')
+  .option('--no-color', 'no colour, even on a terminal')
+  .showHelpAfterError(false)
+  .exitOverride()
+  .configureOutput({
+    writeErr: () => undefined,
+    outputError: () => undefined,
+  });
+
+registerAll(program);
+
+function fail(err: unknown): never {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      process.exit(0);
+    }
+    process.stderr.write(`conductor: ${err.message.replace(/^error: /, '')}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`conductor: ${messageOf(err)}\n`);
+  if (process.env.CONDUCTOR_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exit(exitCodeOf(err));
+}
+
+program.parseAsync(process.argv).then(
+  () => undefined,
+  fail,
+);

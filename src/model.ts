@@ -1,0 +1,113 @@
+/** Shapes of what the store keeps. Every file carries `format` so a later version can migrate it. */
+
+export const FORMAT = 1;
+
+export type ScheduleType = 'cron' | 'interval' | 'event' | 'once';
+export type RetryPolicy = 'none' | 'standard' | 'aggressive';
+export type Overlap = 'skip' | 'queue' | 'allow';
+export type CatchUp = 'once' | 'all' | 'none';
+export type BreakerState = 'closed' | 'open' | 'half-open';
+export type ExecStatus = 'success' | 'failed' | 'timeout' | 'cancelled' | 'abandoned' | 'skipped';
+
+/** What a user defines (create options, a schedules file item). */
+export interface Definition {
+  task_id: string;
+  task_name: string;
+  handler: string;
+  schedule_type: ScheduleType;
+  schedule_expr: string;
+  priority: number;
+  enabled: boolean;
+  circuit_breaker: string;
+  retry_policy: RetryPolicy;
+  retries: number | null;
+  backoff: string | null;
+  timeout: string | null;
+  cpu: number;
+  mem: number;
+  tz: string;
+  overlap: Overlap;
+  catch_up: CatchUp;
+  depends_on: string[];
+  cwd: string | null;
+  env: Record<string, string>;
+  breaker_threshold: number;
+  breaker_cooldown: string;
+}
+
+/** A stored schedule: the definition plus what running it has taught us. */
+export interface Schedule extends Definition {
+  format: number;
+  created_at: string;
+  updated_at: string;
+  last_executed: string | null;
+  next_execution: string | null;
+  execution_count: number;
+  failure_count: number;
+  average_duration_ms: number;
+  measured_cpu_percent: number | null;
+  measured_memory_mb: number | null;
+  /** For `once`: whether its single run has been queued. */
+  once_fired?: boolean;
+  /** A scheduled run being queued (two-step promote, see store). */
+  pending?: { entry_id: string; scheduled_for: string } | null;
+}
+
+export type EntrySource = 'manual' | 'schedule' | 'event' | 'retry' | 'dlq-retry';
+
+export interface Entry {
+  format: number;
+  entry_id: string;
+  task_id: string;
+  priority: number;
+  enqueued_at: string;
+  estimated_cpu_percent: number;
+  estimated_memory_percent: number;
+  status: 'queued' | 'running';
+  attempt: number;
+  max_attempts: number;
+  /** How many executions this entry has had, across DLQ retries (execution ids use it). */
+  runs: number;
+  not_before: string | null;
+  source: EntrySource;
+  scheduled_for: string | null;
+  event: string | null;
+  payload: string | null;
+  event_depth: number;
+  group: string | null;
+  after: string[];
+  last_error?: string | null;
+  last_exit_code?: number | null;
+  /** Filled in when claimed. */
+  execution_id?: string;
+  started_at?: string;
+  dispatcher?: { host: string; pid: number; start_ticks: number | null };
+  handler_pid?: number;
+  handler_start_ticks?: number | null;
+}
+
+export interface Execution {
+  format: number;
+  execution_id: string;
+  entry_id: string;
+  task_id: string;
+  attempt: number;
+  status: ExecStatus;
+  exit_code: number | null;
+  signal: string | null;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  peak_cpu_percent: number | null;
+  peak_memory_mb: number | null;
+  log: string | null;
+  error: string | null;
+  event: string | null;
+}
+
+export interface DeadLetter extends Entry {
+  dead_at: string;
+  last_exit_code: number | null;
+  last_error: string | null;
+  log_tail: string;
+}

@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces and parens). */
+function statFields(pid: number): string[] | null {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** Start time in clock ticks since boot: with the pid, it names one process for good. */
+export function startTicks(pid: number): number | null {
+  const f = statFields(pid);
+  return f ? Number(f[19]) : null;
+}
+
+function bootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
+  } catch {
+    return 'noboot';
+  }
+}
+
+export interface Identity {
+  host: string;
+  pid: number;
+  start_ticks: number | null;
+  /** Goes into file names: boot, pid and start time, so a reused pid cannot pass for us. */
+  token: string;
+}
+
+let self: Identity | null = null;
+
+export function selfIdentity(): Identity {
+  if (!self) {
+    const ticks = startTicks(process.pid);
+    self = { host: os.hostname(), pid: process.pid, start_ticks: ticks, token: `${bootId()}.${process.pid}.${ticks ?? 0}` };
+  }
+  return self;
+}
+
+/** Is the process named by an owner token still running on this machine? */
+export function tokenAlive(token: string): boolean {
+  const [boot, pidText, ticksText] = token.split('.');
+  if (boot !== bootId()) return false;
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  const ticks = startTicks(pid);
+  return ticks !== null && String(ticks) === ticksText;
+}
+
+/** Is this process (pid + start time) still the one we started? */
+export function sameProcess(pid: number, ticks: number | null | undefined): boolean {
+  const now = startTicks(pid);
+  return now !== null && (ticks === null || ticks === undefined || now === ticks);
+}
+
+/** Signals a whole process group; false if it is already gone. */
+export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Pids per process group, read from /proc in one sweep. */
+export function pidsByGroup(groups: Set<number>): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const c = n.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const f = statFields(Number(n));
+    if (!f) continue;
+    const pgrp = Number(f[2]);
+    if (groups.has(pgrp)) {
+      const list = out.get(pgrp);
+      if (list) list.push(Number(n));
+      else out.set(pgrp, [Number(n)]);
+    }
+  }
+  return out;
+}

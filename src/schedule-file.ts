@@ -1,0 +1,135 @@
+import * as fs from 'node:fs';
+import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
+import type { Context } from './context.js';
+import { InputError } from './errors.js';
+import type { Definition, Schedule } from './model.js';
+import { parseDefinition } from './schedule/definition.js';
+import { firstRun } from './schedule/next.js';
+import { checkDependencyGraph, checkEstimates, newSchedule } from './schedules.js';
+import { isoInZone, isoOrNull } from './time.js';
+
+export interface FileProblem {
+  line: number | null;
+  message: string;
+}
+
+export interface ParsedFile {
+  definitions: Definition[];
+  problems: FileProblem[];
+}
+
+/**
+ * Reads a schedules file (YAML, or JSON, which is YAML too): a list of
+ * schedules or a mapping with the list under `schedules:`. Every item is
+ * validated; each problem carries the line of its item.
+ */
+export function readScheduleFile(file: string): ParsedFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const problems: FileProblem[] = [];
+  if (doc.errors.length) {
+    for (const e of doc.errors) problems.push({ line: lines.linePos(e.pos[0]).line, message: e.message.split('\n')[0] });
+    return { definitions: [], problems };
+  }
+  let seq: Node | null | undefined = doc.contents as Node | null;
+  if (isMap(seq)) seq = seq.get('schedules', true) as Node | undefined;
+  if (!isSeq(seq)) {
+    return { definitions: [], problems: [{ line: 1, message: 'expected a list of schedules, or a mapping with the list under schedules:' }] };
+  }
+  const definitions: Definition[] = [];
+  const seen = new Map<string, number>();
+  for (const item of seq.items) {
+    const line = (item as Node).range ? lines.linePos((item as Node).range![0]).line : null;
+    const raw = (item as Node & { toJSON(): unknown }).toJSON?.() ?? item;
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+      problems.push({ line, message: 'each schedule must be a mapping of fields' });
+      continue;
+    }
+    try {
+      const def = parseDefinition(raw as Record<string, unknown>);
+      checkEstimates(def);
+      const prev = seen.get(def.task_id);
+      if (prev !== undefined) throw new InputError(`duplicate task id '${def.task_id}' (first at line ${prev})`);
+      seen.set(def.task_id, line ?? 0);
+      definitions.push(def);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      const id = (raw as Record<string, unknown>).task_id;
+      problems.push({ line, message: `${typeof id === 'string' ? `${id}: ` : ''}${err.message}` });
+    }
+  }
+  return { definitions, problems };
+}
+
+export interface Change {
+  op: '+' | '~' | '-';
+  task_id: string;
+  fields?: string[];
+}
+
+const DEF_KEYS: (keyof Definition)[] = [
+  'task_name', 'handler', 'schedule_type', 'schedule_expr', 'priority', 'enabled', 'circuit_breaker', 'retry_policy',
+  'retries', 'backoff', 'timeout', 'cpu', 'mem', 'tz', 'overlap', 'catch_up', 'depends_on', 'cwd', 'env',
+  'breaker_threshold', 'breaker_cooldown',
+];
+const TIMING: (keyof Definition)[] = ['schedule_type', 'schedule_expr', 'tz', 'enabled'];
+
+function changedFields(cur: Schedule, def: Definition): string[] {
+  return DEF_KEYS.filter((k) => JSON.stringify(cur[k] ?? null) !== JSON.stringify(def[k] ?? null));
+}
+
+/** What applying would do; throws (changing nothing) on a dependency problem. */
+export function planApply(ctx: Context, defs: Definition[], prune: boolean): Change[] {
+  const existing = new Map(ctx.store.listSchedules().map((s) => [s.task_id, s]));
+  const inFile = new Set(defs.map((d) => d.task_id));
+  const graph = new Map<string, string[]>();
+  for (const [id, s] of existing) if (!prune || inFile.has(id)) graph.set(id, s.depends_on ?? []);
+  for (const d of defs) graph.set(d.task_id, d.depends_on);
+  checkDependencyGraph(graph);
+  const changes: Change[] = [];
+  for (const d of defs) {
+    const cur = existing.get(d.task_id);
+    if (!cur) changes.push({ op: '+', task_id: d.task_id });
+    else {
+      const fields = changedFields(cur, d);
+      if (fields.length) changes.push({ op: '~', task_id: d.task_id, fields });
+    }
+  }
+  if (prune) for (const id of existing.keys()) if (!inFile.has(id)) changes.push({ op: '-', task_id: id });
+  return changes;
+}
+
+/** Applies a plan under one lock so two applies do not interleave. */
+export async function applyPlan(ctx: Context, defs: Definition[], changes: Change[]): Promise<void> {
+  const byId = new Map(defs.map((d) => [d.task_id, d]));
+  await ctx.store.withLock('apply', async () => {
+    const now = ctx.clock();
+    for (const c of changes) {
+      if (c.op === '+') {
+        if (!ctx.store.createSchedule(newSchedule(byId.get(c.task_id)!, now))) {
+          throw new InputError(`task id '${c.task_id}' was created meanwhile; run apply again`);
+        }
+      } else if (c.op === '~') {
+        const def = byId.get(c.task_id)!;
+        await ctx.store.updateSchedule(c.task_id, (cur) => {
+          const retime = TIMING.some((k) => c.fields!.includes(k));
+          return {
+            ...cur,
+            ...def,
+            updated_at: isoInZone(now),
+            next_execution: retime ? isoOrNull(firstRun(def, now, cur.schedule_type === 'once' && def.schedule_expr === cur.schedule_expr && cur.once_fired), def.tz) : cur.next_execution,
+            once_fired: retime && def.schedule_expr !== cur.schedule_expr ? false : cur.once_fired,
+          };
+        });
+      } else {
+        await ctx.store.deleteSchedule(c.task_id);
+      }
+    }
+  });
+}

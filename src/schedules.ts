@@ -1,0 +1,94 @@
+import type { Context } from './context.js';
+import { InputError } from './errors.js';
+import { FORMAT, type Definition, type Schedule } from './model.js';
+import { impossibleEstimate } from './queue/admission.js';
+import { firstRun } from './schedule/next.js';
+import { isoInZone, isoOrNull } from './time.js';
+
+export const DEFAULT_LIMITS = { maxCpu: 80, maxMem: 85 };
+
+export function newSchedule(def: Definition, nowMs: number): Schedule {
+  return {
+    format: FORMAT,
+    ...def,
+    created_at: isoInZone(nowMs),
+    updated_at: isoInZone(nowMs),
+    last_executed: null,
+    next_execution: isoOrNull(firstRun(def, nowMs), def.tz),
+    execution_count: 0,
+    failure_count: 0,
+    average_duration_ms: 0,
+    measured_cpu_percent: null,
+    measured_memory_mb: null,
+    pending: null,
+  };
+}
+
+/** An estimate that alone exceeds a limit could never start: refuse it up front. */
+export function checkEstimates(def: Pick<Definition, 'cpu' | 'mem'>, limits = DEFAULT_LIMITS): void {
+  const why = impossibleEstimate({ cpu: def.cpu, mem: def.mem }, limits);
+  if (why) throw new InputError(`${why}: such a task could never start (raise --max-cpu/--max-mem or lower the estimate)`);
+}
+
+/**
+ * Refuses unknown dependencies and cycles, printing the cycle
+ * (`a -> b -> c -> a`). `graph` maps every task id to its dependencies.
+ */
+export function checkDependencyGraph(graph: Map<string, string[]>): void {
+  for (const [id, deps] of graph) {
+    for (const d of deps) if (!graph.has(d)) throw new InputError(`task '${id}' depends on unknown task id '${d}'`);
+  }
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string) => {
+    const st = state.get(id);
+    if (st === 'done') return;
+    if (st === 'visiting') {
+      const cycle = [...stack.slice(stack.indexOf(id)), id];
+      throw new InputError(`dependency cycle: ${cycle.join(' -> ')}`);
+    }
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const d of graph.get(id) ?? []) visit(d);
+    stack.pop();
+    state.set(id, 'done');
+  };
+  for (const id of [...graph.keys()].sort()) visit(id);
+}
+
+export function dependencyGraph(ctx: Context, extra: Definition[] = []): Map<string, string[]> {
+  const g = new Map<string, string[]>();
+  for (const s of ctx.store.listSchedules()) g.set(s.task_id, s.depends_on ?? []);
+  for (const d of extra) g.set(d.task_id, d.depends_on);
+  return g;
+}
+
+export function createSchedule(ctx: Context, def: Definition): Schedule {
+  if (ctx.store.scheduleExists(def.task_id)) throw new InputError(`task id '${def.task_id}' already exists`);
+  checkEstimates(def);
+  if (def.depends_on.length) checkDependencyGraph(dependencyGraph(ctx, [def]));
+  const s = newSchedule(def, ctx.clock());
+  if (!ctx.store.createSchedule(s)) throw new InputError(`task id '${def.task_id}' already exists`);
+  return s;
+}
+
+export async function setEnabled(ctx: Context, id: string, enabled: boolean): Promise<Schedule> {
+  const now = ctx.clock();
+  const s = await ctx.store.updateSchedule(id, (cur) => {
+    if (cur.enabled === enabled && (enabled ? cur.next_execution !== null || cur.schedule_type === 'event' || cur.once_fired : true)) {
+      return undefined;
+    }
+    const next = enabled ? firstRun({ ...cur, enabled }, now, cur.once_fired) : null;
+    return { ...cur, enabled, next_execution: isoOrNull(next, cur.tz), updated_at: isoInZone(now), pending: cur.pending };
+  });
+  if (!s) throw new InputError(`unknown task id '${id}'`);
+  return s;
+}
+
+export async function deleteSchedule(ctx: Context, id: string): Promise<void> {
+  const dependents = ctx.store.listSchedules().filter((s) => s.depends_on?.includes(id)).map((s) => s.task_id);
+  if (dependents.length) {
+    throw new InputError(`cannot delete '${id}': ${dependents.join(', ')} depend${dependents.length === 1 ? 's' : ''} on it`);
+  }
+  if (!(await ctx.store.deleteSchedule(id))) throw new InputError(`unknown task id '${id}'`);
+}

@@ -1,0 +1,90 @@
+import type { Context } from './context.js';
+import { breakerStateAt } from './policy/breaker.js';
+import { parseDuration } from './time.js';
+
+export interface Stats {
+  schedules: number;
+  enabled: number;
+  queued: number;
+  executing: number;
+  completed: number;
+  failed: number;
+  dlq: number;
+  average_duration_ms: number;
+  priority_distribution: Record<string, number>;
+  queue_priority_distribution: Record<string, number>;
+  by_type: Record<string, number>;
+  breakers: Record<string, string>;
+  breakers_open: number;
+  quarantined: number;
+  paused: boolean;
+}
+
+/** Counts from the schedules' counters and the spool directories; no history scan. */
+export function collectStats(ctx: Context): Stats {
+  const { store } = ctx;
+  const now = ctx.clock();
+  const schedules = store.listSchedules();
+  const queued = store.listQueued();
+  let completed = 0;
+  let failed = 0;
+  let weighted = 0;
+  const prio: Record<string, number> = {};
+  const qprio: Record<string, number> = {};
+  const byType: Record<string, number> = {};
+  const breakers: Record<string, string> = {};
+  for (const s of schedules) {
+    completed += s.execution_count - s.failure_count;
+    failed += s.failure_count;
+    weighted += s.average_duration_ms * s.execution_count;
+    prio[s.priority] = (prio[s.priority] ?? 0) + 1;
+    byType[s.schedule_type] = (byType[s.schedule_type] ?? 0) + 1;
+    if (!(s.circuit_breaker in breakers)) {
+      breakers[s.circuit_breaker] = breakerStateAt(store.readBreaker(s.circuit_breaker), now, parseDuration(s.breaker_cooldown, 'breaker cooldown'));
+    }
+  }
+  for (const e of queued) qprio[e.priority] = (qprio[e.priority] ?? 0) + 1;
+  const runs = completed + failed;
+  return {
+    schedules: schedules.length,
+    enabled: schedules.filter((s) => s.enabled).length,
+    queued: queued.length,
+    executing: store.listRunning().length,
+    completed,
+    failed,
+    dlq: store.listDlq().length,
+    average_duration_ms: runs ? Math.round(weighted / runs) : 0,
+    priority_distribution: prio,
+    queue_priority_distribution: qprio,
+    by_type: byType,
+    breakers,
+    breakers_open: Object.values(breakers).filter((b) => b !== 'closed').length,
+    quarantined: store.listQuarantine().length,
+    paused: store.isPaused(),
+  };
+}
+
+const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/** The node_exporter textfile format. */
+export function prometheusText(s: Stats): string {
+  const out: string[] = [];
+  const metric = (name: string, type: string, help: string, samples: [Record<string, string>, number][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of samples) {
+      const l = Object.entries(labels).map(([k, val]) => `${k}="${esc(val)}"`).join(',');
+      out.push(`${name}${l ? `{${l}}` : ''} ${v}`);
+    }
+  };
+  metric('conductor_schedules', 'gauge', 'Schedules defined.', [[{}, s.schedules]]);
+  metric('conductor_schedules_enabled', 'gauge', 'Schedules enabled.', [[{}, s.enabled]]);
+  metric('conductor_queue_depth', 'gauge', 'Entries waiting in the queue.', [[{}, s.queued]]);
+  metric('conductor_executing', 'gauge', 'Entries running now.', [[{}, s.executing]]);
+  metric('conductor_executions_total', 'counter', 'Executions by outcome.', [[{ status: 'success' }, s.completed], [{ status: 'failed' }, s.failed]]);
+  metric('conductor_dlq_entries', 'gauge', 'Entries in the dead-letter queue.', [[{}, s.dlq]]);
+  metric('conductor_execution_duration_ms_avg', 'gauge', 'Average execution duration in milliseconds.', [[{}, s.average_duration_ms]]);
+  metric('conductor_breaker_open', 'gauge', 'Circuit breakers: 1 if open or half-open.', Object.entries(s.breakers).map(([name, st]) => [{ breaker: name, state: st }, st === 'closed' ? 0 : 1]));
+  metric('conductor_quarantined_files', 'gauge', 'Files set aside as unreadable.', [[{}, s.quarantined]]);
+  metric('conductor_paused', 'gauge', '1 if the home is paused.', [[{}, s.paused ? 1 : 0]]);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+
+function tempNameFor(file: string): string {
+  return path.join(path.dirname(file), `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+function writeTemp(file: string, data: string): string {
+  const tmp = tempNameFor(file);
+  const fd = fs.openSync(tmp, 'wx', FILE_MODE);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    rmQuiet(tmp);
+    throw err;
+  }
+  fs.closeSync(fd);
+  return tmp;
+}
+
+/** Replace `file` with `data`: readers see the old or the new file, never a part. */
+export function writeAtomic(file: string, data: string): void {
+  const tmp = writeTemp(file, data);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    rmQuiet(tmp);
+    throw err;
+  }
+}
+
+/** Create `file` with `data` only if it does not exist; false if it does. */
+export function createExclusive(file: string, data: string): boolean {
+  const tmp = writeTemp(file, data);
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmQuiet(tmp);
+  }
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+export function rmQuiet(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    /* already gone */
+  }
+}
+
+export function ensureDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+}
+
+/** Names in a directory, or none if it does not exist. Hidden names (temp files) are left out. */
+export function listNames(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+export function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export function exists(file: string): boolean {
+  return fs.existsSync(file);
+}
+
+/** Temp files left by a writer killed mid-write; removed once they are clearly abandoned. */
+export function sweepTemps(dir: string, olderThanMs: number, now: number): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.startsWith('.tmp-'));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const p = path.join(dir, n);
+    try {
+      if (now - fs.statSync(p).mtimeMs > olderThanMs) fs.unlinkSync(p);
+    } catch {
+      /* raced with its writer or another sweeper */
+    }
+  }
+}

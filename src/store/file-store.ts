@@ -1,0 +1,531 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { RunError } from '../errors.js';
+import { checkId } from '../ids.js';
+import { FORMAT, type DeadLetter, type Entry, type Execution, type Schedule } from '../model.js';
+import {
+  createExclusive, ensureDir, exists, listNames, readText, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
+} from './atomic.js';
+
+/** A file in the home that could not be used and was set aside. */
+export interface Problem {
+  file: string;
+  reason: string;
+  moved_to: string | null;
+}
+
+export interface RunningRecord {
+  entry: Entry;
+  owner: string;
+  file: string;
+}
+
+export interface BreakerRecord {
+  format: number;
+  name: string;
+  state: 'closed' | 'open' | 'half-open';
+  consecutive_failures: number;
+  opened_at: string | null;
+  /** The entry allowed to run as the half-open trial. */
+  trial_entry: string | null;
+}
+
+export interface EventRecord {
+  at: string;
+  event: string;
+  payload: string | null;
+  depth: number;
+  queued: string[];
+  note?: string;
+}
+
+const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes'];
+
+const SCHEDULE_TYPES = new Set(['cron', 'interval', 'event', 'once']);
+
+/**
+ * The file store: one JSON file per schedule, a spool of one file per queue
+ * entry (queue/ → running/ by rename, so a claim is atomic), one file per
+ * execution, a log per execution. Only this module knows the layout.
+ */
+export class FileStore {
+  readonly home: string;
+  readonly problems: Problem[] = [];
+  private queueCache = new Map<string, Entry>();
+
+  constructor(home: string) {
+    this.home = path.resolve(home);
+  }
+
+  /** Creates the home on first use, with owner-only permissions. */
+  init(now: number): void {
+    ensureDir(this.home);
+    for (const d of SUBDIRS) ensureDir(this.dir(d));
+    for (const d of ['schedules', 'queue', 'running', 'history', 'dlq', 'breakers', 'state']) {
+      sweepTemps(this.dir(d), 3_600_000, now);
+    }
+  }
+
+  dir(name: string): string {
+    return path.join(this.home, name);
+  }
+
+  // ---------- quarantine ----------
+
+  /** Moves an unusable file aside, records why, and remembers it for this command's report. */
+  quarantine(file: string, reason: string): Problem {
+    const base = `${path.basename(path.dirname(file))}__${path.basename(file)}`;
+    let target = path.join(this.dir('quarantine'), base);
+    if (exists(target)) target = `${target}.${Date.now()}`;
+    let moved: string | null = null;
+    try {
+      fs.renameSync(file, target);
+      moved = path.relative(this.home, target);
+      writeAtomic(`${target}.why`, reason + '\n');
+    } catch (err) {
+      // Someone else moved it first, or the disk refuses: report it either way.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') moved = null;
+    }
+    const p = { file: path.relative(this.home, file), reason, moved_to: moved };
+    this.problems.push(p);
+    return p;
+  }
+
+  listQuarantine(): { file: string; reason: string }[] {
+    return listNames(this.dir('quarantine'))
+      .filter((n) => !n.endsWith('.why'))
+      .map((n) => ({ file: `quarantine/${n}`, reason: (readText(path.join(this.dir('quarantine'), `${n}.why`)) ?? '').trim() }));
+  }
+
+  /** Parses a JSON state file; a corrupt one is quarantined and null returned. */
+  private readJson<T>(file: string, check: (v: any) => string | null): T | null {
+    const text = readText(file);
+    if (text === null) return null;
+    let value: any;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      this.quarantine(file, `not valid JSON (${(err as Error).message})`);
+      return null;
+    }
+    const why = value && typeof value === 'object' && !Array.isArray(value) ? check(value) : 'not a JSON object';
+    if (why) {
+      this.quarantine(file, why);
+      return null;
+    }
+    return value as T;
+  }
+
+  // ---------- schedules ----------
+
+  private schedulePath(id: string): string {
+    return path.join(this.dir('schedules'), `${checkId(id)}.json`);
+  }
+
+  private checkSchedule(file: string) {
+    return (v: any): string | null => {
+      if (typeof v.format !== 'number') return 'no format version';
+      if (v.format > FORMAT) return `format ${v.format} is newer than this conductor understands (${FORMAT})`;
+      if (typeof v.task_id !== 'string' || `${v.task_id}.json` !== path.basename(file)) return 'task_id does not match the file name';
+      if (typeof v.handler !== 'string' || !SCHEDULE_TYPES.has(v.schedule_type)) return 'not a schedule (handler or schedule_type missing)';
+      if (typeof v.priority !== 'number') return 'priority missing';
+      return null;
+    };
+  }
+
+  readSchedule(id: string): Schedule | null {
+    const file = this.schedulePath(id);
+    return this.readJson<Schedule>(file, this.checkSchedule(file));
+  }
+
+  scheduleExists(id: string): boolean {
+    return exists(this.schedulePath(id));
+  }
+
+  /** Every readable schedule, sorted by id; unreadable files are quarantined and reported. */
+  listSchedules(): Schedule[] {
+    const out: Schedule[] = [];
+    for (const name of listNames(this.dir('schedules')).sort()) {
+      const file = path.join(this.dir('schedules'), name);
+      if (!name.endsWith('.json')) {
+        this.quarantine(file, 'not a schedule file (expected <task-id>.json)');
+        continue;
+      }
+      const s = this.readJson<Schedule>(file, this.checkSchedule(file));
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  /** Writes a new schedule; false if the id is taken. */
+  createSchedule(s: Schedule): boolean {
+    return createExclusive(this.schedulePath(s.task_id), JSON.stringify(s, null, 2) + '\n');
+  }
+
+  /**
+   * Read-modify-write of one schedule under its lock. `change` gets the
+   * current schedule and returns the new one, or undefined to leave it.
+   */
+  async updateSchedule(id: string, change: (s: Schedule) => Schedule | undefined): Promise<Schedule | null> {
+    return this.withLock(`schedule-${id}`, () => {
+      const cur = this.readSchedule(id);
+      if (!cur) return null;
+      const next = change(cur);
+      if (next === undefined) return cur;
+      writeJsonAtomic(this.schedulePath(id), next);
+      return next;
+    });
+  }
+
+  /** Writes a schedule whatever is there (apply, under the apply lock). */
+  writeSchedule(s: Schedule): void {
+    writeJsonAtomic(this.schedulePath(s.task_id), s);
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    return this.withLock(`schedule-${id}`, () => {
+      const file = this.schedulePath(id);
+      if (!exists(file)) return false;
+      fs.unlinkSync(file);
+      return true;
+    });
+  }
+
+  /**
+   * proper-lockfile guards read-modify-write; it is not what makes runs
+   * exactly-once (its stale takeover can admit two holders), renames are.
+   */
+  async withLock<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    const target = path.join(this.dir('locks'), name);
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await lockfile.lock(target, {
+        realpath: false,
+        lockfilePath: `${target}.lock`,
+        stale: 10_000,
+        update: 2_000,
+        retries: { retries: 200, factor: 1.3, minTimeout: 5, maxTimeout: 200, randomize: true },
+        onCompromised: () => {
+          /* the write below is atomic either way; a takeover only risks a lost update */
+        },
+      });
+    } catch (err) {
+      throw new RunError(`could not lock ${name}: ${(err as Error).message}`);
+    }
+    try {
+      return await fn();
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+
+  // ---------- queue ----------
+
+  private queuePath(entryId: string): string {
+    return path.join(this.dir('queue'), `${entryId}.json`);
+  }
+
+  private checkEntry(file: string) {
+    return (v: any): string | null => {
+      if (typeof v.format !== 'number') return 'no format version';
+      if (v.format > FORMAT) return `format ${v.format} is newer than this conductor understands (${FORMAT})`;
+      if (typeof v.entry_id !== 'string' || !path.basename(file).startsWith(v.entry_id)) return 'entry_id does not match the file name';
+      if (typeof v.task_id !== 'string' || typeof v.priority !== 'number') return 'not a queue entry';
+      return null;
+    };
+  }
+
+  /** Atomic create: the entry appears whole or not at all. */
+  enqueue(entry: Entry): boolean {
+    return createExclusive(this.queuePath(entry.entry_id), JSON.stringify(entry) + '\n');
+  }
+
+  /**
+   * Queued entries. Files in queue/ never change once written (they only
+   * move), so a long-lived dispatcher reads each one once.
+   */
+  listQueued(): Entry[] {
+    const names = listNames(this.dir('queue'));
+    const seen = new Set<string>();
+    const out: Entry[] = [];
+    for (const name of names) {
+      seen.add(name);
+      let e = this.queueCache.get(name);
+      if (!e) {
+        const file = path.join(this.dir('queue'), name);
+        if (!name.endsWith('.json')) {
+          this.quarantine(file, 'not a queue entry file');
+          continue;
+        }
+        const read = this.readJson<Entry>(file, this.checkEntry(file));
+        if (!read) continue;
+        e = read;
+        this.queueCache.set(name, e);
+      }
+      out.push(e);
+    }
+    for (const k of this.queueCache.keys()) if (!seen.has(k)) this.queueCache.delete(k);
+    return out;
+  }
+
+  queuedEntry(entryId: string): Entry | null {
+    const file = this.queuePath(entryId);
+    return this.readJson<Entry>(file, this.checkEntry(file));
+  }
+
+  /** Claims an entry: rename queue/ → running/. Exactly one caller can win. */
+  claim(entryId: string, owner: string): Entry | null {
+    const from = this.queuePath(entryId);
+    const to = this.runningPath(entryId, owner);
+    try {
+      fs.renameSync(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    this.queueCache.delete(`${entryId}.json`);
+    const e = this.readJson<Entry>(to, this.checkEntry(to));
+    return e;
+  }
+
+  /** Takes a queued entry out of the queue (cancel); exactly one of cancel/claim wins. */
+  takeQueued(entryId: string): Entry | null {
+    const from = this.queuePath(entryId);
+    const to = path.join(this.dir('trash'), `${entryId}.json`);
+    try {
+      fs.renameSync(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    const e = this.readJson<Entry>(to, this.checkEntry(to));
+    rmQuiet(to);
+    return e;
+  }
+
+  // ---------- running ----------
+
+  private runningPath(entryId: string, owner: string): string {
+    return path.join(this.dir('running'), `${entryId}~${owner}.json`);
+  }
+
+  updateRunning(entry: Entry, owner: string): void {
+    writeJsonAtomic(this.runningPath(entry.entry_id, owner), entry);
+  }
+
+  releaseRunning(entryId: string, owner: string): void {
+    rmQuiet(this.runningPath(entryId, owner));
+  }
+
+  listRunning(): RunningRecord[] {
+    const out: RunningRecord[] = [];
+    for (const name of listNames(this.dir('running'))) {
+      const file = path.join(this.dir('running'), name);
+      const m = /^(.+)~(.+)\.json$/.exec(name);
+      if (!m) {
+        this.quarantine(file, 'not a running entry file');
+        continue;
+      }
+      const e = this.readJson<Entry>(file, this.checkEntry(file));
+      if (e) out.push({ entry: e, owner: m[2], file });
+    }
+    return out;
+  }
+
+  /** Moves a running entry to a new owner (crash recovery); only one recoverer wins. */
+  takeOver(rec: RunningRecord, newOwner: string): boolean {
+    try {
+      fs.renameSync(rec.file, this.runningPath(rec.entry.entry_id, newOwner));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /** True if the entry is anywhere past the given state: queued, running, dead-lettered. */
+  entryIsLive(entryId: string): boolean {
+    if (exists(this.queuePath(entryId))) return true;
+    if (listNames(this.dir('running')).some((n) => n.startsWith(`${entryId}~`))) return true;
+    return exists(this.dlqPath(entryId));
+  }
+
+  /** Any queued or running entry of this task (overlap: skip). */
+  hasLiveEntryFor(taskId: string): boolean {
+    if (this.listQueued().some((e) => e.task_id === taskId)) return true;
+    return this.listRunning().some((r) => r.entry.task_id === taskId);
+  }
+
+  // ---------- run groups ----------
+
+  /** Records the final outcome of an entry that belongs to a run group, for its downstream entries. */
+  settleGroup(e: Entry, status: string, retrying: boolean): void {
+    if (!e.group || retrying) return;
+    writeJsonAtomic(path.join(this.dir('outcomes'), `${e.entry_id}.json`), { format: FORMAT, entry_id: e.entry_id, group: e.group, status });
+  }
+
+  /** The final outcome of an upstream entry, or null while it is still to run. */
+  groupResult(entryId: string): string | null {
+    const text = readText(path.join(this.dir('outcomes'), `${entryId}.json`));
+    if (text === null) return null;
+    try {
+      return JSON.parse(text).status ?? null;
+    } catch {
+      return 'failed';
+    }
+  }
+
+  // ---------- cancel requests ----------
+
+  requestCancel(entryId: string): void {
+    writeAtomic(path.join(this.dir('cancel'), entryId), new Date().toISOString());
+  }
+
+  cancelRequested(entryId: string): boolean {
+    return exists(path.join(this.dir('cancel'), entryId));
+  }
+
+  clearCancel(entryId: string): void {
+    rmQuiet(path.join(this.dir('cancel'), entryId));
+  }
+
+  // ---------- history and logs ----------
+
+  private historyPath(executionId: string): string {
+    return path.join(this.dir('history'), `${executionId}.json`);
+  }
+
+  recordExecution(x: Execution): void {
+    writeJsonAtomic(this.historyPath(x.execution_id), x);
+  }
+
+  executionExists(executionId: string): boolean {
+    return exists(this.historyPath(executionId));
+  }
+
+  getExecution(executionId: string): Execution | null {
+    const file = this.historyPath(checkId(executionId, 'execution id'));
+    return this.readJson<Execution>(file, (v) => (typeof v.execution_id === 'string' ? null : 'not an execution record'));
+  }
+
+  /** Executions, newest first. */
+  listExecutions(filter: { taskId?: string; limit?: number } = {}): Execution[] {
+    const out: Execution[] = [];
+    for (const name of listNames(this.dir('history'))) {
+      const file = path.join(this.dir('history'), name);
+      const x = this.readJson<Execution>(file, (v) => (typeof v.execution_id === 'string' ? null : 'not an execution record'));
+      if (x && (!filter.taskId || x.task_id === filter.taskId)) out.push(x);
+    }
+    out.sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at) || b.finished_at.localeCompare(a.finished_at));
+    return filter.limit ? out.slice(0, filter.limit) : out;
+  }
+
+  logPath(executionId: string): string {
+    return path.join(this.dir('logs'), `${executionId}.log`);
+  }
+
+  // ---------- dead letters ----------
+
+  private dlqPath(entryId: string): string {
+    return path.join(this.dir('dlq'), `${entryId}.json`);
+  }
+
+  toDlq(d: DeadLetter): void {
+    createExclusive(this.dlqPath(d.entry_id), JSON.stringify(d, null, 2) + '\n');
+  }
+
+  listDlq(): DeadLetter[] {
+    const out: DeadLetter[] = [];
+    for (const name of listNames(this.dir('dlq')).sort()) {
+      const file = path.join(this.dir('dlq'), name);
+      const d = this.readJson<DeadLetter>(file, this.checkEntry(file));
+      if (d) out.push(d);
+    }
+    return out;
+  }
+
+  /** Removes one dead letter and returns it; only one caller gets it. */
+  takeDlq(entryId: string): DeadLetter | null {
+    const from = this.dlqPath(checkId(entryId, 'entry id'));
+    const to = path.join(this.dir('trash'), `dlq-${entryId}.json`);
+    try {
+      fs.renameSync(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    const d = this.readJson<DeadLetter>(to, this.checkEntry(to));
+    rmQuiet(to);
+    return d;
+  }
+
+  // ---------- breakers ----------
+
+  private breakerPath(name: string): string {
+    return path.join(this.dir('breakers'), `${checkId(name, 'circuit breaker name')}.json`);
+  }
+
+  readBreaker(name: string): BreakerRecord | null {
+    const file = this.breakerPath(name);
+    return this.readJson<BreakerRecord>(file, (v) => (typeof v.state === 'string' ? null : 'not a breaker record'));
+  }
+
+  async updateBreaker(name: string, change: (b: BreakerRecord) => BreakerRecord | undefined): Promise<BreakerRecord> {
+    return this.withLock(`breaker-${name}`, () => {
+      const cur = this.readBreaker(name) ?? {
+        format: FORMAT, name, state: 'closed', consecutive_failures: 0, opened_at: null, trial_entry: null,
+      };
+      const next = change(cur);
+      if (next === undefined) return cur;
+      writeJsonAtomic(this.breakerPath(name), next);
+      return next;
+    });
+  }
+
+  // ---------- small state files ----------
+
+  private statePath(name: string): string {
+    return path.join(this.dir('state'), name);
+  }
+
+  isPaused(): boolean {
+    return exists(this.statePath('paused'));
+  }
+
+  setPaused(paused: boolean, at: string): void {
+    if (paused) writeAtomic(this.statePath('paused'), at + '\n');
+    else rmQuiet(this.statePath('paused'));
+  }
+
+  readState<T>(name: string): T | null {
+    const file = this.statePath(`${name}.json`);
+    return this.readJson<T>(file, () => null);
+  }
+
+  writeState(name: string, value: unknown): void {
+    writeJsonAtomic(this.statePath(`${name}.json`), value);
+  }
+
+  appendEvent(rec: EventRecord): void {
+    fs.appendFileSync(this.statePath('events.jsonl'), JSON.stringify(rec) + '\n', { mode: 0o600 });
+  }
+
+  listEvents(limit: number): EventRecord[] {
+    const text = readText(this.statePath('events.jsonl')) ?? '';
+    const out: EventRecord[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        out.push(JSON.parse(line));
+      } catch {
+        /* a line torn by a crash mid-append */
+      }
+    }
+    return out.slice(-limit).reverse();
+  }
+
+  pidFile(): string {
+    return this.statePath('daemon.pid');
+  }
+}

@@ -1,0 +1,114 @@
+import { InputError } from './errors.js';
+import { DEFAULT_MAX_DEPTH, listens } from './events/match.js';
+import { timeOrderedId } from './ids.js';
+import { FORMAT, type Entry, type EntrySource, type Schedule } from './model.js';
+import { maxAttempts } from './policy/retry.js';
+import type { Context } from './context.js';
+import { isoInZone } from './time.js';
+
+export interface EntryOptions {
+  source: EntrySource;
+  priority?: number;
+  event?: string | null;
+  payload?: string | null;
+  depth?: number;
+  scheduledFor?: number | null;
+  group?: string | null;
+  after?: string[];
+  entryId?: string;
+}
+
+/** A new queue entry for one run of a schedule. */
+export function newEntry(s: Schedule, nowMs: number, o: EntryOptions): Entry {
+  return {
+    format: FORMAT,
+    entry_id: o.entryId ?? timeOrderedId(nowMs),
+    task_id: s.task_id,
+    priority: o.priority ?? s.priority,
+    enqueued_at: isoInZone(nowMs),
+    estimated_cpu_percent: s.cpu,
+    estimated_memory_percent: s.mem,
+    status: 'queued',
+    attempt: 1,
+    max_attempts: maxAttempts(s),
+    runs: 0,
+    not_before: null,
+    source: o.source,
+    scheduled_for: o.scheduledFor ? isoInZone(o.scheduledFor, s.tz) : null,
+    event: o.event ?? null,
+    payload: o.payload ?? null,
+    event_depth: o.depth ?? 0,
+    group: o.group ?? null,
+    after: o.after ?? [],
+  };
+}
+
+export function enqueueOrFail(ctx: Context, e: Entry): Entry {
+  if (!ctx.store.enqueue(e)) throw new InputError(`entry id '${e.entry_id}' already exists`);
+  return e;
+}
+
+export function maxDepth(): number {
+  const n = Number(process.env.CONDUCTOR_MAX_EVENT_DEPTH);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_DEPTH;
+}
+
+export interface TriggerResult {
+  event: string;
+  queued: string[];
+  note?: string;
+}
+
+/**
+ * Queues every enabled event schedule listening to `event`. The payload goes
+ * into the entry and reaches the handler only as CONDUCTOR_PAYLOAD.
+ */
+export function trigger(ctx: Context, event: string, payload: string | null, depth: number, taskId: string | null): TriggerResult {
+  const now = ctx.clock();
+  const cap = maxDepth();
+  if (depth > cap) {
+    const note = `event chain depth ${depth} exceeds the cap ${cap}: '${event}' not delivered`;
+    ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued: [], note });
+    return { event, queued: [], note };
+  }
+  const queued: string[] = [];
+  for (const s of ctx.store.listSchedules()) {
+    if (!s.enabled || s.schedule_type !== 'event' || !listens(s.schedule_expr, event, taskId)) continue;
+    const e = enqueueOrFail(ctx, newEntry(s, now, { source: 'event', event, payload, depth }));
+    queued.push(e.entry_id);
+  }
+  ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued });
+  return { event, queued };
+}
+
+/**
+ * One run group: the task and its upstream closure, upstream first. Each
+ * entry waits for the entries of its direct dependencies (`after`).
+ */
+export function buildRunGroup(ctx: Context, target: Schedule, nowMs: number, o: EntryOptions): Entry[] {
+  const order: Schedule[] = [];
+  const seen = new Set<string>();
+  const visit = (s: Schedule, path: string[]) => {
+    if (seen.has(s.task_id)) return;
+    if (path.includes(s.task_id)) throw new InputError(`dependency cycle: ${[...path, s.task_id].join(' -> ')}`);
+    for (const d of s.depends_on ?? []) {
+      const up = ctx.store.readSchedule(d);
+      if (!up) throw new InputError(`task '${s.task_id}' depends on unknown task id '${d}'`);
+      visit(up, [...path, s.task_id]);
+    }
+    seen.add(s.task_id);
+    order.push(s);
+  };
+  visit(target, []);
+  const rootId = o.entryId ?? timeOrderedId(nowMs);
+  const ids = new Map<string, string>();
+  for (const s of order) ids.set(s.task_id, s.task_id === target.task_id ? rootId : timeOrderedId(nowMs));
+  return order.map((s) =>
+    newEntry(s, nowMs, {
+      ...(s.task_id === target.task_id ? o : { source: o.source, depth: o.depth, scheduledFor: o.scheduledFor }),
+      entryId: ids.get(s.task_id),
+      group: rootId,
+      after: (s.depends_on ?? []).map((d) => ids.get(d)!),
+    }),
+  );
+}

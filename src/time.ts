@@ -1,0 +1,117 @@
+import { InputError } from './errors.js';
+
+/** The one source of "now" for the core; the CLI passes a real or injected one. */
+export type Clock = () => number;
+
+export const systemClock: Clock = () => Date.now();
+
+/**
+ * CONDUCTOR_NOW (an ISO timestamp) pins the clock's start for tests and
+ * dry-runs; time still advances from there so durations stay real.
+ */
+export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): Clock {
+  const pinned = env.CONDUCTOR_NOW;
+  if (!pinned) return systemClock;
+  const at = Date.parse(pinned);
+  if (Number.isNaN(at)) throw new InputError(`invalid CONDUCTOR_NOW '${pinned}': expected an ISO-8601 timestamp`);
+  const started = Date.now();
+  return () => at + (Date.now() - started);
+}
+
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
+  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
+  h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, hour: 3_600_000, hours: 3_600_000,
+  d: 86_400_000, day: 86_400_000, days: 86_400_000,
+  w: 604_800_000, week: 604_800_000, weeks: 604_800_000,
+};
+
+/** Parses `30 seconds`, `5m`, `1.5h`, `2 days`; a bare number means seconds. */
+export function parseDuration(text: unknown, what = 'duration'): number {
+  if (typeof text === 'number' && Number.isFinite(text) && text > 0) return Math.round(text * 1000);
+  const s = String(text ?? '').trim().toLowerCase();
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(s);
+  const unit = m ? (m[2] === '' ? 1000 : UNITS[m[2]]) : undefined;
+  if (!m || unit === undefined) {
+    throw new InputError(`invalid ${what} '${String(text)}': expected e.g. '30s', '5 minutes', '1h', '2 days'`);
+  }
+  const ms = Math.round(parseFloat(m[1]) * unit);
+  if (ms <= 0) throw new InputError(`invalid ${what} '${String(text)}': must be greater than zero`);
+  return ms;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  return `${Math.floor(ms / 3_600_000)}h${Math.floor((ms % 3_600_000) / 60_000)}m`;
+}
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(tz: string): Intl.DateTimeFormat {
+  let f = offsetFormatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+    offsetFormatters.set(tz, f);
+  }
+  return f;
+}
+
+export interface WallTime { y: number; mo: number; d: number; h: number; mi: number; s: number }
+
+/** The wall-clock fields of an instant in a zone. */
+export function wallTime(ms: number, tz: string): WallTime {
+  const parts = formatterFor(tz).formatToParts(new Date(ms));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
+  return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour'), mi: get('minute'), s: get('second') };
+}
+
+/** Offset of a zone from UTC at an instant, in minutes (east positive). */
+export function offsetMinutes(ms: number, tz: string): number {
+  const w = wallTime(ms, tz);
+  const asUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
+  return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
+}
+
+export function localZone(): string {
+  return process.env.TZ && isValidZone(process.env.TZ)
+    ? process.env.TZ
+    : Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+export function isValidZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** ISO-8601 with the zone's offset, e.g. 2026-03-08T03:00:00-04:00. */
+export function isoInZone(ms: number, tz: string = localZone()): string {
+  const w = wallTime(ms, tz);
+  const off = offsetMinutes(ms, tz);
+  const sign = off < 0 ? '-' : '+';
+  const a = Math.abs(off);
+  return `${w.y}-${pad(w.mo)}-${pad(w.d)}T${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+}
+
+export function isoOrNull(ms: number | null | undefined, tz?: string): string | null {
+  return ms === null || ms === undefined ? null : isoInZone(ms, tz);
+}
+
+export function parseIso(text: string | null | undefined): number | null {
+  if (!text) return null;
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? null : t;
+}
