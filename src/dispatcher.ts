@@ -107,6 +107,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   const finish = async (a: Active, r: RunResult) => {
     await finishRun(ctx, o, me, a, r, statsBuffer, summary);
     active.delete(a.entry.entry_id);
+    listedAt = -Infinity; // the finish may have queued retries or chained runs
     poke();
   };
 
@@ -129,11 +130,13 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
 
     let startedNow = 0;
     let blockedByLoad = false;
+    let freshList = false;
     const blocked: Record<string, Blocked> = {};
     if (!stop.stopping && !store.isPaused()) {
       if (now - listedAt >= RELIST_MS) {
         listed = store.listQueued();
         listedAt = now;
+        freshList = true;
       }
       const ranked = rankEntries(listed.filter((e) => isReady(e, now) && !active.has(e.entry_id)), now, o.starvationMs);
       const schedules = new Map<string, Schedule | null>();
@@ -234,7 +237,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     if (stop.killing) for (const a of active.values()) a.run.stop('shutdown');
     if (active.size === 0) {
       if (stop.stopping) break;
-      if (!o.daemon && startedNow === 0) {
+      if (!o.daemon && startedNow === 0 && (freshList || stop.stopping || store.isPaused())) {
         if (!blockedByLoad) break;
         loadWaitStart ??= now;
         if (now - loadWaitStart >= o.patienceMs) break;
@@ -243,7 +246,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     if (startedNow > 0) loadWaitStart = null;
     const nap = o.daemon ? o.tickMs : blockedByLoad ? 250 : 1000;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, startedNow > 0 && active.size < o.limits.maxConcurrent ? 0 : nap);
+      const again = (startedNow > 0 && active.size < o.limits.maxConcurrent) || (active.size === 0 && !freshList);
+      const t = setTimeout(resolve, again ? 0 : nap);
       wake = () => {
         clearTimeout(t);
         resolve();

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { nextCronRun, parseCron } from '../src/schedule/cron.js';
+import { isoInZone } from '../src/time.js';
+
+/** The next `n` runs after `from`, as ISO strings in the zone. */
+function runs(expr: string, tz: string, from: string, n: number): string[] {
+  const spec = parseCron(expr);
+  const out: string[] = [];
+  let t = Date.parse(from);
+  for (let i = 0; i < n; i++) {
+    const next = nextCronRun(spec, t, tz)!;
+    out.push(isoInZone(next, tz));
+    t = next;
+  }
+  return out;
+}
+
+describe('cron next run', () => {
+  it('plain expressions and nicknames', () => {
+    expect(runs('*/15 * * * *', 'UTC', '2026-01-01T00:07:00Z', 3)).toEqual([
+      '2026-01-01T00:15:00+00:00', '2026-01-01T00:30:00+00:00', '2026-01-01T00:45:00+00:00',
+    ]);
+    expect(runs('@daily', 'UTC', '2026-01-01T00:00:00Z', 2)).toEqual(['2026-01-02T00:00:00+00:00', '2026-01-03T00:00:00+00:00']);
+    expect(runs('@weekly', 'UTC', '2026-01-01T00:00:00Z', 1)).toEqual(['2026-01-04T00:00:00+00:00']);
+    expect(runs('@monthly', 'UTC', '2026-01-15T00:00:00Z', 1)).toEqual(['2026-02-01T00:00:00+00:00']);
+    expect(runs('@yearly', 'UTC', '2026-01-15T00:00:00Z', 1)).toEqual(['2027-01-01T00:00:00+00:00']);
+    expect(runs('@hourly', 'UTC', '2026-01-15T10:00:00Z', 1)).toEqual(['2026-01-15T11:00:00+00:00']);
+  });
+
+  it('day-of-month and day-of-week both restricted: either matches (Vixie)', () => {
+    // 2026-11-30 is a Monday; Dec 1 and 15 are the days of month.
+    expect(runs('0 0 1,15 * 1', 'UTC', '2026-11-25T00:00:00Z', 4)).toEqual([
+      '2026-11-30T00:00:00+00:00', '2026-12-01T00:00:00+00:00', '2026-12-07T00:00:00+00:00', '2026-12-14T00:00:00+00:00',
+    ]);
+    // One of them a wildcard: both must match (only Mondays).
+    expect(runs('0 0 * * 1', 'UTC', '2026-11-25T00:00:00Z', 1)).toEqual(['2026-11-30T00:00:00+00:00']);
+    expect(runs('0 0 * * 7', 'UTC', '2026-11-25T00:00:00Z', 1)).toEqual(['2026-11-29T00:00:00+00:00']);
+  });
+
+  it('rare dates: Feb 29', () => {
+    expect(runs('0 12 29 2 *', 'UTC', '2026-03-01T00:00:00Z', 1)).toEqual(['2028-02-29T12:00:00+00:00']);
+  });
+
+  describe('America/New_York', () => {
+    const tz = 'America/New_York';
+    it('spring forward: a fixed time in the gap runs once at the end of the gap', () => {
+      expect(runs('30 2 * * *', tz, '2026-03-07T12:00:00Z', 3)).toEqual([
+        '2026-03-08T03:00:00-04:00', '2026-03-09T02:30:00-04:00', '2026-03-10T02:30:00-04:00',
+      ]);
+    });
+    it('spring forward: two fixed times in the gap still run once', () => {
+      expect(runs('15,45 2 * * *', tz, '2026-03-08T05:00:00Z', 2)).toEqual(['2026-03-08T03:00:00-04:00', '2026-03-09T02:15:00-04:00']);
+    });
+    it('spring forward: step jobs follow real time (no runs in the gap)', () => {
+      expect(runs('*/30 * * * *', tz, '2026-03-08T06:10:00Z', 3)).toEqual([
+        '2026-03-08T01:30:00-05:00', '2026-03-08T03:00:00-04:00', '2026-03-08T03:30:00-04:00',
+      ]);
+    });
+    it('fall back: a fixed time in the repeated hour runs once', () => {
+      expect(runs('30 1 * * *', tz, '2026-10-31T12:00:00Z', 2)).toEqual(['2026-11-01T01:30:00-04:00', '2026-11-02T01:30:00-05:00']);
+    });
+    it('fall back: wildcard jobs run in both passes of the repeated hour', () => {
+      expect(runs('*/30 1 * * *', tz, '2026-11-01T04:00:00Z', 5)).toEqual([
+        '2026-11-01T01:00:00-04:00', '2026-11-01T01:30:00-04:00', '2026-11-01T01:00:00-05:00', '2026-11-01T01:30:00-05:00',
+        '2026-11-02T01:00:00-05:00',
+      ]);
+    });
+  });
+
+  describe('Europe/Berlin', () => {
+    const tz = 'Europe/Berlin';
+    it('spring forward: 02:30 runs at 03:00 on the day of the change', () => {
+      expect(runs('30 2 * * *', tz, '2026-03-28T12:00:00Z', 2)).toEqual(['2026-03-29T03:00:00+02:00', '2026-03-30T02:30:00+02:00']);
+    });
+    it('spring forward: hourly skips the missing hour', () => {
+      expect(runs('0 * * * *', tz, '2026-03-29T00:30:00Z', 2)).toEqual(['2026-03-29T03:00:00+02:00', '2026-03-29T04:00:00+02:00']);
+    });
+    it('fall back: 02:30 runs once, hourly runs twice at 02:00', () => {
+      expect(runs('30 2 * * *', tz, '2026-10-24T12:00:00Z', 2)).toEqual(['2026-10-25T02:30:00+02:00', '2026-10-26T02:30:00+01:00']);
+      expect(runs('0 * * * *', tz, '2026-10-24T23:30:00Z', 3)).toEqual([
+        '2026-10-25T02:00:00+02:00', '2026-10-25T02:00:00+01:00', '2026-10-25T03:00:00+01:00',
+      ]);
+    });
+  });
+
+  it('names the field and value of a bad expression', () => {
+    expect(() => parseCron('61 * * * *')).toThrow(/minute field '61'/);
+    expect(() => parseCron('* 24 * * *')).toThrow(/hour field '24'/);
+    expect(() => parseCron('* * 32 * *')).toThrow(/day-of-month field '32'/);
+    expect(() => parseCron('* * * 13 *')).toThrow(/month field '13'/);
+    expect(() => parseCron('* * * * 8')).toThrow(/day-of-week field '8'/);
+    expect(() => parseCron('* * * *')).toThrow(/expected 5 fields/);
+    expect(() => parseCron('@sometimes')).toThrow(/unknown nickname/);
+    expect(() => parseCron('0 0 L * *')).toThrow(/day-of-month field 'L'/);
+  });
+});
