@@ -8,6 +8,7 @@ import { breakerAfter, breakerAllows } from './policy/breaker.js';
 import { backoffMs } from './policy/retry.js';
 import { admit, type Limits } from './queue/admission.js';
 import { isReady, rankEntries } from './queue/order.js';
+import { RunError, messageOf } from './errors.js';
 import { pidsWithEnv } from './run/environ.js';
 import { killGroup, selfIdentity, tokenAlive, type Identity } from './run/proc.js';
 import type { ResourceProbe } from './run/resources.js';
@@ -16,7 +17,7 @@ import { runHandler, type RunResult, type Running } from './run/spawn.js';
 import { dueRuns } from './schedule/next.js';
 import type { RunningRecord } from './store/file-store.js';
 import { newEntry, trigger } from './tasks.js';
-import { isoInZone, parseDuration } from './time.js';
+import { isoInZone, isoMsInZone, parseDuration } from './time.js';
 
 export interface DispatchOptions {
   limits: Limits;
@@ -104,8 +105,16 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let listed: Entry[] = [];
   const recentStarts: { at: number; cpu: number; mem: number }[] = [];
 
+  const failures: string[] = [];
   const finish = async (a: Active, r: RunResult) => {
-    await finishRun(ctx, o, me, a, r, statsBuffer, summary);
+    try {
+      await finishRun(ctx, o, me, a, r, statsBuffer, summary);
+    } catch (err) {
+      // The entry stays in running/ under our name; once we exit, the next pass recovers it.
+      failures.push(`${a.executionId}: ${messageOf(err)}`);
+      o.report({ type: 'note', message: `could not record ${a.executionId}: ${messageOf(err)}; the next pass will recover it` });
+      stop.stopping = true;
+    }
     active.delete(a.entry.entry_id);
     listedAt = -Infinity; // the finish may have queued retries or chained runs
     poke();
@@ -186,7 +195,12 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
             if (b && b.state === 'open') {
               const taken = store.takeQueued(e.entry_id);
               if (taken) {
-                recordSkipped(ctx, taken, `circuit breaker '${s.circuit_breaker}' is open`, summary, o);
+                const why = `circuit breaker '${s.circuit_breaker}' is open`;
+                recordSkipped(ctx, taken, why, summary, o);
+                // An entry that asked for retries must not be lost to a skip: park it.
+                if (taken.max_attempts > 1) {
+                  store.toDlq({ ...taken, dead_at: isoMsInZone(now), last_exit_code: taken.last_exit_code ?? null, last_error: why, log_tail: '' });
+                }
               }
             } else block(`waiting: circuit breaker '${s.circuit_breaker}' is half-open, a trial run is in progress`);
             continue;
@@ -255,7 +269,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     });
     wake = null;
   }
-  await statsBuffer.flush();
+  await statsBuffer.flush().catch((err) => failures.push(`statistics: ${messageOf(err)}`));
+  if (failures.length) throw new RunError(`could not record ${failures.length} execution(s), first: ${failures[0]}`);
   const left = store.listQueued();
   summary.still_queued = left.length;
   summary.blocked = Object.keys(store.readState<Record<string, Blocked>>('blocked') ?? {}).length;
@@ -288,7 +303,7 @@ function start(ctx: Context, o: DispatchOptions, me: Identity, sampler: Sampler,
     sampler,
   });
   void me;
-  const entry = { ...e, status: 'running' as const, execution_id: executionId, started_at: isoInZone(now) };
+  const entry = { ...e, status: 'running' as const, execution_id: executionId, started_at: isoMsInZone(now) };
   o.report({ type: 'started', entry, execution_id: executionId });
   return { entry, schedule: s, executionId, startedMs: now, run };
 }
@@ -317,8 +332,8 @@ async function finishRun(
     status,
     exit_code: r.exitCode,
     signal: r.signal,
-    started_at: isoInZone(startedMs),
-    finished_at: isoInZone(now),
+    started_at: isoMsInZone(startedMs),
+    finished_at: isoMsInZone(now),
     duration_ms: r.durationMs,
     peak_cpu_percent: r.peaks.cpu,
     peak_memory_mb: r.peaks.memMb,
@@ -349,7 +364,7 @@ async function afterExecution(ctx: Context, e: Entry, s: Schedule | null, x: Exe
       attempt: e.attempt + 1,
       runs,
       source: e.source,
-      not_before: isoInZone(now + delay),
+      not_before: isoMsInZone(now + delay),
       last_error: x.error,
       last_exit_code: x.exit_code,
     });
@@ -367,7 +382,7 @@ async function afterExecution(ctx: Context, e: Entry, s: Schedule | null, x: Exe
   if (s && ranIt) {
     const b = store.readBreaker(s.circuit_breaker);
     if (failed || (b && (b.state !== 'closed' || b.consecutive_failures > 0))) {
-      await store.updateBreaker(s.circuit_breaker, (cur) => breakerAfter(cur, !failed, s.breaker_threshold, isoInZone(now)));
+      await store.updateBreaker(s.circuit_breaker, (cur) => breakerAfter(cur, !failed, s.breaker_threshold, isoMsInZone(now)));
     }
     stats.add(s.task_id, x, failed);
   }
@@ -417,7 +432,7 @@ function tail(file: string | null, bytes: number): string {
 /** A run that could not start (breaker open, schedule gone): recorded, not retried. */
 function recordSkipped(ctx: Context, e: Entry, why: string, summary: Summary, o: DispatchOptions, owner?: string): void {
   const { store, clock } = ctx;
-  const at = isoInZone(clock());
+  const at = isoMsInZone(clock());
   const x: Execution = {
     format: FORMAT, execution_id: `${e.entry_id}.${e.runs + 1}`, entry_id: e.entry_id, task_id: e.task_id, attempt: e.attempt,
     status: 'skipped', exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0,
@@ -499,8 +514,15 @@ export async function settleOrphan(ctx: Context, rec: RunningRecord, me: Identit
   const e = rec.entry;
   const executionId = `${e.entry_id}.${e.runs + 1}`;
   for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId)) killGroup(pid, 'SIGKILL');
-  if (!store.executionExists(executionId)) {
-    const at = isoInZone(clock());
+  const done = store.getExecution(executionId);
+  if (done) {
+    // Recorded, but the dispatcher died before the retry or dead letter was written.
+    const failed = done.status === 'failed' || done.status === 'timeout' || done.status === 'abandoned';
+    if (failed && !store.entryIsLive(e.entry_id, me.token)) {
+      await afterExecution(ctx, e, store.readSchedule(e.task_id), done, new StatsBuffer(ctx), { report: () => undefined } as unknown as DispatchOptions);
+    }
+  } else {
+    const at = isoMsInZone(clock());
     const x: Execution = {
       format: FORMAT, execution_id: executionId, entry_id: e.entry_id, task_id: e.task_id, attempt: e.attempt, status,
       exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0, peak_cpu_percent: null,

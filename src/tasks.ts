@@ -4,7 +4,7 @@ import { timeOrderedId } from './ids.js';
 import { FORMAT, type Entry, type EntrySource, type Schedule } from './model.js';
 import { maxAttempts } from './policy/retry.js';
 import type { Context } from './context.js';
-import { isoInZone } from './time.js';
+import { isoInZone, isoMsInZone } from './time.js';
 
 export interface EntryOptions {
   source: EntrySource;
@@ -25,7 +25,7 @@ export function newEntry(s: Schedule, nowMs: number, o: EntryOptions): Entry {
     entry_id: o.entryId ?? timeOrderedId(nowMs),
     task_id: s.task_id,
     priority: o.priority ?? s.priority,
-    enqueued_at: isoInZone(nowMs),
+    enqueued_at: isoMsInZone(nowMs),
     estimated_cpu_percent: s.cpu,
     estimated_memory_percent: s.mem,
     status: 'queued',

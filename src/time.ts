@@ -106,6 +106,13 @@ export function isoInZone(ms: number, tz: string = localZone()): string {
   return `${w.y}-${pad(w.mo)}-${pad(w.d)}T${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
 }
 
+/** The same with milliseconds: for queue and execution times, where order within a second matters. */
+export function isoMsInZone(ms: number, tz: string = localZone()): string {
+  const base = isoInZone(ms, tz);
+  const frac = String(((ms % 1000) + 1000) % 1000).padStart(3, '0');
+  return `${base.slice(0, 19)}.${frac}${base.slice(19)}`;
+}
+
 export function isoOrNull(ms: number | null | undefined, tz?: string): string | null {
   return ms === null || ms === undefined ? null : isoInZone(ms, tz);
 }

@@ -5,7 +5,7 @@ import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { FORMAT } from '../model.js';
 import { selfIdentity, tokenAlive } from '../run/proc.js';
-import { isoInZone } from '../time.js';
+import { isoMsInZone } from '../time.js';
 import { globals, openContext, printJson } from './common.js';
 
 export function registerCancel(program: Command): void {
@@ -26,7 +26,7 @@ async function cancelEntry(ctx: Context, id: string): Promise<'queued' | 'runnin
   const { store, clock } = ctx;
   const taken = store.takeQueued(id);
   if (taken) {
-    const at = isoInZone(clock());
+    const at = isoMsInZone(clock());
     store.recordExecution({
       format: FORMAT, execution_id: `${id}.${taken.runs + 1}`, entry_id: id, task_id: taken.task_id, attempt: taken.attempt,
       status: 'cancelled', exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0,

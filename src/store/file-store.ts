@@ -345,9 +345,9 @@ export class FileStore {
   }
 
   /** True if the entry is anywhere past the given state: queued, running, dead-lettered. */
-  entryIsLive(entryId: string): boolean {
+  entryIsLive(entryId: string, exceptOwner?: string): boolean {
     if (exists(this.queuePath(entryId))) return true;
-    if (listNames(this.dir('running')).some((n) => n.startsWith(`${entryId}~`))) return true;
+    if (listNames(this.dir('running')).some((n) => n.startsWith(`${entryId}~`) && n !== `${entryId}~${exceptOwner}.json`)) return true;
     return exists(this.dlqPath(entryId));
   }
 
@@ -448,7 +448,7 @@ export class FileStore {
   /** Removes one dead letter and returns it; only one caller gets it. */
   takeDlq(entryId: string): DeadLetter | null {
     const from = this.dlqPath(checkId(entryId, 'entry id'));
-    const to = path.join(this.dir('trash'), `dlq-${entryId}.json`);
+    const to = path.join(this.dir('trash'), `${entryId}.dlq.json`);
     try {
       fs.renameSync(from, to);
     } catch (err) {
