@@ -16,7 +16,7 @@ import { createSampler, type Sampler } from './run/sampler.js';
 import { runHandler, type RunResult, type Running } from './run/spawn.js';
 import { dueRuns } from './schedule/next.js';
 import type { RunningRecord } from './store/file-store.js';
-import { newEntry, trigger } from './tasks.js';
+import { buildRunGroup, newEntry, trigger } from './tasks.js';
 import { isoInZone, isoMsInZone, parseDuration } from './time.js';
 
 export interface DispatchOptions {
@@ -87,11 +87,15 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   const summary: Summary = { promoted: 0, started: 0, succeeded: 0, failed: 0, skipped: 0, recovered: 0, still_queued: 0, blocked: 0 };
   const statsBuffer = new StatsBuffer(ctx);
   let wake: (() => void) | null = null;
+  let woken = false;
+  // A poke while the loop is busy (not napping) must not be lost: the next nap returns at once.
   const poke = () => {
+    woken = true;
     const w = wake;
     wake = null;
     w?.();
   };
+  let generation = 0;
   stop.wake = poke;
 
   summary.recovered += await recoverOrphans(ctx, o, me);
@@ -116,6 +120,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       stop.stopping = true;
     }
     active.delete(a.entry.entry_id);
+    generation++;
     listedAt = -Infinity; // the finish may have queued retries or chained runs
     poke();
   };
@@ -140,6 +145,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     let startedNow = 0;
     let blockedByLoad = false;
     let freshList = false;
+    const genAtStart = generation;
     const blocked: Record<string, Blocked> = {};
     if (!stop.stopping && !store.isPaused()) {
       if (now - listedAt >= RELIST_MS) {
@@ -176,6 +182,12 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         if (broken) {
           const taken = store.takeQueued(e.entry_id);
           if (taken) recordSkipped(ctx, taken, `upstream ${broken.id} ended ${broken.result}`, summary, o);
+          continue;
+        }
+        const lost = upstream.find((u) => u.result === null && !store.entryIsLive(u.id) && store.groupResult(u.id) === null);
+        if (lost) {
+          const taken = store.takeQueued(e.entry_id);
+          if (taken) recordSkipped(ctx, taken, `upstream ${lost.id} is gone`, summary, o);
           continue;
         }
         const waitingFor = upstream.filter((u) => u.result === null).map((u) => u.id);
@@ -251,7 +263,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     if (stop.killing) for (const a of active.values()) a.run.stop('shutdown');
     if (active.size === 0) {
       if (stop.stopping) break;
-      if (!o.daemon && startedNow === 0 && (freshList || stop.stopping || store.isPaused())) {
+      const settled = genAtStart === generation && (freshList || stop.stopping || store.isPaused());
+      if (!o.daemon && startedNow === 0 && settled) {
         if (!blockedByLoad) break;
         loadWaitStart ??= now;
         if (now - loadWaitStart >= o.patienceMs) break;
@@ -260,7 +273,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     if (startedNow > 0) loadWaitStart = null;
     const nap = o.daemon ? o.tickMs : blockedByLoad ? 250 : 1000;
     await new Promise<void>((resolve) => {
-      const again = (startedNow > 0 && active.size < o.limits.maxConcurrent) || (active.size === 0 && !freshList);
+      const again = woken || (startedNow > 0 && active.size < o.limits.maxConcurrent) || (active.size === 0 && !freshList);
+      woken = false;
       const t = setTimeout(resolve, again ? 0 : nap);
       wake = () => {
         clearTimeout(t);
@@ -470,7 +484,10 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
         o.report({ type: 'note', message: `${s.task_id}: run due at ${isoInZone(runs[runs.length - 1], s.tz)} skipped, previous run still queued or running (overlap: skip)` });
         runs = [];
       } else if (s.overlap === 'skip') runs = runs.slice(-1);
-      for (const at of runs) made.push(newEntry(s, now, { source: 'schedule', scheduledFor: at }));
+      for (const at of runs) {
+        if (s.depends_on?.length) made.push(...buildRunGroup(ctx, s, now, { source: 'schedule', scheduledFor: at }));
+        else made.push(newEntry(s, now, { source: 'schedule', scheduledFor: at }));
+      }
       const last = made[made.length - 1];
       return {
         ...s,
