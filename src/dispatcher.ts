@@ -7,7 +7,7 @@ import { FORMAT } from './model.js';
 import { breakerAfter, breakerAllows } from './policy/breaker.js';
 import { backoffMs } from './policy/retry.js';
 import { admit, type Limits } from './queue/admission.js';
-import { isReady, rankEntries } from './queue/order.js';
+import { isReady, rankEntries, type Ranked } from './queue/order.js';
 import { RunError, messageOf } from './errors.js';
 import { pidsWithEnv } from './run/environ.js';
 import { killGroup, selfIdentity, tokenAlive, type Identity } from './run/proc.js';
@@ -15,7 +15,7 @@ import type { ResourceProbe } from './run/resources.js';
 import { createSampler, type Sampler } from './run/sampler.js';
 import { runHandler, type RunResult, type Running } from './run/spawn.js';
 import { dueRuns } from './schedule/next.js';
-import type { RunningRecord } from './store/file-store.js';
+import type { BreakerRecord, RunningRecord } from './store/file-store.js';
 import { buildRunGroup, newEntry, trigger } from './tasks.js';
 import { isoInZone, isoMsInZone, parseDuration } from './time.js';
 
@@ -71,7 +71,7 @@ interface Blocked {
   since: string;
 }
 
-const RELIST_MS = 50;
+const RELIST_MS = 250;
 const PENDING_LOAD_MS = 2000;
 
 /**
@@ -82,6 +82,7 @@ const PENDING_LOAD_MS = 2000;
 export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSignal): Promise<Summary> {
   const { store, clock } = ctx;
   const me = selfIdentity();
+  store.setJournalOwner(me.token);
   const sampler = createSampler();
   const active = new Map<string, Active>();
   const summary: Summary = { promoted: 0, started: 0, succeeded: 0, failed: 0, skipped: 0, recovered: 0, still_queued: 0, blocked: 0 };
@@ -102,35 +103,56 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let lastPromote = -Infinity;
   let lastRecover = clock();
   let lastHeartbeat = -Infinity;
+  let lastCancelCheck = -Infinity;
   let loadWaitStart: number | null = null;
-  let lastBlockedJson = '';
-  let prevBlocked = store.readState<Record<string, Blocked>>('blocked') ?? {};
+  const blockedStore = new BlockedState(ctx);
+  // The ranked queue is rebuilt from disk when something may have changed it
+  // (our own retries and chained events, promotion) and at least every
+  // RELIST_MS for entries other processes queue; between rebuilds each round
+  // walks the same ranking, skipping what was taken.
   let listedAt = -Infinity;
-  let listed: Entry[] = [];
+  let needList = true;
+  let ranked: Ranked[] = [];
+  const taken = new Set<string>();
   const recentStarts: { at: number; cpu: number; mem: number }[] = [];
+  const schedules = new TtlCache<Schedule | null>(1000, (id) => store.readSchedule(id));
+  const breakers = new TtlCache<BreakerRecord | null>(1000, (name) => store.readBreaker(name));
 
   const failures: string[] = [];
+  // A slot is free as soon as its handler has exited; recording the run
+  // (fsync of the history file, retries, events) goes on beside new starts.
+  const settling = new Set<Promise<void>>();
+  // A failure may open the run's breaker: hold that breaker's other entries until it is recorded.
+  const breakerHeld = new Map<string, number>();
   const finish = async (a: Active, r: RunResult) => {
+    const held = statusOf(r) !== 'success' ? a.schedule.circuit_breaker : null;
+    if (held) breakerHeld.set(held, (breakerHeld.get(held) ?? 0) + 1);
+    active.delete(a.entry.entry_id);
+    poke();
     try {
-      await finishRun(ctx, o, me, a, r, statsBuffer, summary);
+      const queuedMore = await finishRun(ctx, o, me, a, r, statsBuffer, summary);
+      if (queuedMore) needList = true;
     } catch (err) {
       // The entry stays in running/ under our name; once we exit, the next pass recovers it.
       failures.push(`${a.executionId}: ${messageOf(err)}`);
       o.report({ type: 'note', message: `could not record ${a.executionId}: ${messageOf(err)}; the next pass will recover it` });
       stop.stopping = true;
     }
-    active.delete(a.entry.entry_id);
+    breakers.forget(a.schedule.circuit_breaker);
+    if (held) {
+      const n = (breakerHeld.get(held) ?? 1) - 1;
+      if (n > 0) breakerHeld.set(held, n);
+      else breakerHeld.delete(held);
+    }
     generation++;
-    listedAt = -Infinity; // the finish may have queued retries or chained runs
     poke();
   };
 
   for (;;) {
     const now = clock();
     if (!stop.stopping && now - lastPromote >= (o.daemon ? o.tickMs : Infinity)) {
-      summary.promoted += await promoteDue(ctx, now, o);
+      if ((await promoteDue(ctx, now, o)) > 0) needList = true;
       lastPromote = now;
-      listedAt = -Infinity;
     }
     if (o.daemon && now - lastRecover > 10_000) {
       summary.recovered += await recoverOrphans(ctx, o, me);
@@ -140,106 +162,109 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       store.writeState('heartbeat', { format: FORMAT, at: isoInZone(now), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass' });
       lastHeartbeat = now;
     }
-    for (const [id, a] of active) if (store.cancelRequested(id)) a.run.stop('cancel');
+    if (active.size > 0 && now - lastCancelCheck >= 250) {
+      for (const id of store.cancelRequests()) active.get(id)?.run.stop('cancel');
+      lastCancelCheck = now;
+    }
 
     let startedNow = 0;
     let blockedByLoad = false;
     let freshList = false;
     const genAtStart = generation;
-    const blocked: Record<string, Blocked> = {};
-    if (!stop.stopping && !store.isPaused()) {
-      if (now - listedAt >= RELIST_MS) {
-        listed = store.listQueued();
+    const paused = store.isPaused();
+    blockedStore.beginRound();
+    if (!stop.stopping && !paused) {
+      if (needList || now - listedAt >= RELIST_MS) {
+        ranked = rankEntries(store.listQueued(), now, o.starvationMs);
+        taken.clear();
         listedAt = now;
+        needList = false;
         freshList = true;
       }
-      const ranked = rankEntries(listed.filter((e) => isReady(e, now) && !active.has(e.entry_id)), now, o.starvationMs);
-      const schedules = new Map<string, Schedule | null>();
-      const scheduleOf = (id: string) => {
-        if (!schedules.has(id)) schedules.set(id, store.readSchedule(id));
-        return schedules.get(id)!;
-      };
       while (recentStarts.length && now - recentStarts[0].at > PENDING_LOAD_MS) recentStarts.shift();
-      const pending = recentStarts.reduce((acc, s) => ({ cpu: acc.cpu + s.cpu, mem: acc.mem + s.mem }), { cpu: 0, mem: 0 });
+      const pending = recentStarts.reduce((acc, x) => ({ cpu: acc.cpu + x.cpu, mem: acc.mem + x.mem }), { cpu: 0, mem: 0 });
       let readings: { cpu: number; mem: number } | null = null;
       let reservedBy: string | null = null;
       const runningTasks = new Set([...active.values()].map((a) => a.entry.task_id));
 
       for (const { entry: e } of ranked) {
-        const block = (reason: string) => {
-          blocked[e.entry_id] = { reason, since: prevBlocked[e.entry_id]?.since ?? isoInZone(now) };
-        };
+        if (taken.has(e.entry_id) || !isReady(e, now)) continue;
+        const block = (reason: string) => blockedStore.block(e.entry_id, reason, now);
         if (reservedBy) {
           block(`blocked: waiting behind ${reservedBy}, which has waited past the starvation threshold`);
           continue;
         }
         if (active.size >= o.limits.maxConcurrent) {
-          block(`blocked: ${active.size} running = max-concurrent ${o.limits.maxConcurrent}`);
-          continue;
+          // Everything further down waits for a slot too; say so once, not per entry.
+          blockedStore.blockRest(`blocked: ${active.size} running = max-concurrent ${o.limits.maxConcurrent}`);
+          break;
         }
-        const upstream = e.after.map((id) => ({ id, result: store.groupResult(id) }));
-        const broken = upstream.find((u) => u.result !== null && u.result !== 'success');
-        if (broken) {
-          const taken = store.takeQueued(e.entry_id);
-          if (taken) recordSkipped(ctx, taken, `upstream ${broken.id} ended ${broken.result}`, summary, o);
-          continue;
+        const skip = (why: string) => {
+          taken.add(e.entry_id);
+          const t = store.takeQueued(e.entry_id);
+          if (t) recordSkipped(ctx, t, why, summary, o);
+          return t;
+        };
+        if (e.after.length) {
+          const upstream = e.after.map((id) => ({ id, result: store.groupResult(id) }));
+          const broken = upstream.find((u) => u.result !== null && u.result !== 'success');
+          if (broken) {
+            skip(`upstream ${broken.id} ended ${broken.result}`);
+            continue;
+          }
+          const lost = upstream.find((u) => u.result === null && !store.entryIsLive(u.id) && store.groupResult(u.id) === null);
+          if (lost) {
+            skip(`upstream ${lost.id} is gone`);
+            continue;
+          }
+          const waitingFor = upstream.filter((u) => u.result === null).map((u) => u.id);
+          if (waitingFor.length) {
+            block(`waiting for ${waitingFor.join(', ')}`);
+            continue;
+          }
         }
-        const lost = upstream.find((u) => u.result === null && !store.entryIsLive(u.id) && store.groupResult(u.id) === null);
-        if (lost) {
-          const taken = store.takeQueued(e.entry_id);
-          if (taken) recordSkipped(ctx, taken, `upstream ${lost.id} is gone`, summary, o);
-          continue;
-        }
-        const waitingFor = upstream.filter((u) => u.result === null).map((u) => u.id);
-        if (waitingFor.length) {
-          block(`waiting for ${waitingFor.join(', ')}`);
-          continue;
-        }
-        const s = scheduleOf(e.task_id);
+        const s = schedules.get(e.task_id);
         if (s && e.source === 'schedule' && s.overlap === 'queue' && runningTasks.has(e.task_id)) {
           block(`waiting: a run of ${e.task_id} is still running (overlap: queue)`);
           continue;
         }
+        if (s && breakerHeld.has(s.circuit_breaker)) continue;
         if (s) {
-          const b = store.readBreaker(s.circuit_breaker);
-          const cooldown = parseDuration(s.breaker_cooldown, 'breaker cooldown');
-          if (!breakerAllows(b, e.entry_id, now, cooldown)) {
-            if (b && b.state === 'open') {
-              const taken = store.takeQueued(e.entry_id);
-              if (taken) {
-                const why = `circuit breaker '${s.circuit_breaker}' is open`;
-                recordSkipped(ctx, taken, why, summary, o);
-                // An entry that asked for retries must not be lost to a skip: park it.
-                if (taken.max_attempts > 1) {
-                  store.toDlq({ ...taken, dead_at: isoMsInZone(now), last_exit_code: taken.last_exit_code ?? null, last_error: why, log_tail: '' });
-                }
+          const b = breakers.get(s.circuit_breaker);
+          if (b && !breakerAllows(b, e.entry_id, now, parseDuration(s.breaker_cooldown, 'breaker cooldown'))) {
+            if (b.state === 'open') {
+              const why = `circuit breaker '${s.circuit_breaker}' is open`;
+              const t = skip(why);
+              // An entry that asked for retries must not be lost to a skip: park it.
+              if (t && t.max_attempts > 1) {
+                store.toDlq({ ...t, dead_at: isoMsInZone(now), last_exit_code: t.last_exit_code ?? null, last_error: why, log_tail: '' });
               }
             } else block(`waiting: circuit breaker '${s.circuit_breaker}' is half-open, a trial run is in progress`);
             continue;
           }
         }
         readings ??= o.probe.read();
-        const adm = admit(
-          { cpu: e.estimated_cpu_percent, mem: e.estimated_memory_percent },
-          readings, pending, active.size, o.limits,
-        );
+        const adm = admit({ cpu: e.estimated_cpu_percent, mem: e.estimated_memory_percent }, readings, pending, active.size, o.limits);
         if (!adm.ok) {
-          block(adm.reason);
+          const since = block(adm.reason);
           if (adm.byLoad) {
             blockedByLoad = true;
-            const since = Date.parse(blocked[e.entry_id].since);
             if (now - since >= o.starvationMs) reservedBy = e.entry_id;
           }
           continue;
         }
+        taken.add(e.entry_id);
+        blockedStore.forget(e.entry_id);
         const claimed = store.claim(e.entry_id, me.token);
         if (!claimed) continue;
         if (!s) {
           recordSkipped(ctx, claimed, `schedule '${e.task_id}' no longer exists`, summary, o, me.token);
           continue;
         }
-        if (s.circuit_breaker && store.readBreaker(s.circuit_breaker)?.state === 'open') {
-          await store.updateBreaker(s.circuit_breaker, (b) => ({ ...b, state: 'half-open', trial_entry: claimed.entry_id }));
+        const b = breakers.get(s.circuit_breaker);
+        if (b && b.state === 'open') {
+          await store.updateBreaker(s.circuit_breaker, (cur) => ({ ...cur, state: 'half-open', trial_entry: claimed.entry_id }));
+          breakers.forget(s.circuit_breaker);
         }
         const a = start(ctx, o, me, sampler, claimed, s, now);
         active.set(a.entry.entry_id, a);
@@ -249,31 +274,32 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         pending.mem += e.estimated_memory_percent;
         summary.started++;
         startedNow++;
-        void a.run.done.then((r) => finish(a, r));
+        void a.run.done.then((r) => {
+          const p = finish(a, r).finally(() => settling.delete(p));
+          settling.add(p);
+        });
       }
     }
-    const blockedJson = JSON.stringify(blocked);
-    if (blockedJson !== lastBlockedJson) {
-      store.writeState('blocked', blocked);
-      lastBlockedJson = blockedJson;
-      prevBlocked = blocked;
-    }
+    blockedStore.endRound(now, paused || stop.stopping);
     await statsBuffer.flushIfDue(now);
 
     if (stop.killing) for (const a of active.values()) a.run.stop('shutdown');
+    if (active.size === 0 && settling.size > 0) await Promise.all(settling);
     if (active.size === 0) {
       if (stop.stopping) break;
-      const settled = genAtStart === generation && (freshList || stop.stopping || store.isPaused());
+      const settled = genAtStart === generation && (freshList || paused);
       if (!o.daemon && startedNow === 0 && settled) {
         if (!blockedByLoad) break;
         loadWaitStart ??= now;
         if (now - loadWaitStart >= o.patienceMs) break;
       }
+      // About to go idle: look at the disk once more before deciding.
+      if (!freshList) needList = true;
     }
     if (startedNow > 0) loadWaitStart = null;
     const nap = o.daemon ? o.tickMs : blockedByLoad ? 250 : 1000;
     await new Promise<void>((resolve) => {
-      const again = woken || (startedNow > 0 && active.size < o.limits.maxConcurrent) || (active.size === 0 && !freshList);
+      const again = woken || (startedNow > 0 && active.size < o.limits.maxConcurrent) || (active.size === 0 && needList);
       woken = false;
       const t = setTimeout(resolve, again ? 0 : nap);
       wake = () => {
@@ -283,11 +309,12 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     });
     wake = null;
   }
+  blockedStore.flush();
   await statsBuffer.flush().catch((err) => failures.push(`statistics: ${messageOf(err)}`));
   if (failures.length) throw new RunError(`could not record ${failures.length} execution(s), first: ${failures[0]}`);
   const left = store.listQueued();
   summary.still_queued = left.length;
-  summary.blocked = Object.keys(store.readState<Record<string, Blocked>>('blocked') ?? {}).length;
+  summary.blocked = blockedStore.count(left.length);
   store.writeState('heartbeat', { format: FORMAT, at: isoInZone(clock()), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass', summary });
   return summary;
 }
@@ -295,9 +322,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
 function start(ctx: Context, o: DispatchOptions, me: Identity, sampler: Sampler, e: Entry, s: Schedule, now: number): Active {
   const executionId = `${e.entry_id}.${e.runs + 1}`;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...s.env,
-    CONDUCTOR_HOME: ctx.store.home,
+    ...baseEnv(ctx, s),
     CONDUCTOR_TASK_ID: e.task_id,
     CONDUCTOR_ENTRY_ID: e.entry_id,
     CONDUCTOR_EXECUTION_ID: executionId,
@@ -322,6 +347,18 @@ function start(ctx: Context, o: DispatchOptions, me: Identity, sampler: Sampler,
   return { entry, schedule: s, executionId, startedMs: now, run };
 }
 
+const baseEnvs = new WeakMap<Schedule, NodeJS.ProcessEnv>();
+
+/** The environment every run of a schedule shares, built once per schedule object. */
+function baseEnv(ctx: Context, s: Schedule): NodeJS.ProcessEnv {
+  let env = baseEnvs.get(s);
+  if (!env) {
+    env = { ...process.env, ...s.env, CONDUCTOR_HOME: ctx.store.home };
+    baseEnvs.set(s, env);
+  }
+  return env;
+}
+
 function statusOf(r: RunResult): ExecStatus {
   if (r.stopped === 'cancel') return 'cancelled';
   if (r.stopped === 'shutdown') return 'abandoned';
@@ -330,9 +367,10 @@ function statusOf(r: RunResult): ExecStatus {
   return r.exitCode === 0 ? 'success' : 'failed';
 }
 
+/** Records one finished run; true if it queued more work (a retry, a chained event). */
 async function finishRun(
   ctx: Context, o: DispatchOptions, me: Identity, a: Active, r: RunResult, stats: StatsBuffer, summary: Summary,
-): Promise<void> {
+): Promise<boolean> {
   const { store, clock } = ctx;
   const now = clock();
   const status = statusOf(r);
@@ -355,23 +393,26 @@ async function finishRun(
     error: r.error ?? (status === 'timeout' ? `timed out after ${a.schedule.timeout}` : status === 'failed' ? `exit code ${r.exitCode ?? r.signal}` : null),
     event: a.entry.event,
   };
-  store.recordExecution(x);
-  await afterExecution(ctx, a.entry, a.schedule, x, stats, o);
-  store.releaseRunning(a.entry.entry_id, me.token);
+  await store.recordExecutionAsync(x);
+  const queuedMore = await afterExecution(ctx, a.entry, a.schedule, x, stats, o);
+  await store.releaseRunningAsync(a.entry.entry_id, me.token);
   if (status === 'cancelled') store.clearCancel(a.entry.entry_id);
   if (status === 'success') summary.succeeded++;
   else summary.failed++;
   o.report({ type: 'finished', execution: x });
+  return queuedMore;
 }
 
-/** Retry, dead-letter, breaker, statistics and lifecycle events after one execution. */
-async function afterExecution(ctx: Context, e: Entry, s: Schedule | null, x: Execution, stats: StatsBuffer, o: DispatchOptions): Promise<void> {
+/** Retry, dead-letter, breaker, statistics and lifecycle events after one execution; true if it queued more. */
+async function afterExecution(ctx: Context, e: Entry, s: Schedule | null, x: Execution, stats: StatsBuffer, o: DispatchOptions): Promise<boolean> {
   const { store, clock } = ctx;
   const now = clock();
   const failed = x.status === 'failed' || x.status === 'timeout' || x.status === 'abandoned';
   const ranIt = x.status !== 'cancelled' && x.status !== 'skipped';
   const runs = e.runs + 1;
+  let queuedMore = false;
   if (failed && e.attempt < e.max_attempts) {
+    queuedMore = true;
     const delay = s ? backoffMs(s, e.attempt) : 1000;
     store.enqueue({
       ...stripRun(e),
@@ -406,8 +447,10 @@ async function afterExecution(ctx: Context, e: Entry, s: Schedule | null, x: Exe
     if (hasListeners(ctx, event, x.task_id)) {
       const res = trigger(ctx, event, payload, e.event_depth + 1, x.task_id);
       if (res.note) o.report({ type: 'note', message: res.note });
+      if (res.queued.length) queuedMore = true;
     }
   }
+  return queuedMore;
 }
 
 let listenerCache: { at: number; patterns: string[] } | null = null;
@@ -609,5 +652,69 @@ class StatsBuffer {
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** A read-through cache whose values live `ttlMs`; the dispatcher reads schedules and breakers through it. */
+class TtlCache<T> {
+  private map = new Map<string, { at: number; value: T }>();
+  constructor(private ttlMs: number, private load: (key: string) => T) {}
+  get(key: string): T {
+    const hit = this.map.get(key);
+    const now = Date.now();
+    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    const value = this.load(key);
+    this.map.set(key, { at: now, value });
+    return value;
+  }
+  forget(key: string): void {
+    this.map.delete(key);
+  }
+}
+
+/**
+ * Why waiting entries wait, for `status`: kept in memory each round and
+ * written at most once a second (and at the end), since with thousands of
+ * entries rewriting it every round would cost more than the runs.
+ */
+class BlockedState {
+  private since = new Map<string, number>();
+  private reasons: Record<string, Blocked> = {};
+  private rest: string | null = null;
+  private lastWrite = 0;
+  private lastJson = '';
+  constructor(private ctx: Context) {
+    const prev = ctx.store.readState<{ entries?: Record<string, Blocked> }>('blocked');
+    for (const [id, b] of Object.entries(prev?.entries ?? {})) this.since.set(id, Date.parse(b.since));
+  }
+  beginRound(): void {
+    this.reasons = {};
+    this.rest = null;
+  }
+  /** Records a reason; returns since when the entry has been blocked. */
+  block(entryId: string, reason: string, now: number): number {
+    const since = this.since.get(entryId) ?? now;
+    this.since.set(entryId, since);
+    this.reasons[entryId] = { reason, since: isoMsInZone(since) };
+    return since;
+  }
+  blockRest(reason: string): void {
+    this.rest = reason;
+  }
+  forget(entryId: string): void {
+    this.since.delete(entryId);
+  }
+  endRound(now: number, idle: boolean): void {
+    if (!idle && now - this.lastWrite >= 1000) this.flush();
+  }
+  flush(): void {
+    const json = JSON.stringify({ entries: this.reasons, rest: this.rest });
+    if (json === this.lastJson) return;
+    this.ctx.store.writeState('blocked', { format: FORMAT, entries: this.reasons, rest: this.rest });
+    this.lastJson = json;
+    this.lastWrite = Date.now();
+  }
+  count(queued: number): number {
+    return this.rest ? queued : Object.keys(this.reasons).length;
+  }
+}
 
 export const hostName = os.hostname;

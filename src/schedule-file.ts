@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
+import type { Node } from 'yaml';
 import type { Context } from './context.js';
 import { InputError } from './errors.js';
 import type { Definition, Schedule } from './model.js';
@@ -30,6 +30,7 @@ export function readScheduleFile(file: string): ParsedFile {
   } catch (err) {
     throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  const { LineCounter, parseDocument, isMap, isSeq } = require('yaml') as typeof import('yaml');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const problems: FileProblem[] = [];

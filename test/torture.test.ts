@@ -15,7 +15,17 @@ function allStateFilesParse(home: string): string[] {
       const p = path.join(d, n);
       if (n.startsWith('.')) continue;
       if (fs.statSync(p).isDirectory()) walk(p);
-      else if (n.endsWith('.json')) {
+      else if (n.endsWith('.jsonl')) {
+        // A journal may end in a line torn by the kill; every complete line must parse.
+        const lines = fs.readFileSync(p, 'utf8').split('\n').slice(0, -1);
+        for (const l of lines) {
+          try {
+            JSON.parse(l);
+          } catch {
+            bad.push(`${p}: ${l.slice(0, 60)}`);
+          }
+        }
+      } else if (n.endsWith('.json')) {
         try {
           JSON.parse(fs.readFileSync(p, 'utf8'));
         } catch {

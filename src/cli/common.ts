@@ -1,5 +1,5 @@
-import chalk from 'chalk';
-import Table from 'cli-table3';
+import type { ChalkInstance } from 'chalk';
+import type TableType from 'cli-table3';
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import type { Context } from '../context.js';
@@ -36,9 +36,17 @@ export function useColor(g: GlobalOptions): boolean {
   return Boolean(process.stdout.isTTY);
 }
 
-export function setupColor(g: GlobalOptions): typeof chalk {
-  chalk.level = useColor(g) ? (chalk.level || 1) : 0;
-  return chalk;
+// chalk and cli-table3 load on first use: scripts calling `queue` or `trigger` never need them.
+let chalkLib: ChalkInstance | null = null;
+function chalk(): ChalkInstance {
+  chalkLib ??= (require('chalk') as typeof import('chalk')).default;
+  return chalkLib;
+}
+
+export function setupColor(g: GlobalOptions): ChalkInstance {
+  const c = chalk();
+  c.level = useColor(g) ? (c.level || 1) : 0;
+  return c;
 }
 
 export function printJson(value: unknown): void {
@@ -48,7 +56,8 @@ export function printJson(value: unknown): void {
 /** A boxed table on a terminal; plain aligned columns for pipes and scripts. */
 export function printTable(head: string[], rows: (string | number | null)[][]): void {
   const tty = Boolean(process.stdout.isTTY);
-  const c = chalk;
+  const Table = require('cli-table3') as typeof TableType;
+  const c = chalk();
   const table = tty
     ? new Table({ head: head.map((h) => c.bold(h)), style: { head: [], border: [] } })
     : new Table({

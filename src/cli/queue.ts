@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { checkEstimates } from '../schedules.js';
@@ -13,14 +14,24 @@ export function registerQueue(program: Command): void {
     .option('--priority <n>', 'priority of this run, 1..10')
     .option('--payload <json>', 'JSON handed to the handler as CONDUCTOR_PAYLOAD')
     .option('--with-deps', 'queue the upstream tasks too, as one run group')
+    .option('--count <n>', 'queue this many runs at once (load tests, backfills)', '1')
     .action((id: string, opts, cmd: Command) => {
       checkId(id);
       const priority = opts.priority === undefined ? undefined : parseIntIn('priority', opts.priority, 1, 10);
       const payload = parseJsonPayload(opts.payload);
+      const count = parseIntIn('count', opts.count, 1, 1_000_000);
       const ctx = openContext(cmd);
       const s = requireSchedule(ctx.store.readSchedule(id), id);
       checkEstimates(s);
       const now = ctx.clock();
+      if (count > 1) {
+        if (opts.withDeps) throw new InputError('--count and --with-deps do not go together');
+        const ids: string[] = [];
+        for (let i = 0; i < count; i++) ids.push(enqueueOrFail(ctx, newEntry(s, ctx.clock(), { source: 'manual', priority, payload })).entry_id);
+        if (globals(cmd).json) printJson({ task_id: id, queued: ids });
+        else process.stdout.write(ids.join('\n') + '\n');
+        return;
+      }
       const entries = opts.withDeps
         ? buildRunGroup(ctx, s, now, { source: 'manual', priority, payload })
         : [newEntry(s, now, { source: 'manual', priority, payload })];

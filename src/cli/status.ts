@@ -13,7 +13,8 @@ export function registerStatus(program: Command): void {
       const threshold = parseDuration(opts.starvationThreshold, 'starvation threshold');
       const ctx = openContext(cmd);
       const now = ctx.clock();
-      const blocked = ctx.store.readState<Record<string, { reason: string }>>('blocked') ?? {};
+      const state = ctx.store.readState<{ entries?: Record<string, { reason: string }>; rest?: string | null }>('blocked');
+      const blocked = state?.entries ?? {};
       const running = ctx.store.listRunning().map((r) => ({ ...r.entry, status: 'running' as const }));
       const queued = ctx.store.listQueued().sort((a, b) => a.enqueued_at.localeCompare(b.enqueued_at));
       const rows = [...running, ...queued].map((e) => {
@@ -34,9 +35,10 @@ export function registerStatus(program: Command): void {
           after: e.after,
         };
         if (e.status === 'running') view.started_at = e.started_at ?? null;
-        const why = blocked[e.entry_id]?.reason;
-        if (e.status === 'queued' && why) view.blocked_reason = why;
-        else if (e.status === 'queued' && e.not_before && Date.parse(e.not_before) > now) view.blocked_reason = `retry not before ${e.not_before}`;
+        if (e.status === 'queued') {
+          const why = e.not_before && Date.parse(e.not_before) > now ? `retry not before ${e.not_before}` : blocked[e.entry_id]?.reason ?? state?.rest;
+          if (why) view.blocked_reason = why;
+        }
         return view;
       });
       reportProblems(ctx);

@@ -1,4 +1,3 @@
-import cronstrue from 'cronstrue';
 import type { Context } from '../context.js';
 import type { BreakerState, Schedule } from '../model.js';
 import { breakerStateAt } from '../policy/breaker.js';
@@ -7,6 +6,7 @@ import { parseDuration } from '../time.js';
 
 export function describeCron(expr: string): string | null {
   try {
+    const cronstrue = (require('cronstrue') as typeof import('cronstrue')).default;
     return cronstrue.toString(expr, { use24HourTimeFormat: true, verbose: false });
   } catch {
     return null;

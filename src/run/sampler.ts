@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import pidusage from 'pidusage';
+import type pidusageType from 'pidusage';
 import { pidsByGroup } from './proc.js';
 
 export interface Peaks {
@@ -13,6 +13,9 @@ export interface Peaks {
  * and peak memory (MB of resident memory, summed over the tree).
  */
 export function createSampler(intervalMs = 500) {
+  // Loaded when the first handler is tracked, not at start-up.
+  let lib: typeof pidusageType | null = null;
+  const pidusage = (): typeof pidusageType => (lib ??= require('pidusage') as typeof pidusageType);
   const peaks = new Map<number, Peaks>();
   const cores = os.cpus().length || 1;
   let timer: NodeJS.Timeout | null = null;
@@ -25,14 +28,14 @@ export function createSampler(intervalMs = 500) {
       const groups = pidsByGroup(new Set(peaks.keys()));
       const all = [...groups.values()].flat();
       if (all.length === 0) return;
-      const stats = await pidusage(all).catch(() => ({}) as Record<string, pidusage.Status>);
+      const stats = await pidusage()(all).catch(() => ({}) as Record<string, pidusageType.Status>);
       for (const [pgid, pids] of groups) {
         const p = peaks.get(pgid);
         if (!p) continue;
         let cpu = 0;
         let mem = 0;
         for (const pid of pids) {
-          const s = (stats as Record<string, pidusage.Status | undefined>)[pid];
+          const s = (stats as Record<string, pidusageType.Status | undefined>)[pid];
           if (!s) continue;
           cpu += s.cpu;
           mem += s.memory;
@@ -62,7 +65,7 @@ export function createSampler(intervalMs = 500) {
       if (peaks.size === 0 && timer) {
         clearInterval(timer);
         timer = null;
-        pidusage.clear();
+        lib?.clear();
       }
     },
   };

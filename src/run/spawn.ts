@@ -42,22 +42,7 @@ export interface Running {
  */
 export function runHandler(spec: RunSpec): Running {
   const started = performance.now();
-  const fd = fs.openSync(spec.logPath, 'w', 0o600);
-  let written = 0;
-  let dropped = 0;
-  const capture = (chunk: Buffer) => {
-    const room = spec.logCap - written;
-    if (room > 0) {
-      const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-      try {
-        fs.writeSync(fd, part);
-      } catch {
-        /* a full disk must not kill the run; the log is short */
-      }
-      written += part.length;
-    }
-    if (chunk.length > room) dropped += chunk.length - Math.max(0, room);
-  };
+  const log = createLogWriter(spec.logPath, spec.logCap);
 
   const child = spawn('/bin/sh', ['-c', spec.command], {
     cwd: spec.cwd,
@@ -65,8 +50,8 @@ export function runHandler(spec: RunSpec): Running {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', capture);
-  child.stderr!.on('data', capture);
+  child.stdout!.on('data', log.write);
+  child.stderr!.on('data', log.write);
 
   const pid = child.pid ?? -1;
   const peaks: Peaks = pid > 0 ? spec.sampler.track(pid) : { cpu: null, memMb: null };
@@ -93,33 +78,33 @@ export function runHandler(spec: RunSpec): Running {
     let spawnError: string | null = null;
     let exit: { code: number | null; signal: string | null } | null = null;
     let finished = false;
+    let endedAt = 0;
+    let drainTimer: NodeJS.Timeout | null = null;
     const finish = () => {
       if (finished) return;
       finished = true;
+      endedAt = performance.now();
+      if (drainTimer) clearTimeout(drainTimer);
       if (timeout) clearTimeout(timeout);
       if (pid > 0) spec.sampler.untrack(pid);
       // After a stop, whatever is left of the group gets the KILL now.
       if (stopped && pid > 0 && groupAlive(pid)) killGroup(pid, 'SIGKILL');
       if (killTimer) clearTimeout(killTimer);
-      if (dropped > 0) {
-        try {
-          fs.writeSync(fd, `\n[conductor: output truncated, ${dropped} more bytes dropped]\n`);
-        } catch {
-          /* ignore */
-        }
-      }
-      fs.closeSync(fd);
-      resolve({
-        exitCode: exit?.code ?? null,
-        signal: exit?.signal ?? null,
-        timedOut,
-        stopped,
-        error: spawnError,
-        durationMs: Math.round(performance.now() - started),
-        peaks,
-        outputBytes: written + dropped,
-      });
+      log.close().then(
+        (bytes) => resolve(result(bytes)),
+        () => resolve(result(0)),
+      );
     };
+    const result = (bytes: number): RunResult => ({
+      exitCode: exit?.code ?? null,
+      signal: exit?.signal ?? null,
+      timedOut,
+      stopped,
+      error: spawnError,
+      durationMs: Math.round(endedAt - started),
+      peaks,
+      outputBytes: bytes,
+    });
     child.on('error', (err) => {
       spawnError = (err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(spec.cwd)
         ? `working directory ${spec.cwd} does not exist`
@@ -130,7 +115,7 @@ export function runHandler(spec: RunSpec): Running {
     // open must not hold the task forever, so give them a moment after exit.
     child.on('exit', (code, signal) => {
       exit = { code, signal };
-      setTimeout(() => {
+      drainTimer = setTimeout(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();
         finish();
@@ -142,4 +127,38 @@ export function runHandler(spec: RunSpec): Running {
     });
   });
   return { pid, done, stop };
+}
+
+/**
+ * Captures output into the log file, opened only when the first byte
+ * arrives (most handlers print nothing) and written off the main thread.
+ * Keeps the first `cap` bytes and counts the rest in a last line.
+ */
+function createLogWriter(file: string, cap: number) {
+  let kept = 0;
+  let dropped = 0;
+  let handle: Promise<fs.promises.FileHandle> | null = null;
+  let chain: Promise<unknown> = Promise.resolve();
+  const append = (data: Buffer) => {
+    handle ??= fs.promises.open(file, 'w', 0o600);
+    const h = handle;
+    chain = chain.then(async () => (await h).write(data)).catch(() => undefined);
+  };
+  return {
+    write(chunk: Buffer) {
+      const room = cap - kept;
+      if (room > 0) {
+        const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+        kept += part.length;
+        append(part);
+      }
+      if (chunk.length > room) dropped += chunk.length - Math.max(0, room);
+    },
+    async close(): Promise<number> {
+      if (dropped > 0) append(Buffer.from(`\n[conductor: output truncated, ${dropped} more bytes dropped]\n`));
+      await chain;
+      if (handle) await (await handle).close();
+      return kept + dropped;
+    },
+  };
 }

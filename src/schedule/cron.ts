@@ -1,4 +1,3 @@
-import { CronExpressionParser } from 'cron-parser';
 import { InputError } from '../errors.js';
 import { offsetMinutes, wallTime } from '../time.js';
 
@@ -30,6 +29,11 @@ const NICKNAMES: Record<string, string> = {
   '@hourly': '0 * * * *',
 };
 
+/** cron-parser (with luxon) is large; load it only when a cron expression is parsed. */
+function parser(): typeof import('cron-parser').CronExpressionParser {
+  return (require('cron-parser') as typeof import('cron-parser')).CronExpressionParser;
+}
+
 const FIELDS = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
 
 export function parseCron(input: string): CronSpec {
@@ -45,7 +49,7 @@ export function parseCron(input: string): CronSpec {
   parts.forEach((value, i) => checkField(i, value));
   let parsed;
   try {
-    parsed = CronExpressionParser.parse(parts.join(' '));
+    parsed = parser().parse(parts.join(' '));
   } catch (err) {
     throw new InputError(`invalid cron expression '${raw}': ${(err as Error).message}`);
   }
@@ -73,7 +77,7 @@ function checkField(index: number, value: string): void {
   const probe = ['*', '*', '*', '*', '*'];
   probe[index] = value;
   try {
-    CronExpressionParser.parse(probe.join(' '));
+    parser().parse(probe.join(' '));
   } catch (err) {
     const why = (err as Error).message.replace(/^Constraint error, /, '').replace(/^Invalid characters, /, '');
     throw new InputError(`invalid cron ${name} field '${value}': ${why}`);

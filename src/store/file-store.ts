@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { RunError } from '../errors.js';
 import { checkId } from '../ids.js';
+import { Journal, readJournal } from './journal.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type Schedule } from '../model.js';
 import {
   createExclusive, ensureDir, exists, listNames, readText, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
@@ -199,6 +199,8 @@ export class FileStore {
   async withLock<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
     const target = path.join(this.dir('locks'), name);
     let release: (() => Promise<void>) | undefined;
+    // Loaded on first use: most commands never lock, and start-up time matters from crontab.
+    const lockfile = (await import('proper-lockfile')).default;
     try {
       release = await lockfile.lock(target, {
         realpath: false,
@@ -284,9 +286,10 @@ export class FileStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
+    // Queue files never change, so the copy read when listing is the claimed content.
+    const cached = this.queueCache.get(`${entryId}.json`);
     this.queueCache.delete(`${entryId}.json`);
-    const e = this.readJson<Entry>(to, this.checkEntry(to));
-    return e;
+    return cached ?? this.readJson<Entry>(to, this.checkEntry(to));
   }
 
   /** Takes a queued entry out of the queue (cancel); exactly one of cancel/claim wins. */
@@ -316,6 +319,10 @@ export class FileStore {
 
   releaseRunning(entryId: string, owner: string): void {
     rmQuiet(this.runningPath(entryId, owner));
+  }
+
+  async releaseRunningAsync(entryId: string, owner: string): Promise<void> {
+    await fs.promises.unlink(this.runningPath(entryId, owner)).catch(() => undefined);
   }
 
   listRunning(): RunningRecord[] {
@@ -386,38 +393,77 @@ export class FileStore {
     return exists(path.join(this.dir('cancel'), entryId));
   }
 
+  /** Entry ids with a pending cancel request (one directory read for all). */
+  cancelRequests(): string[] {
+    return listNames(this.dir('cancel'));
+  }
+
   clearCancel(entryId: string): void {
     rmQuiet(path.join(this.dir('cancel'), entryId));
   }
 
   // ---------- history and logs ----------
 
-  private historyPath(executionId: string): string {
-    return path.join(this.dir('history'), `${executionId}.json`);
+  private journal: Journal | null = null;
+  private journalOwner = 'cli';
+
+  /** Names this process's history journal (the dispatcher's owner token). */
+  setJournalOwner(owner: string): void {
+    this.journalOwner = owner;
+  }
+
+  private ownJournal(): Journal {
+    this.journal ??= new Journal(path.join(this.dir('history'), `${this.journalOwner}.jsonl`));
+    return this.journal;
+  }
+
+  /** Appends an execution record and waits until it is on disk. */
+  async recordExecutionAsync(x: Execution): Promise<void> {
+    const j = this.ownJournal();
+    j.append(x);
+    await j.durable();
   }
 
   recordExecution(x: Execution): void {
-    writeJsonAtomic(this.historyPath(x.execution_id), x);
+    const j = this.ownJournal();
+    j.append(x);
+    j.durableSync();
+  }
+
+  private journals(): string[] {
+    return listNames(this.dir('history')).filter((n) => n.endsWith('.jsonl')).map((n) => path.join(this.dir('history'), n));
+  }
+
+  /** Every execution record, in no particular order. */
+  private allExecutions(): Execution[] {
+    const out: Execution[] = [];
+    for (const file of this.journals()) {
+      const { records } = readJournal<Execution>(file);
+      for (const r of records) if (r && typeof r.execution_id === 'string') out.push(r);
+    }
+    return out;
   }
 
   executionExists(executionId: string): boolean {
-    return exists(this.historyPath(executionId));
+    return this.getExecution(executionId) !== null;
   }
 
   getExecution(executionId: string): Execution | null {
-    const file = this.historyPath(checkId(executionId, 'execution id'));
-    return this.readJson<Execution>(file, (v) => (typeof v.execution_id === 'string' ? null : 'not an execution record'));
+    checkId(executionId, 'execution id');
+    const needle = `"execution_id":"${executionId}"`;
+    for (const file of this.journals()) {
+      const text = readText(file);
+      if (!text || !text.includes(needle)) continue;
+      const found = readJournal<Execution>(file).records.find((r) => r.execution_id === executionId);
+      if (found) return found;
+    }
+    return null;
   }
 
   /** Executions, newest first. */
   listExecutions(filter: { taskId?: string; limit?: number } = {}): Execution[] {
-    const out: Execution[] = [];
-    for (const name of listNames(this.dir('history'))) {
-      const file = path.join(this.dir('history'), name);
-      const x = this.readJson<Execution>(file, (v) => (typeof v.execution_id === 'string' ? null : 'not an execution record'));
-      if (x && (!filter.taskId || x.task_id === filter.taskId)) out.push(x);
-    }
-    out.sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at) || b.finished_at.localeCompare(a.finished_at));
+    const out = this.allExecutions().filter((x) => !filter.taskId || x.task_id === filter.taskId);
+    out.sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at) || b.finished_at.localeCompare(a.finished_at) || (b.execution_id < a.execution_id ? -1 : 1));
     return filter.limit ? out.slice(0, filter.limit) : out;
   }
 
