@@ -101,6 +101,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
 
   summary.recovered += await recoverOrphans(ctx, o, me);
   let lastPromote = -Infinity;
+  // The daemon wakes at the earliest due time it knows of, not only on its tick.
+  let nextDue: number | null = null;
   let lastRecover = clock();
   let lastHeartbeat = -Infinity;
   let lastCancelCheck = -Infinity;
@@ -150,8 +152,12 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
 
   for (;;) {
     const now = clock();
-    if (!stop.stopping && now - lastPromote >= (o.daemon ? o.tickMs : Infinity)) {
-      if ((await promoteDue(ctx, now, o)) > 0) needList = true;
+    const dueNow = nextDue !== null && now >= nextDue;
+    if (!stop.stopping && (now - lastPromote >= (o.daemon ? o.tickMs : Infinity) || dueNow)) {
+      const p = await promoteDue(ctx, now, o);
+      if (p.count > 0) needList = true;
+      summary.promoted += p.count;
+      nextDue = p.nextDue;
       lastPromote = now;
     }
     if (o.daemon && now - lastRecover > 10_000) {
@@ -297,7 +303,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       if (!freshList) needList = true;
     }
     if (startedNow > 0) loadWaitStart = null;
-    const nap = o.daemon ? o.tickMs : blockedByLoad ? 250 : 1000;
+    let nap = o.daemon ? o.tickMs : blockedByLoad ? 250 : 1000;
+    if (o.daemon && nextDue !== null) nap = Math.max(0, Math.min(nap, nextDue - clock()));
     await new Promise<void>((resolve) => {
       const again = woken || (startedNow > 0 && active.size < o.limits.maxConcurrent) || (active.size === 0 && needList);
       woken = false;
@@ -392,6 +399,7 @@ async function finishRun(
     log: store.logPath(a.executionId),
     error: r.error ?? (status === 'timeout' ? `timed out after ${a.schedule.timeout}` : status === 'failed' ? `exit code ${r.exitCode ?? r.signal}` : null),
     event: a.entry.event,
+    scheduled_for: a.entry.scheduled_for,
   };
   await store.recordExecutionAsync(x);
   const queuedMore = await afterExecution(ctx, a.entry, a.schedule, x, stats, o);
@@ -507,10 +515,16 @@ function recordSkipped(ctx: Context, e: Entry, why: string, summary: Summary, o:
  * entry id fixed in one locked write (`pending`), then the entry is created:
  * a crash between the two is finished by the next pass, never doubled.
  */
-export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOptions, 'report'>): Promise<number> {
+export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOptions, 'report'>): Promise<{ count: number; nextDue: number | null }> {
   const { store } = ctx;
   let count = 0;
+  let nextDue: number | null = null;
+  const note = (iso: string | null | undefined) => {
+    const t = iso ? Date.parse(iso) : NaN;
+    if (!Number.isNaN(t) && t > now && (nextDue === null || t < nextDue)) nextDue = t;
+  };
   for (const s0 of store.listSchedules()) {
+    if (s0.enabled) note(s0.next_execution);
     if (!s0.pending && (!s0.enabled || !s0.next_execution || Date.parse(s0.next_execution) > now)) continue;
     const made: Entry[] = [];
     await store.updateSchedule(s0.task_id, (s) => {
@@ -545,9 +559,10 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
         o.report({ type: 'queued', entry: e, reason: `due at ${e.scheduled_for}` });
       }
     }
-    if (made.length) await store.updateSchedule(s0.task_id, (s) => (s.pending ? { ...s, pending: null } : undefined));
+    const after = made.length ? await store.updateSchedule(s0.task_id, (s) => (s.pending ? { ...s, pending: null } : undefined)) : store.readSchedule(s0.task_id);
+    if (after?.enabled) note(after.next_execution);
   }
-  return count;
+  return { count, nextDue };
 }
 
 /**

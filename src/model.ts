@@ -103,6 +103,8 @@ export interface Execution {
   log: string | null;
   error: string | null;
   event: string | null;
+  /** The due time of a run that time made (cron, interval, once). */
+  scheduled_for?: string | null;
 }
 
 export interface DeadLetter extends Entry {

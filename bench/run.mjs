@@ -1,0 +1,19 @@
+// `npm run bench`: every benchmark, each against a baseline measured in the same run.
+import { benchCliStart } from './cli-start.mjs';
+import { benchDaemon } from './daemon.mjs';
+import { benchDispatch } from './dispatch.mjs';
+import { benchScale } from './scale.mjs';
+import { cleanup } from './lib.mjs';
+import * as os from 'node:os';
+
+console.log(`# conductor benchmarks — ${new Date().toISOString()} — node ${process.version}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
+const results = {};
+results.cli_start = benchCliStart();
+cleanup();
+results.dispatch = await benchDispatch();
+cleanup();
+results.daemon = await benchDaemon();
+cleanup();
+results.scale = await benchScale(Number(process.env.BENCH_SCALE) || 100_000);
+cleanup();
+if (process.argv.includes('--json')) console.log(JSON.stringify(results, null, 2));
