@@ -115,6 +115,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let listedAt = -Infinity;
   let needList = true;
   let ranked: Ranked[] = [];
+  let queuedIds = new Set<string>();
   const taken = new Set<string>();
   const recentStarts: { at: number; cpu: number; mem: number }[] = [];
   const schedules = new TtlCache<Schedule | null>(1000, (id) => store.readSchedule(id));
@@ -182,6 +183,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     if (!stop.stopping && !paused) {
       if (needList || now - listedAt >= RELIST_MS) {
         ranked = rankEntries(store.listQueued(), now, o.starvationMs);
+        queuedIds = new Set(ranked.map((r) => r.entry.entry_id));
         taken.clear();
         listedAt = now;
         needList = false;
@@ -211,14 +213,19 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
           if (t) recordSkipped(ctx, t, why, summary, o);
           return t;
         };
-        if (e.after.length) {
-          const upstream = e.after.map((id) => ({ id, result: store.groupResult(id) }));
+        const full = e.grouped ? store.readQueued(e) : null;
+        if (e.grouped && !full) {
+          taken.add(e.entry_id);
+          continue;
+        }
+        if (full && full.after.length) {
+          const upstream = full.after.map((id) => ({ id, result: store.groupResult(id) }));
           const broken = upstream.find((u) => u.result !== null && u.result !== 'success');
           if (broken) {
             skip(`upstream ${broken.id} ended ${broken.result}`);
             continue;
           }
-          const lost = upstream.find((u) => u.result === null && !store.entryIsLive(u.id) && store.groupResult(u.id) === null);
+          const lost = upstream.find((u) => u.result === null && !queuedIds.has(u.id) && !store.entryIsLive(u.id) && store.groupResult(u.id) === null);
           if (lost) {
             skip(`upstream ${lost.id} is gone`);
             continue;
@@ -230,7 +237,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
           }
         }
         const s = schedules.get(e.task_id);
-        if (s && e.source === 'schedule' && s.overlap === 'queue' && runningTasks.has(e.task_id)) {
+        if (s && e.from_schedule && s.overlap === 'queue' && runningTasks.has(e.task_id)) {
           block(`waiting: a run of ${e.task_id} is still running (overlap: queue)`);
           continue;
         }
@@ -250,7 +257,9 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
           }
         }
         readings ??= o.probe.read();
-        const adm = admit({ cpu: e.estimated_cpu_percent, mem: e.estimated_memory_percent }, readings, pending, active.size, o.limits);
+        // Estimates are the schedule's: an operator who corrects one corrects the queue too.
+        const est = { cpu: s?.cpu ?? 0, mem: s?.mem ?? 0 };
+        const adm = admit(est, readings, pending, active.size, o.limits);
         if (!adm.ok) {
           const since = block(adm.reason);
           if (adm.byLoad) {
@@ -261,7 +270,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         }
         taken.add(e.entry_id);
         blockedStore.forget(e.entry_id);
-        const claimed = store.claim(e.entry_id, me.token);
+        const claimed = store.claim(e, me.token);
         if (!claimed) continue;
         if (!s) {
           recordSkipped(ctx, claimed, `schedule '${e.task_id}' no longer exists`, summary, o, me.token);
@@ -275,9 +284,9 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         const a = start(ctx, o, me, sampler, claimed, s, now);
         active.set(a.entry.entry_id, a);
         runningTasks.add(a.entry.task_id);
-        recentStarts.push({ at: now, cpu: e.estimated_cpu_percent, mem: e.estimated_memory_percent });
-        pending.cpu += e.estimated_cpu_percent;
-        pending.mem += e.estimated_memory_percent;
+        recentStarts.push({ at: now, ...est });
+        pending.cpu += est.cpu;
+        pending.mem += est.mem;
         summary.started++;
         startedNow++;
         void a.run.done.then((r) => {

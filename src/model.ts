@@ -86,6 +86,25 @@ export interface Entry {
   handler_start_ticks?: number | null;
 }
 
+/**
+ * What the queue's file names say about an entry, so that listing, ranking,
+ * `status` and `stats` never open a file: 100,000 entries cost one readdir.
+ */
+export interface QueuedRef {
+  entry_id: string;
+  task_id: string;
+  priority: number;
+  enqueued_ms: number;
+  attempt: number;
+  not_before_ms: number | null;
+  source: EntrySource;
+  /** Made by time (cron, interval, once): subject to the overlap policy. */
+  from_schedule: boolean;
+  /** Belongs to a run group (its file says which, and what it waits for). */
+  grouped: boolean;
+  name: string;
+}
+
 export interface Execution {
   format: number;
   execution_id: string;

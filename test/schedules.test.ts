@@ -125,10 +125,11 @@ describe('schedule verbs', () => {
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
     const id = (await ok(home, ['queue', 'a'])).trim();
     await ok(home, ['queue', 'a']);
-    fs.writeFileSync(path.join(home, 'queue', `${id}.json`), '{"format":1,"entry_id"');
+    const file = fs.readdirSync(path.join(home, 'queue')).find((n) => n.startsWith(`${id}~`))!;
+    fs.writeFileSync(path.join(home, 'queue', file), '{"format":1,"entry_id"');
     const out = await cli(home, ['process', '--json']);
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout).succeeded).toBe(1);
-    expect(out.stderr).toMatch(/queue\/.*not valid JSON/);
+    expect(out.stderr).toMatch(/(queue|running)\/.*not valid JSON/);
   });
 });

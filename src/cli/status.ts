@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { effectivePriority } from '../queue/order.js';
-import { parseDuration } from '../time.js';
+import type { Schedule } from '../model.js';
+import { maxAttempts } from '../policy/retry.js';
+import { isoMsInZone, parseDuration } from '../time.js';
 import { globals, openContext, printJson, printTable, reportProblems, setupColor } from './common.js';
 
 export function registerStatus(program: Command): void {
@@ -15,32 +17,55 @@ export function registerStatus(program: Command): void {
       const now = ctx.clock();
       const state = ctx.store.readState<{ entries?: Record<string, { reason: string }>; rest?: string | null }>('blocked');
       const blocked = state?.entries ?? {};
-      const running = ctx.store.listRunning().map((r) => ({ ...r.entry, status: 'running' as const }));
-      const queued = ctx.store.listQueued().sort((a, b) => a.enqueued_at.localeCompare(b.enqueued_at));
-      const rows = [...running, ...queued].map((e) => {
+      const schedules = new Map<string, Schedule | null>();
+      const scheduleOf = (id: string) => {
+        if (!schedules.has(id)) schedules.set(id, ctx.store.readSchedule(id));
+        return schedules.get(id)!;
+      };
+      const running = ctx.store.listRunning().map(({ entry: e }) => ({
+        entry_id: e.entry_id,
+        task_id: e.task_id,
+        priority: e.priority,
+        effective_priority: effectivePriority({ priority: e.priority, enqueued_ms: Date.parse(e.enqueued_at) }, now, threshold),
+        enqueued_at: e.enqueued_at,
+        estimated_cpu_percent: e.estimated_cpu_percent,
+        estimated_memory_percent: e.estimated_memory_percent,
+        status: 'running',
+        attempt: e.attempt,
+        max_attempts: e.max_attempts,
+        not_before: null,
+        source: e.source,
+        group: e.group,
+        after: e.after,
+        started_at: e.started_at ?? null,
+      } as Record<string, unknown>));
+      // Queued entries come from their file names alone (one readdir, however long the queue).
+      const queued = ctx.store.listQueued().sort((a, b) => a.enqueued_ms - b.enqueued_ms || (a.entry_id < b.entry_id ? -1 : 1));
+      const rows = [...running, ...queued.map((r) => {
+        const s = scheduleOf(r.task_id);
+        const full = r.grouped ? ctx.store.readQueued(r) : null;
         const view: Record<string, unknown> = {
-          entry_id: e.entry_id,
-          task_id: e.task_id,
-          priority: e.priority,
-          effective_priority: effectivePriority(e, now, threshold),
-          enqueued_at: e.enqueued_at,
-          estimated_cpu_percent: e.estimated_cpu_percent,
-          estimated_memory_percent: e.estimated_memory_percent,
-          status: e.status,
-          attempt: e.attempt,
-          max_attempts: e.max_attempts,
-          not_before: e.not_before,
-          source: e.source,
-          group: e.group,
-          after: e.after,
+          entry_id: r.entry_id,
+          task_id: r.task_id,
+          priority: r.priority,
+          effective_priority: effectivePriority(r, now, threshold),
+          enqueued_at: isoMsInZone(r.enqueued_ms),
+          estimated_cpu_percent: s?.cpu ?? 0,
+          estimated_memory_percent: s?.mem ?? 0,
+          status: 'queued',
+          attempt: r.attempt,
+          max_attempts: s ? maxAttempts(s) : null,
+          not_before: r.not_before_ms === null ? null : isoMsInZone(r.not_before_ms),
+          source: r.source,
+          group: full?.group ?? null,
+          after: full?.after ?? [],
         };
-        if (e.status === 'running') view.started_at = e.started_at ?? null;
-        if (e.status === 'queued') {
-          const why = e.not_before && Date.parse(e.not_before) > now ? `retry not before ${e.not_before}` : blocked[e.entry_id]?.reason ?? state?.rest;
-          if (why) view.blocked_reason = why;
-        }
+        const why = r.not_before_ms !== null && r.not_before_ms > now
+          ? `retry not before ${view.not_before}`
+          : blocked[r.entry_id]?.reason ?? state?.rest;
+        if (why) view.blocked_reason = why;
         return view;
-      });
+      })];
       reportProblems(ctx);
       if (g.json) {
         printJson(rows);

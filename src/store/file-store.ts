@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { RunError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { Journal, readJournal } from './journal.js';
-import { FORMAT, type DeadLetter, type Entry, type Execution, type Schedule } from '../model.js';
+import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
+import { parseQueueName, queueName } from './queue-names.js';
 import {
   createExclusive, ensureDir, exists, listNames, readText, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
 } from './atomic.js';
@@ -53,6 +54,7 @@ export class FileStore {
   readonly home: string;
   readonly problems: Problem[] = [];
   private queueCache = new Map<string, Entry>();
+  private refCache = new Map<string, QueuedRef>();
 
   constructor(home: string) {
     this.home = path.resolve(home);
@@ -224,10 +226,6 @@ export class FileStore {
 
   // ---------- queue ----------
 
-  private queuePath(entryId: string): string {
-    return path.join(this.dir('queue'), `${entryId}.json`);
-  }
-
   private checkEntry(file: string) {
     return (v: any): string | null => {
       if (typeof v.format !== 'number') return 'no format version';
@@ -240,64 +238,76 @@ export class FileStore {
 
   /** Atomic create: the entry appears whole or not at all. */
   enqueue(entry: Entry): boolean {
-    return createExclusive(this.queuePath(entry.entry_id), JSON.stringify(entry) + '\n');
+    return createExclusive(path.join(this.dir('queue'), queueName(entry)), JSON.stringify(entry) + '\n');
   }
 
   /**
-   * Queued entries. Files in queue/ never change once written (they only
-   * move), so a long-lived dispatcher reads each one once.
+   * Queued entries as their file names describe them; no file is opened.
+   * Names that are not ours are quarantined.
    */
-  listQueued(): Entry[] {
+  listQueued(): QueuedRef[] {
     const names = listNames(this.dir('queue'));
     const seen = new Set<string>();
-    const out: Entry[] = [];
+    const out: QueuedRef[] = [];
     for (const name of names) {
       seen.add(name);
-      let e = this.queueCache.get(name);
-      if (!e) {
-        const file = path.join(this.dir('queue'), name);
-        if (!name.endsWith('.json')) {
-          this.quarantine(file, 'not a queue entry file');
+      let ref = this.refCache.get(name);
+      if (!ref) {
+        const parsed = parseQueueName(name);
+        if (!parsed) {
+          this.quarantine(path.join(this.dir('queue'), name), 'not a queue entry file');
           continue;
         }
-        const read = this.readJson<Entry>(file, this.checkEntry(file));
-        if (!read) continue;
-        e = read;
-        this.queueCache.set(name, e);
+        ref = parsed;
+        this.refCache.set(name, ref);
       }
-      out.push(e);
+      out.push(ref);
     }
-    for (const k of this.queueCache.keys()) if (!seen.has(k)) this.queueCache.delete(k);
+    if (this.refCache.size > seen.size) for (const k of this.refCache.keys()) if (!seen.has(k)) this.refCache.delete(k);
     return out;
   }
 
-  queuedEntry(entryId: string): Entry | null {
-    const file = this.queuePath(entryId);
-    return this.readJson<Entry>(file, this.checkEntry(file));
+  /** The whole entry behind a name (queue files never change once written, so it is cached). */
+  readQueued(ref: QueuedRef): Entry | null {
+    let e = this.queueCache.get(ref.name);
+    if (!e) {
+      const file = path.join(this.dir('queue'), ref.name);
+      const read = this.readJson<Entry>(file, this.checkEntry(file));
+      if (!read) return null;
+      e = read;
+      this.queueCache.set(ref.name, e);
+    }
+    return e;
+  }
+
+  private findQueued(entryId: string): string | null {
+    const prefix = `${entryId}~`;
+    return listNames(this.dir('queue')).find((n) => n.startsWith(prefix)) ?? null;
   }
 
   /** Claims an entry: rename queue/ → running/. Exactly one caller can win. */
-  claim(entryId: string, owner: string): Entry | null {
-    const from = this.queuePath(entryId);
-    const to = this.runningPath(entryId, owner);
+  claim(ref: QueuedRef, owner: string): Entry | null {
+    const to = this.runningPath(ref.entry_id, owner);
     try {
-      fs.renameSync(from, to);
+      fs.renameSync(path.join(this.dir('queue'), ref.name), to);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    // Queue files never change, so the copy read when listing is the claimed content.
-    const cached = this.queueCache.get(`${entryId}.json`);
-    this.queueCache.delete(`${entryId}.json`);
+    // The file's content is what it was when queued; a cached copy saves the read.
+    const cached = this.queueCache.get(ref.name);
+    this.queueCache.delete(ref.name);
+    this.refCache.delete(ref.name);
     return cached ?? this.readJson<Entry>(to, this.checkEntry(to));
   }
 
-  /** Takes a queued entry out of the queue (cancel); exactly one of cancel/claim wins. */
+  /** Takes a queued entry out of the queue (cancel, skip); exactly one of take/claim wins. */
   takeQueued(entryId: string): Entry | null {
-    const from = this.queuePath(entryId);
+    const name = this.findQueued(entryId);
+    if (!name) return null;
     const to = path.join(this.dir('trash'), `${entryId}.json`);
     try {
-      fs.renameSync(from, to);
+      fs.renameSync(path.join(this.dir('queue'), name), to);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -353,7 +363,7 @@ export class FileStore {
 
   /** True if the entry is anywhere past the given state: queued, running, dead-lettered. */
   entryIsLive(entryId: string, exceptOwner?: string): boolean {
-    if (exists(this.queuePath(entryId))) return true;
+    if (this.findQueued(entryId)) return true;
     if (listNames(this.dir('running')).some((n) => n.startsWith(`${entryId}~`) && n !== `${entryId}~${exceptOwner}.json`)) return true;
     return exists(this.dlqPath(entryId));
   }
