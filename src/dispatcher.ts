@@ -2,12 +2,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { Context } from './context.js';
 import { listens } from './events/match.js';
-import type { Entry, ExecStatus, Execution, Schedule } from './model.js';
+import type { Entry, ExecStatus, Execution, QueuedRef, Schedule } from './model.js';
 import { FORMAT } from './model.js';
 import { breakerAfter, breakerAllows } from './policy/breaker.js';
 import { backoffMs } from './policy/retry.js';
 import { admit, type Limits } from './queue/admission.js';
-import { isReady, rankEntries, type Ranked } from './queue/order.js';
+import { isReady, rankEntries } from './queue/order.js';
 import { RunError, messageOf } from './errors.js';
 import { pidsWithEnv } from './run/environ.js';
 import { killGroup, selfIdentity, tokenAlive, type Identity } from './run/proc.js';
@@ -114,7 +114,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   // walks the same ranking, skipping what was taken.
   let listedAt = -Infinity;
   let needList = true;
-  let ranked: Ranked[] = [];
+  let ranked: QueuedRef[] = [];
   let queuedIds = new Set<string>();
   const taken = new Set<string>();
   const recentStarts: { at: number; cpu: number; mem: number }[] = [];
@@ -183,7 +183,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     if (!stop.stopping && !paused) {
       if (needList || now - listedAt >= RELIST_MS) {
         ranked = rankEntries(store.listQueued(), now, o.starvationMs);
-        queuedIds = new Set(ranked.map((r) => r.entry.entry_id));
+        queuedIds = ranked.some((r) => r.grouped) ? new Set(ranked.map((r) => r.entry_id)) : new Set();
         taken.clear();
         listedAt = now;
         needList = false;
@@ -195,7 +195,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       let reservedBy: string | null = null;
       const runningTasks = new Set([...active.values()].map((a) => a.entry.task_id));
 
-      for (const { entry: e } of ranked) {
+      for (const e of ranked) {
         if (taken.has(e.entry_id) || !isReady(e, now)) continue;
         const block = (reason: string) => blockedStore.block(e.entry_id, reason, now);
         if (reservedBy) {
@@ -260,6 +260,14 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         // Estimates are the schedule's: an operator who corrects one corrects the queue too.
         const est = { cpu: s?.cpu ?? 0, mem: s?.mem ?? 0 };
         const adm = admit(est, readings, pending, active.size, o.limits);
+        if (!adm.ok && adm.byLoad && admit({ cpu: 0, mem: 0 }, readings, pending, active.size, o.limits).ok === false) {
+          // The load alone is over a limit: nothing can start, whatever its estimate.
+          const since = block(adm.reason);
+          blockedByLoad = true;
+          if (now - since >= o.starvationMs) reservedBy = e.entry_id;
+          blockedStore.blockRest(adm.reason);
+          break;
+        }
         if (!adm.ok) {
           const since = block(adm.reason);
           if (adm.byLoad) {
@@ -709,15 +717,22 @@ class BlockedState {
     const prev = ctx.store.readState<{ entries?: Record<string, Blocked> }>('blocked');
     for (const [id, b] of Object.entries(prev?.entries ?? {})) this.since.set(id, Date.parse(b.since));
   }
+  static readonly MAX_REASONS = 2000;
+  private kept = 0;
   beginRound(): void {
     this.reasons = {};
     this.rest = null;
+    this.kept = 0;
   }
   /** Records a reason; returns since when the entry has been blocked. */
   block(entryId: string, reason: string, now: number): number {
     const since = this.since.get(entryId) ?? now;
     this.since.set(entryId, since);
-    this.reasons[entryId] = { reason, since: isoMsInZone(since) };
+    // Past a few thousand, per-entry reasons cost more memory than they tell; the rest share one.
+    if (this.kept < BlockedState.MAX_REASONS) {
+      this.reasons[entryId] = { reason, since: isoMsInZone(since) };
+      this.kept++;
+    } else this.rest ??= reason;
     return since;
   }
   blockRest(reason: string): void {

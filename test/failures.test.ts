@@ -24,15 +24,16 @@ describe('retries and the dead-letter queue', () => {
   it('retries with backoff, shows every attempt, then dead-letters; dlq retry and purge', async () => {
     const home = tempHome();
     const log = path.join(workDir(home), 'attempts.txt');
-    await ok(home, ['create', 'flaky', 'Flaky', `echo "attempt $CONDUCTOR_ATTEMPT" | tee -a ${log}; exit 7`, 'event', 'never', '--retries', '2', '--backoff', '200ms', '--breaker-threshold', '10']);
+    await ok(home, ['create', 'flaky', 'Flaky', `echo "attempt $CONDUCTOR_ATTEMPT" | tee -a ${log}; exit 7`, 'event', 'never', '--retries', '2', '--backoff', '1s', '--breaker-threshold', '10']);
     const id = (await ok(home, ['queue', 'flaky'])).trim();
     await ok(home, ['process']);
     let [e] = await json<any[]>(home, ['status']);
     expect(e).toMatchObject({ entry_id: id, attempt: 2, status: 'queued' });
     expect(Date.parse(e.not_before)).toBeGreaterThan(Date.now() - 1000);
-    await sleep(500);
+    // Backoff 1 s doubling with equal jitter: attempt 2 after 0.5-1 s, attempt 3 after 1-2 s.
+    await sleep(1100);
     await ok(home, ['process']);
-    await sleep(900);
+    await sleep(2100);
     await ok(home, ['process']);
     expect(readLines(log)).toEqual(['attempt 1', 'attempt 2', 'attempt 3']);
     const hist = await json<any[]>(home, ['history', 'flaky']);
@@ -51,9 +52,9 @@ describe('retries and the dead-letter queue', () => {
     await ok(home, ['process']);
     expect((await json<any[]>(home, ['history', 'flaky'])).length).toBe(4);
     expect((await cli(home, ['dlq', 'retry', 'nope'])).code).toBe(2);
-    await sleep(500);
+    await sleep(1100);
     await ok(home, ['process']);
-    await sleep(900);
+    await sleep(2100);
     await ok(home, ['process']);
     expect(await json(home, ['dlq', 'list'])).toHaveLength(1);
     await ok(home, ['dlq', 'purge']);

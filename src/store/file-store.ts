@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RunError } from '../errors.js';
-import { checkId } from '../ids.js';
+import { checkId, ID_PATTERN } from '../ids.js';
 import { Journal, readJournal } from './journal.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { parseQueueName, queueName } from './queue-names.js';
@@ -247,24 +247,44 @@ export class FileStore {
    */
   listQueued(): QueuedRef[] {
     const names = listNames(this.dir('queue'));
-    const seen = new Set<string>();
+    // Only a long-lived dispatcher has a cache to prune; a one-shot command skips the bookkeeping.
+    const seen = this.refCache.size > 0 ? new Set<string>() : null;
     const out: QueuedRef[] = [];
     for (const name of names) {
-      seen.add(name);
+      seen?.add(name);
       let ref = this.refCache.get(name);
       if (!ref) {
-        const parsed = parseQueueName(name);
-        if (!parsed) {
-          this.quarantine(path.join(this.dir('queue'), name), 'not a queue entry file');
-          continue;
-        }
+        const parsed = parseQueueName(name) ?? this.refile(name);
+        if (!parsed) continue;
         ref = parsed;
         this.refCache.set(name, ref);
       }
       out.push(ref);
     }
-    if (this.refCache.size > seen.size) for (const k of this.refCache.keys()) if (!seen.has(k)) this.refCache.delete(k);
+    if (seen && this.refCache.size > seen.size) for (const k of this.refCache.keys()) if (!seen.has(k)) this.refCache.delete(k);
     return out;
+  }
+
+  /**
+   * A queue file whose name is not in our form but whose content is a valid
+   * entry (placed by hand, or by an older layout) is renamed into form;
+   * anything else is quarantined.
+   */
+  private refile(name: string): QueuedRef | null {
+    const file = path.join(this.dir('queue'), name);
+    if (!name.endsWith('.json')) {
+      this.quarantine(file, 'not a queue entry file');
+      return null;
+    }
+    const e = this.readJson<Entry>(file, (v) => (typeof v.format === 'number' && typeof v.entry_id === 'string' && typeof v.task_id === 'string' && typeof v.priority === 'number' && ID_PATTERN.test(v.entry_id) && ID_PATTERN.test(v.task_id) ? null : 'not a queue entry'));
+    if (!e) return null;
+    const target = queueName({ ...e, attempt: e.attempt ?? 1, source: e.source ?? 'manual' });
+    try {
+      fs.renameSync(file, path.join(this.dir('queue'), target));
+    } catch {
+      return null; // claimed or moved meanwhile
+    }
+    return parseQueueName(target);
   }
 
   /** The whole entry behind a name (queue files never change once written, so it is cached). */
