@@ -36,6 +36,7 @@ export interface DispatchOptions {
 export type DispatchEvent =
   | { type: 'queued'; entry: Entry; reason: string }
   | { type: 'started'; entry: Entry; execution_id: string }
+  | { type: 'exited'; entry_id: string }
   | { type: 'finished'; execution: Execution }
   | { type: 'recovered'; entry_id: string; what: string }
   | { type: 'note'; message: string };
@@ -131,6 +132,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     const held = statusOf(r) !== 'success' ? a.schedule.circuit_breaker : null;
     if (held) breakerHeld.set(held, (breakerHeld.get(held) ?? 0) + 1);
     active.delete(a.entry.entry_id);
+    o.report({ type: 'exited', entry_id: a.entry.entry_id });
     poke();
     try {
       const queuedMore = await finishRun(ctx, o, me, a, r, statsBuffer, summary);

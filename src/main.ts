@@ -2,6 +2,14 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf, messageOf } from './errors.js';
 import { registerAll } from './cli/index.js';
 
+// A reader that goes away (`conductor list | head`) is not an error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 const program = new Command();
 program
   .name('conductor')
@@ -24,7 +32,7 @@ function fail(err: unknown): never {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
       process.exit(0);
     }
-    process.stderr.write(`conductor: ${err.message.replace(/^error: /, '')}\n`);
+    process.stderr.write(`conductor: ${err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`);
     process.exit(2);
   }
   process.stderr.write(`conductor: ${messageOf(err)}\n`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globals, openContext, printJson, printTable, reportProblems, setupColor } from './common.js';
-import { breakerStateOf, publicSchedule } from './view.js';
+import { breakerStateOf, describeCron, publicSchedule } from './view.js';
 
 export function registerList(program: Command): void {
   program
@@ -21,11 +21,12 @@ export function registerList(program: Command): void {
         return;
       }
       printTable(
-        ['ID', 'NAME', 'TYPE', 'EXPR', 'PRIO', 'ENABLED', 'NEXT RUN', 'LAST RUN', 'RUNS', 'FAILS', 'BREAKER'],
+        ['ID', 'NAME', 'TYPE', 'EXPR', 'WHEN', 'PRIO', 'ENABLED', 'NEXT RUN', 'LAST RUN', 'RUNS', 'FAILS', 'BREAKER'],
         schedules.map((s) => {
           const breaker = breakerStateOf(ctx, s);
           return [
             s.task_id, s.task_name, s.schedule_type, s.schedule_expr + (s.tz && s.schedule_type === 'cron' ? ` (${s.tz})` : ''),
+            s.schedule_type === 'cron' ? describeCron(s.schedule_expr) : null,
             s.priority, s.enabled ? c.green('yes') : c.yellow('no'), s.next_execution, s.last_executed,
             s.execution_count, s.failure_count ? c.red(String(s.failure_count)) : 0,
             breaker === 'closed' ? breaker : c.red(breaker),

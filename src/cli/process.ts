@@ -68,6 +68,9 @@ export function registerProcess(program: Command): void {
             progress.started();
             if (daemon) say(`${c.blue('started')}  ${ev.entry.task_id} ${c.dim(ev.execution_id)}`);
             break;
+          case 'exited':
+            progress.exited();
+            break;
           case 'finished': {
             const x = ev.execution;
             progress.finished();

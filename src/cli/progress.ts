@@ -14,8 +14,11 @@ export function createProgress(enabled: boolean) {
     started() {
       running++;
     },
-    finished() {
+    /** The handler has exited (its slot is free); its record may still be being written. */
+    exited() {
       running = Math.max(0, running - 1);
+    },
+    finished() {
       done++;
     },
     clear() {

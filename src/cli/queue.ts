@@ -37,7 +37,8 @@ export function registerQueue(program: Command): void {
         : [newEntry(s, now, { source: 'manual', priority, payload })];
       for (const e of entries) enqueueOrFail(ctx, e);
       const root = entries[entries.length - 1];
-      if (globals(cmd).json) printJson(opts.withDeps ? { ...root, group_entries: entries.map((e) => e.entry_id) } : root);
+      const view = { ...root, effective_priority: root.priority };
+      if (globals(cmd).json) printJson(opts.withDeps ? { ...view, group_entries: entries.map((e) => e.entry_id) } : view);
       else if (opts.withDeps) process.stdout.write(entries.map((e) => `${e.entry_id} ${e.task_id}`).join('\n') + '\n');
       else process.stdout.write(`${root.entry_id}\n`);
     });
