@@ -100,6 +100,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let generation = 0;
   stop.wake = poke;
 
+  store.sweep(clock());
   summary.recovered += await recoverOrphans(ctx, o, me);
   let lastPromote = -Infinity;
   // The daemon wakes at the earliest due time it knows of, not only on its tick.

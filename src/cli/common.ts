@@ -27,7 +27,7 @@ export function openContext(cmd: Command): Context {
   const g = globals(cmd);
   const clock = clockFromEnv();
   const store = new FileStore(homeDir(g));
-  store.init(clock());
+  store.init();
   return { store, clock };
 }
 

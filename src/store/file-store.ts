@@ -61,10 +61,14 @@ export class FileStore {
   }
 
   /** Creates the home on first use, with owner-only permissions. */
-  init(now: number): void {
+  init(): void {
     ensureDir(this.home);
     for (const d of SUBDIRS) ensureDir(this.dir(d));
-    for (const d of ['schedules', 'queue', 'running', 'history', 'dlq', 'breakers', 'state']) {
+  }
+
+  /** Removes temp files of writers killed mid-write, once clearly abandoned (the dispatcher does this). */
+  sweep(now: number): void {
+    for (const d of ['schedules', 'queue', 'running', 'history', 'dlq', 'breakers', 'state', 'quarantine']) {
       sweepTemps(this.dir(d), 3_600_000, now);
     }
   }
