@@ -206,7 +206,7 @@ export class FileStore {
     const target = path.join(this.dir('locks'), name);
     let release: (() => Promise<void>) | undefined;
     // Loaded on first use: most commands never lock, and start-up time matters from crontab.
-    const lockfile = (await import('proper-lockfile')).default;
+    const lockfile = require('proper-lockfile') as typeof import('proper-lockfile');
     try {
       release = await lockfile.lock(target, {
         realpath: false,
