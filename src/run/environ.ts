@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { allPids } from './proc.js';
 
 /**
  * Pids whose environment holds NAME=VALUE. Crash recovery uses it to find a
@@ -8,22 +9,13 @@ import * as fs from 'node:fs';
 export function pidsWithEnv(name: string, value: string): number[] {
   const needle = Buffer.from(`\0${name}=${value}\0`);
   const first = Buffer.from(`${name}=${value}\0`);
-  const out: number[] = [];
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    if (!/^\d+$/.test(n) || Number(n) === process.pid) continue;
+  return allPids().filter((pid) => {
     let env: Buffer;
     try {
-      env = fs.readFileSync(`/proc/${n}/environ`);
+      env = fs.readFileSync(`/proc/${pid}/environ`);
     } catch {
-      continue;
+      return false;
     }
-    if (env.includes(needle) || env.subarray(0, first.length).equals(first)) out.push(Number(n));
-  }
-  return out;
+    return env.includes(needle) || env.subarray(0, first.length).equals(first);
+  });
 }

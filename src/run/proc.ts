@@ -78,25 +78,33 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
-/** Pids per process group, read from /proc in one sweep. */
-export function pidsByGroup(groups: Set<number>): Map<number, number[]> {
-  const out = new Map<number, number[]>();
+/** Every pid in /proc, this process's own left out. */
+export function allPids(): number[] {
   let names: string[];
   try {
     names = fs.readdirSync('/proc');
   } catch {
-    return out;
+    return [];
   }
+  const out: number[] = [];
   for (const n of names) {
     const c = n.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const f = statFields(Number(n));
+    if (c >= 48 && c <= 57 && Number(n) !== process.pid) out.push(Number(n));
+  }
+  return out;
+}
+
+/** Pids per process group, read from /proc in one sweep. */
+export function pidsByGroup(groups: Set<number>): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const pid of allPids()) {
+    const f = statFields(pid);
     if (!f) continue;
     const pgrp = Number(f[2]);
     if (groups.has(pgrp)) {
       const list = out.get(pgrp);
-      if (list) list.push(Number(n));
-      else out.set(pgrp, [Number(n)]);
+      if (list) list.push(pid);
+      else out.set(pgrp, [pid]);
     }
   }
   return out;

@@ -53,6 +53,17 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   writeAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
+/** rename(2) that answers false when the source is gone (another process moved it first). */
+export function renameIfPresent(from: string, to: string): boolean {
+  try {
+    fs.renameSync(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
 export function rmQuiet(file: string): void {
   try {
     fs.unlinkSync(file);

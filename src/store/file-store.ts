@@ -6,7 +6,7 @@ import { Journal, readJournal } from './journal.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
-  createExclusive, ensureDir, exists, listNames, readText, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
+  createExclusive, ensureDir, exists, listNames, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
 } from './atomic.js';
 
 /** A file in the home that could not be used and was set aside. */
@@ -312,12 +312,7 @@ export class FileStore {
   /** Claims an entry: rename queue/ → running/. Exactly one caller can win. */
   claim(ref: QueuedRef, owner: string): Entry | null {
     const to = this.runningPath(ref.entry_id, owner);
-    try {
-      fs.renameSync(path.join(this.dir('queue'), ref.name), to);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
+    if (!renameIfPresent(path.join(this.dir('queue'), ref.name), to)) return null;
     // The file's content is what it was when queued; a cached copy saves the read.
     const cached = this.queueCache.get(ref.name);
     this.queueCache.delete(ref.name);
@@ -328,17 +323,19 @@ export class FileStore {
   /** Takes a queued entry out of the queue (cancel, skip); exactly one of take/claim wins. */
   takeQueued(entryId: string): Entry | null {
     const name = this.findQueued(entryId);
-    if (!name) return null;
-    const to = path.join(this.dir('trash'), `${entryId}.json`);
-    try {
-      fs.renameSync(path.join(this.dir('queue'), name), to);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    const e = this.readJson<Entry>(to, this.checkEntry(to));
+    return name ? this.take<Entry>(path.join(this.dir('queue'), name), `${entryId}.json`) : null;
+  }
+
+  /**
+   * Moves a file to trash/ by rename (of several takers exactly one wins),
+   * then reads and deletes it; null if someone else took it first.
+   */
+  private take<T>(from: string, trashName: string): T | null {
+    const to = path.join(this.dir('trash'), trashName);
+    if (!renameIfPresent(from, to)) return null;
+    const value = this.readJson<T>(to, this.checkEntry(to));
     rmQuiet(to);
-    return e;
+    return value;
   }
 
   // ---------- running ----------
@@ -376,13 +373,7 @@ export class FileStore {
 
   /** Moves a running entry to a new owner (crash recovery); only one recoverer wins. */
   takeOver(rec: RunningRecord, newOwner: string): boolean {
-    try {
-      fs.renameSync(rec.file, this.runningPath(rec.entry.entry_id, newOwner));
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw err;
-    }
+    return renameIfPresent(rec.file, this.runningPath(rec.entry.entry_id, newOwner));
   }
 
   /** True if the entry is anywhere past the given state: queued, running, dead-lettered. */
@@ -527,17 +518,7 @@ export class FileStore {
 
   /** Removes one dead letter and returns it; only one caller gets it. */
   takeDlq(entryId: string): DeadLetter | null {
-    const from = this.dlqPath(checkId(entryId, 'entry id'));
-    const to = path.join(this.dir('trash'), `${entryId}.dlq.json`);
-    try {
-      fs.renameSync(from, to);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    const d = this.readJson<DeadLetter>(to, this.checkEntry(to));
-    rmQuiet(to);
-    return d;
+    return this.take<DeadLetter>(this.dlqPath(checkId(entryId, 'entry id')), `${entryId}.dlq.json`);
   }
 
   // ---------- breakers ----------
