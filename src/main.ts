@@ -40,10 +40,16 @@ function fail(err: unknown): never {
   process.exit(exitCodeOf(err));
 }
 
-// Every verb has finished its work when its action resolves (stdout and
-// stderr are synchronous on Linux for files, pipes and terminals), so exit
-// at once: Node's orderly teardown would add ~10 ms to every crontab call.
+/** Resolves once everything written so far to the stream has left the process. */
+const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+
+// Every verb has finished its work when its action resolves, so exit as soon
+// as output is flushed (a full pipe makes writes asynchronous): Node's
+// orderly teardown would add ~10 ms to every crontab call.
 program.parseAsync(process.argv).then(
-  () => process.exit(process.exitCode ?? 0),
+  async () => {
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit(process.exitCode ?? 0);
+  },
   fail,
 );

@@ -98,6 +98,15 @@ describe('health', () => {
 });
 
 describe('output', () => {
+  it('large JSON output through a pipe arrives whole', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'bulk', 'Bulk', 'true', 'event', 'never']);
+    await ok(home, ['queue', 'bulk', '--count', '3000']);
+    const q = await json<any[]>(home, ['status']);
+    expect(q).toHaveLength(3000);
+    expect((await json(home, ['stats'])).queued).toBe(3000);
+  });
+
   it('plain columns without colour when not a terminal; JSON on every read verb', async () => {
     const home = tempHome();
     await ok(home, ['create', 'a', 'A', 'true', 'cron', '@hourly']);
