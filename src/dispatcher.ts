@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import type { Context } from './context.js';
 import { listens } from './events/match.js';
 import type { Entry, ExecStatus, Execution, QueuedRef, Schedule } from './model.js';
@@ -292,7 +291,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
           await store.updateBreaker(s.circuit_breaker, (cur) => ({ ...cur, state: 'half-open', trial_entry: claimed.entry_id }));
           breakers.forget(s.circuit_breaker);
         }
-        const a = start(ctx, o, me, sampler, claimed, s, now);
+        const a = start(ctx, o, sampler, claimed, s, now);
         active.set(a.entry.entry_id, a);
         runningTasks.add(a.entry.task_id);
         recentStarts.push({ at: now, ...est });
@@ -307,7 +306,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       }
     }
     blockedStore.endRound(now, paused || stop.stopping);
-    await statsBuffer.flushIfDue(now);
+    await statsBuffer.flushIfDue();
 
     if (stop.killing) for (const a of active.values()) a.run.stop('shutdown');
     if (active.size === 0 && settling.size > 0) await Promise.all(settling);
@@ -346,7 +345,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   return summary;
 }
 
-function start(ctx: Context, o: DispatchOptions, me: Identity, sampler: Sampler, e: Entry, s: Schedule, now: number): Active {
+function start(ctx: Context, o: DispatchOptions, sampler: Sampler, e: Entry, s: Schedule, now: number): Active {
   const executionId = `${e.entry_id}.${e.runs + 1}`;
   const env: NodeJS.ProcessEnv = {
     ...baseEnv(ctx, s),
@@ -368,7 +367,6 @@ function start(ctx: Context, o: DispatchOptions, me: Identity, sampler: Sampler,
     graceMs: o.graceMs,
     sampler,
   });
-  void me;
   const entry = { ...e, status: 'running' as const, execution_id: executionId, started_at: isoMsInZone(now) };
   o.report({ type: 'started', entry, execution_id: executionId });
   return { entry, schedule: s, executionId, startedMs: now, run };
@@ -651,8 +649,7 @@ class StatsBuffer {
     if (failed) this.failedSet.add(x.execution_id);
   }
 
-  async flushIfDue(now: number): Promise<void> {
-    void now;
+  async flushIfDue(): Promise<void> {
     if (Date.now() - this.lastFlush >= 500) await this.flush();
   }
 
@@ -759,4 +756,3 @@ class BlockedState {
   }
 }
 
-export const hostName = os.hostname;

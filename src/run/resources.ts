@@ -47,7 +47,6 @@ function memUsedPercent(): number {
  */
 export function procProbe(windowMs = 250): ResourceProbe & { warm(): Promise<void> } {
   const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
-  const cores = os.cpus().length || 1;
   let prev = cpuSample();
   let last = 0;
   const update = () => {
@@ -69,7 +68,6 @@ export function procProbe(windowMs = 250): ResourceProbe & { warm(): Promise<voi
       const wait = prev ? windowMs - (Date.now() - prev.at) : 0;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       update();
-      void cores;
     },
   };
 }

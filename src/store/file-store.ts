@@ -184,11 +184,6 @@ export class FileStore {
     });
   }
 
-  /** Writes a schedule whatever is there (apply, under the apply lock). */
-  writeSchedule(s: Schedule): void {
-    writeJsonAtomic(this.schedulePath(s.task_id), s);
-  }
-
   async deleteSchedule(id: string): Promise<boolean> {
     return this.withLock(`schedule-${id}`, () => {
       const file = this.schedulePath(id);
