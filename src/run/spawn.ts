@@ -1,15 +1,8 @@
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
+import { launchHere, type LaunchOutcome, type LaunchRequest } from './launch.js';
 import { groupAlive, killGroup } from './proc.js';
 import type { Peaks, Sampler } from './sampler.js';
 
-export interface RunSpec {
-  command: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  logPath: string;
-  /** Bytes of output kept; the rest is counted and dropped. */
-  logCap: number;
+export interface RunSpec extends LaunchRequest {
   timeoutMs: number | null;
   /** Between TERM and KILL. */
   graceMs: number;
@@ -20,6 +13,7 @@ export interface RunResult {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /** Why conductor stopped it: 'timeout', 'cancel' or 'shutdown'. */
   stopped: string | null;
   error: string | null;
   durationMs: number;
@@ -28,44 +22,34 @@ export interface RunResult {
 }
 
 export interface Running {
-  pid: number;
   done: Promise<RunResult>;
   /** Stops the whole process group: TERM, then KILL after the grace period. */
   stop(reason: string): void;
 }
 
 /**
- * Runs a handler through the shell as the leader of its own process group,
- * so that a timeout or a cancel reaches every process it started. Spawned
- * with child_process directly: the hot path of `process` is this call, and
- * the bare spawn is about twice as fast as execa's full pipeline.
+ * One run of a handler: launched (run/launch.ts), then watched here:
+ * timeout, stop, resource sampling of its process group.
  */
 export function runHandler(spec: RunSpec): Running {
-  const started = performance.now();
-  const log = createLogWriter(spec.logPath, spec.logCap);
-
-  const child = spawn('/bin/sh', ['-c', spec.command], {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', log.write);
-  child.stderr!.on('data', log.write);
-
-  const pid = child.pid ?? -1;
-  const peaks: Peaks = pid > 0 ? spec.sampler.track(pid) : { cpu: null, memMb: null };
+  let pid = -1;
+  let peaks: Peaks = { cpu: null, memMb: null };
   let timedOut = false;
   let stopped: string | null = null;
+  let pendingStop = false;
   let killTimer: NodeJS.Timeout | null = null;
 
-  const stop = (reason: string) => {
-    if (pid <= 0 || stopped) return;
-    stopped = reason;
+  const signalGroup = () => {
     killGroup(pid, 'SIGTERM');
     killTimer = setTimeout(() => {
       if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
     }, spec.graceMs);
+  };
+  const stop = (reason: string) => {
+    if (stopped) return;
+    stopped = reason;
+    if (pid > 0) signalGroup();
+    else pendingStop = true;
   };
   const timeout = spec.timeoutMs
     ? setTimeout(() => {
@@ -75,90 +59,31 @@ export function runHandler(spec: RunSpec): Running {
     : null;
 
   const done = new Promise<RunResult>((resolve) => {
-    let spawnError: string | null = null;
-    let exit: { code: number | null; signal: string | null } | null = null;
-    let finished = false;
-    let endedAt = 0;
-    let drainTimer: NodeJS.Timeout | null = null;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      endedAt = performance.now();
-      if (drainTimer) clearTimeout(drainTimer);
-      if (timeout) clearTimeout(timeout);
-      if (pid > 0) spec.sampler.untrack(pid);
-      // After a stop, whatever is left of the group gets the KILL now.
-      if (stopped && pid > 0 && groupAlive(pid)) killGroup(pid, 'SIGKILL');
-      if (killTimer) clearTimeout(killTimer);
-      log.close().then(
-        (bytes) => resolve(result(bytes)),
-        () => resolve(result(0)),
-      );
-    };
-    const result = (bytes: number): RunResult => ({
-      exitCode: exit?.code ?? null,
-      signal: exit?.signal ?? null,
-      timedOut,
-      stopped,
-      error: spawnError,
-      durationMs: Math.round(endedAt - started),
-      peaks,
-      outputBytes: bytes,
-    });
-    child.on('error', (err) => {
-      spawnError = (err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(spec.cwd)
-        ? `working directory ${spec.cwd} does not exist`
-        : err.message;
-      finish();
-    });
-    // 'close' waits for the output pipes; a background child that keeps them
-    // open must not hold the task forever, so give them a moment after exit.
-    child.on('exit', (code, signal) => {
-      exit = { code, signal };
-      drainTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        finish();
-      }, 200);
-    });
-    child.on('close', (code, signal) => {
-      exit = exit ?? { code, signal };
-      finish();
+    const req: LaunchRequest = { command: spec.command, cwd: spec.cwd, env: spec.env, logPath: spec.logPath, logCap: spec.logCap };
+    launchHere(req, {
+      spawned(p) {
+        pid = p;
+        peaks = spec.sampler.track(p);
+        if (pendingStop) signalGroup();
+      },
+      done(o: LaunchOutcome) {
+        if (timeout) clearTimeout(timeout);
+        if (pid > 0) spec.sampler.untrack(pid);
+        // After a stop, whatever is left of the group gets the KILL now.
+        if (stopped && pid > 0 && groupAlive(pid)) killGroup(pid, 'SIGKILL');
+        if (killTimer) clearTimeout(killTimer);
+        resolve({
+          exitCode: o.code,
+          signal: o.signal,
+          timedOut,
+          stopped,
+          error: o.error,
+          durationMs: o.durationMs,
+          peaks,
+          outputBytes: o.bytes,
+        });
+      },
     });
   });
-  return { pid, done, stop };
-}
-
-/**
- * Captures output into the log file, opened only when the first byte
- * arrives (most handlers print nothing) and written off the main thread.
- * Keeps the first `cap` bytes and counts the rest in a last line.
- */
-function createLogWriter(file: string, cap: number) {
-  let kept = 0;
-  let dropped = 0;
-  let handle: Promise<fs.promises.FileHandle> | null = null;
-  let chain: Promise<unknown> = Promise.resolve();
-  const append = (data: Buffer) => {
-    handle ??= fs.promises.open(file, 'w', 0o600);
-    const h = handle;
-    chain = chain.then(async () => (await h).write(data)).catch(() => undefined);
-  };
-  return {
-    write(chunk: Buffer) {
-      const room = cap - kept;
-      if (room > 0) {
-        const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-        kept += part.length;
-        append(part);
-      }
-      if (chunk.length > room) dropped += chunk.length - Math.max(0, room);
-    },
-    async close(): Promise<number> {
-      if (dropped > 0) append(Buffer.from(`\n[conductor: output truncated, ${dropped} more bytes dropped]\n`));
-      await chain;
-      if (handle) await (await handle).close();
-      return kept + dropped;
-    },
-  };
+  return { done, stop };
 }
