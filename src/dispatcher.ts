@@ -72,6 +72,7 @@ interface Blocked {
 }
 
 const RELIST_MS = 250;
+const PROBE_MS = 100;
 const PENDING_LOAD_MS = 2000;
 
 /**
@@ -107,6 +108,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let lastRecover = clock();
   let lastHeartbeat = -Infinity;
   let lastCancelCheck = -Infinity;
+  let paused = false;
+  let pausedAt = -Infinity;
   let loadWaitStart: number | null = null;
   const blockedStore = new BlockedState(ctx);
   // The ranked queue is rebuilt from disk when something may have changed it
@@ -119,6 +122,13 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let queuedIds = new Set<string>();
   const taken = new Set<string>();
   const recentStarts: { at: number; cpu: number; mem: number }[] = [];
+  // Readings change slowly and what was just started is added as `pending`;
+  // reading /proc once per start would be thousands of opens a second.
+  let probed: { at: number; value: { cpu: number; mem: number } } | null = null;
+  const readProbe = (now: number) => {
+    if (!probed || now - probed.at >= PROBE_MS || now < probed.at) probed = { at: now, value: o.probe.read() };
+    return probed.value;
+  };
   const schedules = new TtlCache<Schedule | null>(1000, (id) => store.readSchedule(id));
   const breakers = new TtlCache<BreakerRecord | null>(1000, (name) => store.readBreaker(name));
 
@@ -135,7 +145,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     o.report({ type: 'exited', entry_id: a.entry.entry_id });
     poke();
     try {
-      const queuedMore = await finishRun(ctx, o, me, a, r, statsBuffer, summary);
+      const queuedMore = await finishRun(ctx, o, me, a, r, statsBuffer, summary, (name) => breakers.get(name));
       if (queuedMore) needList = true;
     } catch (err) {
       // The entry stays in running/ under our name; once we exit, the next pass recovers it.
@@ -143,7 +153,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       o.report({ type: 'note', message: `could not record ${a.executionId}: ${messageOf(err)}; the next pass will recover it` });
       stop.stopping = true;
     }
-    breakers.forget(a.schedule.circuit_breaker);
+    // A success leaves a breaker with no record (never failed) as it was: keep the cached answer.
+    if (held || breakers.peek(a.schedule.circuit_breaker) !== null) breakers.forget(a.schedule.circuit_breaker);
     if (held) {
       const n = (breakerHeld.get(held) ?? 1) - 1;
       if (n > 0) breakerHeld.set(held, n);
@@ -180,7 +191,10 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     let blockedByLoad = false;
     let freshList = false;
     const genAtStart = generation;
-    const paused = store.isPaused();
+    if (now - pausedAt >= 250 || now < pausedAt) {
+      paused = store.isPaused();
+      pausedAt = now;
+    }
     blockedStore.beginRound();
     if (!stop.stopping && !paused) {
       if (needList || now - listedAt >= RELIST_MS) {
@@ -258,7 +272,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
             continue;
           }
         }
-        readings ??= o.probe.read();
+        readings ??= readProbe(now);
         // Estimates are the schedule's: an operator who corrects one corrects the queue too.
         const est = { cpu: s?.cpu ?? 0, mem: s?.mem ?? 0 };
         const adm = admit(est, readings, pending, active.size, o.limits);
@@ -395,6 +409,7 @@ function statusOf(r: RunResult): ExecStatus {
 /** Records one finished run; true if it queued more work (a retry, a chained event). */
 async function finishRun(
   ctx: Context, o: DispatchOptions, me: Identity, a: Active, r: RunResult, stats: StatsBuffer, summary: Summary,
+  readBreaker: (name: string) => BreakerRecord | null,
 ): Promise<boolean> {
   const { store, clock } = ctx;
   const now = clock();
@@ -420,7 +435,7 @@ async function finishRun(
     scheduled_for: a.entry.scheduled_for,
   };
   await store.recordExecutionAsync(x);
-  const queuedMore = await afterExecution(ctx, a.entry, a.schedule, x, stats, o);
+  const queuedMore = await afterExecution(ctx, a.entry, a.schedule, x, stats, o, readBreaker);
   await store.releaseRunningAsync(a.entry.entry_id, me.token);
   if (status === 'cancelled') store.clearCancel(a.entry.entry_id);
   if (status === 'success') summary.succeeded++;
@@ -430,7 +445,10 @@ async function finishRun(
 }
 
 /** Retry, dead-letter, breaker, statistics and lifecycle events after one execution; true if it queued more. */
-async function afterExecution(ctx: Context, e: Entry, s: Schedule | null, x: Execution, stats: StatsBuffer, o: DispatchOptions): Promise<boolean> {
+async function afterExecution(
+  ctx: Context, e: Entry, s: Schedule | null, x: Execution, stats: StatsBuffer, o: Pick<DispatchOptions, 'report'>,
+  readBreaker: (name: string) => BreakerRecord | null = (name) => ctx.store.readBreaker(name),
+): Promise<boolean> {
   const { store, clock } = ctx;
   const now = clock();
   const failed = x.status === 'failed' || x.status === 'timeout' || x.status === 'abandoned';
@@ -461,7 +479,7 @@ async function afterExecution(ctx: Context, e: Entry, s: Schedule | null, x: Exe
   }
   store.settleGroup(e, x.status, e.attempt < e.max_attempts && failed);
   if (s && ranIt) {
-    const b = store.readBreaker(s.circuit_breaker);
+    const b = readBreaker(s.circuit_breaker);
     if (failed || (b && (b.state !== 'closed' || b.consecutive_failures > 0))) {
       await store.updateBreaker(s.circuit_breaker, (cur) => breakerAfter(cur, !failed, s.breaker_threshold, isoMsInZone(now)));
     }
@@ -612,7 +630,7 @@ export async function settleOrphan(ctx: Context, rec: RunningRecord, me: Identit
     // Recorded, but the dispatcher died before the retry or dead letter was written.
     const failed = done.status === 'failed' || done.status === 'timeout' || done.status === 'abandoned';
     if (failed && !store.entryIsLive(e.entry_id, me.token)) {
-      await afterExecution(ctx, e, store.readSchedule(e.task_id), done, new StatsBuffer(ctx), { report: () => undefined } as unknown as DispatchOptions);
+      await afterExecution(ctx, e, store.readSchedule(e.task_id), done, new StatsBuffer(ctx), { report: () => undefined });
     }
   } else {
     const at = isoMsInZone(clock());
@@ -625,7 +643,7 @@ export async function settleOrphan(ctx: Context, rec: RunningRecord, me: Identit
     store.recordExecution(x);
     const s = store.readSchedule(e.task_id);
     const stats = new StatsBuffer(ctx);
-    await afterExecution(ctx, e, s, x, stats, { report: () => undefined } as unknown as DispatchOptions);
+    await afterExecution(ctx, e, s, x, stats, { report: () => undefined });
     await stats.flush();
   }
   store.releaseRunning(e.entry_id, me.token);
@@ -699,6 +717,10 @@ class TtlCache<T> {
   }
   forget(key: string): void {
     this.map.delete(key);
+  }
+  /** The cached value, or undefined when nothing is cached. */
+  peek(key: string): T | undefined {
+    return this.map.get(key)?.value;
   }
 }
 
