@@ -57,9 +57,11 @@ export function registerStatus(program: Command): void {
           max_attempts: s ? maxAttempts(s) : null,
           not_before: r.not_before_ms === null ? null : isoMsInZone(r.not_before_ms),
           source: r.source,
-          group: full?.group ?? null,
-          after: full?.after ?? [],
         };
+        if (full) {
+          view.group = full.group;
+          view.after = full.after;
+        }
         const why = r.not_before_ms !== null && r.not_before_ms > now
           ? `retry not before ${view.not_before}`
           : blocked[r.entry_id]?.reason ?? state?.rest;
