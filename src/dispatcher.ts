@@ -101,6 +101,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   stop.wake = poke;
 
   store.sweep(clock());
+  store.compactJournals(tokenAlive, me.token, isoInZone(clock()));
   summary.recovered += await recoverOrphans(ctx, o, me);
   let lastPromote = -Infinity;
   // The daemon wakes at the earliest due time it knows of, not only on its tick.

@@ -133,6 +133,22 @@ describe('process', () => {
     expect((await cli(home, ['logs', 'nope'])).code).toBe(2);
   });
 
+  it('folds the history journals of finished passes into a monthly archive, losing nothing', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 't', 'T', 'echo hi', 'event', 'never']);
+    for (let i = 0; i < 4; i++) {
+      await ok(home, ['queue', 't']);
+      await ok(home, ['process']);
+    }
+    const files = fs.readdirSync(path.join(home, 'history'));
+    expect(files.filter((n) => n.startsWith('archive-'))).toHaveLength(1);
+    expect(files.length).toBeLessThanOrEqual(2);
+    const hist = await json<any[]>(home, ['history']);
+    expect(hist).toHaveLength(4);
+    expect(new Set(hist.map((x) => x.execution_id)).size).toBe(4);
+    expect(await ok(home, ['logs', hist[3].execution_id])).toBe('hi\n');
+  });
+
   it('caps captured output', async () => {
     const home = tempHome();
     await ok(home, ['create', 'loud', 'Loud', 'head -c 300000 /dev/zero | tr "\\0" x', 'event', 'never']);

@@ -454,14 +454,52 @@ export class FileStore {
     return listNames(this.dir('history')).filter((n) => n.endsWith('.jsonl')).map((n) => path.join(this.dir('history'), n));
   }
 
-  /** Every execution record, in no particular order. */
+  /** Every execution record once (a compaction cut short can leave a record twice), in no particular order. */
   private allExecutions(): Execution[] {
+    const seen = new Set<string>();
     const out: Execution[] = [];
     for (const file of this.journals()) {
       const { records } = readJournal<Execution>(file);
-      for (const r of records) if (r && typeof r.execution_id === 'string') out.push(r);
+      for (const r of records) {
+        if (!r || typeof r.execution_id !== 'string' || seen.has(r.execution_id)) continue;
+        seen.add(r.execution_id);
+        out.push(r);
+      }
     }
     return out;
+  }
+
+  /**
+   * Folds the journals of dispatchers that are gone into one archive per
+   * month, so that a crontab pass a minute does not leave 1,440 files a day.
+   * Claim by rename (one compactor wins), append complete lines to the
+   * archive, sync, delete; a crash in between leaves a record in two files,
+   * which readers count once.
+   */
+  compactJournals(isAlive: (owner: string) => boolean, me: string, nowIso: string): number {
+    let moved = 0;
+    const archive = path.join(this.dir('history'), `archive-${nowIso.slice(0, 7)}.jsonl`);
+    for (const name of listNames(this.dir('history'))) {
+      if (!name.endsWith('.jsonl') || name.startsWith('archive-')) continue;
+      const owner = name.startsWith('compact~') ? name.split('~')[1] : name.slice(0, -'.jsonl'.length);
+      if (owner === me || owner === 'cli' || isAlive(owner)) continue;
+      const claimed = path.join(this.dir('history'), `compact~${me}~${name.replace(/^compact~[^~]*~/, '')}`);
+      if (!renameIfPresent(path.join(this.dir('history'), name), claimed)) continue;
+      const text = readText(claimed) ?? '';
+      const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+      if (complete) {
+        const fd = fs.openSync(archive, 'a', 0o600);
+        try {
+          fs.writeSync(fd, complete);
+          fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      rmQuiet(claimed);
+      moved++;
+    }
+    return moved;
   }
 
   executionExists(executionId: string): boolean {
