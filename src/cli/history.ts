@@ -9,11 +9,12 @@ export function registerHistory(program: Command): void {
     .command('history')
     .description('list executions, newest first')
     .argument('[id]', 'only this task')
-    .option('--limit <n>', 'at most this many', '50')
+    .option('--limit <n>', 'at most this many (default: 50 in the table, all with --json)')
     .action((id: string | undefined, opts, cmd: Command) => {
       const g = globals(cmd);
       if (id !== undefined) checkId(id);
-      const limit = parseIntIn('limit', opts.limit, 1, 1_000_000);
+      // A person reads the latest screenful; a script asking for JSON gets everything unless it says otherwise.
+      const limit = opts.limit !== undefined ? parseIntIn('limit', opts.limit, 1, 100_000_000) : g.json ? undefined : 50;
       const ctx = openContext(cmd);
       const xs = ctx.store.listExecutions({ taskId: id, limit });
       reportProblems(ctx);
