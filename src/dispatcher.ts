@@ -562,17 +562,16 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
   };
   for (const s0 of store.listSchedules()) {
     if (s0.enabled) note(s0.next_execution);
-    if (!s0.pending && (!s0.enabled || !s0.next_execution || Date.parse(s0.next_execution) > now)) continue;
+    if (!s0.pending?.length && (!s0.enabled || !s0.next_execution || Date.parse(s0.next_execution) > now)) continue;
     const made: Entry[] = [];
     await store.updateSchedule(s0.task_id, (s) => {
-      if (s.pending) {
-        const p = s.pending;
+      for (const p of s.pending ?? []) {
         if (!store.entryIsLive(p.entry_id) && !store.executionExists(`${p.entry_id}.1`)) {
           made.push(newEntry(s, now, { source: 'schedule', scheduledFor: Date.parse(p.scheduled_for), entryId: p.entry_id }));
         }
       }
       const d = dueRuns(s, now);
-      if (!d) return s.pending ? { ...s, pending: null } : undefined;
+      if (!d) return s.pending?.length ? { ...s, pending: null } : undefined;
       let runs = d.runs;
       if (s.overlap === 'skip' && runs.length > 0 && (made.length > 0 || store.hasLiveEntryFor(s.task_id))) {
         o.report({ type: 'note', message: `${s.task_id}: run due at ${isoInZone(runs[runs.length - 1], s.tz)} skipped, previous run still queued or running (overlap: skip)` });
@@ -582,12 +581,13 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
         if (s.depends_on?.length) made.push(...buildRunGroup(ctx, s, now, { source: 'schedule', scheduledFor: at }));
         else made.push(newEntry(s, now, { source: 'schedule', scheduledFor: at }));
       }
-      const last = made[made.length - 1];
+      // The runs of this schedule itself (not the upstream entries of a run group) are what a crash must not lose.
+      const own = made.filter((e) => e.task_id === s.task_id && e.scheduled_for);
       return {
         ...s,
         next_execution: d.next === null ? null : isoInZone(d.next, s.tz),
         once_fired: s.schedule_type === 'once' ? true : s.once_fired,
-        pending: last ? { entry_id: last.entry_id, scheduled_for: last.scheduled_for! } : null,
+        pending: own.length ? own.map((e) => ({ entry_id: e.entry_id, scheduled_for: e.scheduled_for! })) : null,
       };
     });
     for (const e of made) {
@@ -596,7 +596,7 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
         o.report({ type: 'queued', entry: e, reason: `due at ${e.scheduled_for}` });
       }
     }
-    const after = made.length ? await store.updateSchedule(s0.task_id, (s) => (s.pending ? { ...s, pending: null } : undefined)) : store.readSchedule(s0.task_id);
+    const after = made.length ? await store.updateSchedule(s0.task_id, (s) => (s.pending?.length ? { ...s, pending: null } : undefined)) : store.readSchedule(s0.task_id);
     if (after?.enabled) note(after.next_execution);
   }
   return { count, nextDue };

@@ -49,8 +49,8 @@ export interface Schedule extends Definition {
   measured_memory_mb: number | null;
   /** For `once`: whether its single run has been queued. */
   once_fired?: boolean;
-  /** A scheduled run being queued (two-step promote, see store). */
-  pending?: { entry_id: string; scheduled_for: string } | null;
+  /** Scheduled runs being queued (two-step promote, see dispatcher.promoteDue). */
+  pending?: { entry_id: string; scheduled_for: string }[] | null;
 }
 
 export type EntrySource = 'manual' | 'schedule' | 'event' | 'retry' | 'dlq-retry';

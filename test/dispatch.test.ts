@@ -176,6 +176,26 @@ describe('process', () => {
     expect(readLines(log)).toHaveLength(1);
   });
 
+  it('a crash between advancing a schedule and queueing its runs is completed by the next pass', async () => {
+    const home = tempHome();
+    const log = path.join(workDir(home), 'ran.txt');
+    const t0 = { CONDUCTOR_NOW: '2026-11-25T10:00:30Z' };
+    await ok(home, ['create', 'c', 'C', `echo $CONDUCTOR_ENTRY_ID >> ${log}`, 'cron', '*/10 * * * *', '--tz', 'UTC'], t0);
+    // What a pass killed right after its locked write leaves: next run advanced, entries named, none created.
+    const file = path.join(home, 'schedules', 'c.json');
+    const s = JSON.parse(fs.readFileSync(file, 'utf8'));
+    s.pending = [
+      { entry_id: '0lost000000a-0000000001', scheduled_for: '2026-11-25T09:50:00+00:00' },
+      { entry_id: '0lost000000b-0000000002', scheduled_for: '2026-11-25T10:00:00+00:00' },
+    ];
+    fs.writeFileSync(file, JSON.stringify(s));
+    await ok(home, ['process'], t0);
+    expect(readLines(log).sort()).toEqual(['0lost000000a-0000000001', '0lost000000b-0000000002']);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).pending).toBeNull();
+    await ok(home, ['process'], t0);
+    expect(readLines(log)).toHaveLength(2);
+  });
+
   it('catch-up all queues every missed run, none queues only an on-time one', async () => {
     const home = tempHome();
     const t0 = { CONDUCTOR_NOW: '2026-11-25T10:01:00Z' };
