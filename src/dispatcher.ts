@@ -567,7 +567,9 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
     await store.updateSchedule(s0.task_id, (s) => {
       for (const p of s.pending ?? []) {
         if (!store.entryIsLive(p.entry_id) && !store.executionExists(`${p.entry_id}.1`)) {
-          made.push(newEntry(s, now, { source: 'schedule', scheduledFor: Date.parse(p.scheduled_for), entryId: p.entry_id }));
+          const o2 = { source: 'schedule' as const, scheduledFor: Date.parse(p.scheduled_for), entryId: p.entry_id };
+          // A run group is queued again whole: its upstream entries get new ids (they may run twice; the root once).
+          made.push(...(s.depends_on?.length ? buildRunGroup(ctx, s, now, o2) : [newEntry(s, now, o2)]));
         }
       }
       const d = dueRuns(s, now);
