@@ -27,6 +27,12 @@ program
 
 registerAll(program);
 
+// No verb at all is a usage error (exit 2), with the help on stderr; `--help` asks for it (exit 0).
+if (process.argv.length <= 2) {
+  process.stderr.write(program.helpInformation());
+  process.exit(2);
+}
+
 function fail(err: unknown): never {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
