@@ -60,7 +60,7 @@ export function printTable(head: string[], rows: (string | number | null)[][]): 
   const Table = require('cli-table3') as typeof TableType;
   const c = chalk();
   const table = tty
-    ? new Table({ head: head.map((h) => c.bold(h)), style: { head: [], border: [] } })
+    ? new Table({ head: head.map((h) => c.bold(h)), style: { head: [], border: [], compact: true } })
     : new Table({
         head,
         chars: {
