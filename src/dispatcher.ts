@@ -121,6 +121,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let needList = true;
   let ranked: QueuedRef[] = [];
   let queuedIds = new Set<string>();
+  // The concurrency limit is the home's, not one pass's: runs of other dispatchers count (as of the last listing).
+  let othersRunning = 0;
   const taken = new Set<string>();
   const recentStarts: { at: number; cpu: number; mem: number }[] = [];
   // Readings change slowly and what was just started is added as `pending`;
@@ -201,6 +203,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       if (needList || now - listedAt >= RELIST_MS) {
         ranked = rankEntries(store.listQueued(), now, o.starvationMs);
         queuedIds = ranked.some((r) => r.grouped) ? new Set(ranked.map((r) => r.entry_id)) : new Set();
+        othersRunning = store.runningOwners().filter((owner) => owner !== me.token).length;
         taken.clear();
         listedAt = now;
         needList = false;
@@ -219,9 +222,9 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
           block(`blocked: waiting behind ${reservedBy}, which has waited past the starvation threshold`);
           continue;
         }
-        if (active.size >= o.limits.maxConcurrent) {
+        if (active.size + othersRunning >= o.limits.maxConcurrent) {
           // Everything further down waits for a slot too; say so once, not per entry.
-          blockedStore.blockRest(`blocked: ${active.size} running = max-concurrent ${o.limits.maxConcurrent}`);
+          blockedStore.blockRest(`blocked: ${active.size + othersRunning} running = max-concurrent ${o.limits.maxConcurrent}`);
           break;
         }
         const skip = (why: string) => {
@@ -276,8 +279,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         readings ??= readProbe(now);
         // Estimates are the schedule's: an operator who corrects one corrects the queue too.
         const est = { cpu: s?.cpu ?? 0, mem: s?.mem ?? 0 };
-        const adm = admit(est, readings, pending, active.size, o.limits);
-        if (!adm.ok && adm.byLoad && admit({ cpu: 0, mem: 0 }, readings, pending, active.size, o.limits).ok === false) {
+        const adm = admit(est, readings, pending, active.size + othersRunning, o.limits);
+        if (!adm.ok && adm.byLoad && admit({ cpu: 0, mem: 0 }, readings, pending, active.size + othersRunning, o.limits).ok === false) {
           // The load alone is over a limit: nothing can start, whatever its estimate.
           const since = block(adm.reason);
           blockedByLoad = true;

@@ -39,6 +39,25 @@ describe('process', () => {
     expect(peak).toBe(3);
   });
 
+  it('the concurrency limit is the home\'s: a second pass does not add runs beyond it', async () => {
+    const home = tempHome();
+    const log = path.join(workDir(home), 'spans.txt');
+    await ok(home, ['create', 'w', 'W', `echo "start $(date +%s%N)" >> ${log}; sleep 1; echo "end $(date +%s%N)" >> ${log}`, 'event', 'never']);
+    await ok(home, ['queue', 'w', '--count', '4']);
+    const env = { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home) };
+    const first = execa(BIN, ['--home', home, 'process', '--max-concurrent', '2'], { env, reject: false });
+    for (let i = 0; i < 50 && readLines(log).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const second = await json(home, ['process', '--max-concurrent', '2']);
+    expect(second.started).toBe(0);
+    expect((await first).exitCode).toBe(0);
+    let now = 0;
+    let peak = 0;
+    const events = readLines(log).map((l) => l.split(' ')).map(([k, t]) => ({ k, t: BigInt(t) })).sort((a, b) => (a.t < b.t ? -1 : 1));
+    for (const e of events) peak = Math.max(peak, (now += e.k === 'start' ? 1 : -1));
+    expect(events.filter((e) => e.k === 'start')).toHaveLength(4);
+    expect(peak).toBe(2);
+  });
+
   it('two process started together over 50 entries run each exactly once', async () => {
     const home = tempHome();
     const log = path.join(workDir(home), 'ran.txt');

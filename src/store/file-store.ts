@@ -351,6 +351,11 @@ export class FileStore {
     await fs.promises.unlink(this.runningPath(entryId, owner)).catch(() => undefined);
   }
 
+  /** The owner of every running entry, from file names alone. */
+  runningOwners(): string[] {
+    return listNames(this.dir('running')).map((n) => /~(.+)\.json$/.exec(n)?.[1] ?? '');
+  }
+
   listRunning(): RunningRecord[] {
     const out: RunningRecord[] = [];
     for (const name of listNames(this.dir('running'))) {
