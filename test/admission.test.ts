@@ -72,7 +72,8 @@ describe('resource admission', () => {
     await ok(home, ['create', 'x', 'X', 'true', 'event', 'never']);
     await ok(home, ['queue', 'x']);
     const real = { CONDUCTOR_RESOURCES_FILE: '', CONDUCTOR_PATIENCE_MS: '300' };
-    const s = await json(home, ['process', '--max-mem', '0.01'], real);
+    // --max-cpu 100: the suite runs beside other tests, and a busy moment must not be the reason given.
+    const s = await json(home, ['process', '--max-mem', '0.01', '--max-cpu', '100'], real);
     expect(s.started).toBe(0);
     const [e] = await json<any[]>(home, ['status'], real);
     expect(e.blocked_reason).toMatch(/^blocked: memory \d+(\.\d)?% \+ 0% > 0%$/);
