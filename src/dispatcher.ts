@@ -229,7 +229,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         }
         const skip = (why: string) => {
           taken.add(e.entry_id);
-          const t = store.takeQueued(e.entry_id);
+          const t = store.takeQueued(e.entry_id, e.name);
           if (t) recordSkipped(ctx, t, why, summary, o);
           return t;
         };
@@ -245,6 +245,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
             skip(`upstream ${broken.id} ended ${broken.result}`);
             continue;
           }
+          // Gone = not queued, not running, and (read again, after those checks) no outcome: an
+          // entry only moves forward, so one that finished meanwhile shows up in this last read.
           const lost = upstream.find((u) => u.result === null && !queuedIds.has(u.id) && !store.entryIsLive(u.id) && store.groupResult(u.id) === null);
           if (lost) {
             skip(`upstream ${lost.id} is gone`);
@@ -280,19 +282,16 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         // Estimates are the schedule's: an operator who corrects one corrects the queue too.
         const est = { cpu: s?.cpu ?? 0, mem: s?.mem ?? 0 };
         const adm = admit(est, readings, pending, active.size + othersRunning, o.limits);
-        if (!adm.ok && adm.byLoad && admit({ cpu: 0, mem: 0 }, readings, pending, active.size + othersRunning, o.limits).ok === false) {
-          // The load alone is over a limit: nothing can start, whatever its estimate.
-          const since = block(adm.reason);
-          blockedByLoad = true;
-          if (now - since >= o.starvationMs) reservedBy = e.entry_id;
-          blockedStore.blockRest(adm.reason);
-          break;
-        }
         if (!adm.ok) {
           const since = block(adm.reason);
           if (adm.byLoad) {
             blockedByLoad = true;
             if (now - since >= o.starvationMs) reservedBy = e.entry_id;
+            // The load alone is over a limit: nothing can start, whatever its estimate.
+            if (!admit({ cpu: 0, mem: 0 }, readings, pending, active.size + othersRunning, o.limits).ok) {
+              blockedStore.blockRest(adm.reason);
+              break;
+            }
           }
           continue;
         }

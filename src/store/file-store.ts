@@ -260,7 +260,13 @@ export class FileStore {
       }
       out.push(ref);
     }
-    if (seen && this.refCache.size > seen.size) for (const k of this.refCache.keys()) if (!seen.has(k)) this.refCache.delete(k);
+    if (seen && this.refCache.size > seen.size) {
+      for (const k of this.refCache.keys()) {
+        if (seen.has(k)) continue;
+        this.refCache.delete(k);
+        this.queueCache.delete(k);
+      }
+    }
     return out;
   }
 
@@ -315,10 +321,16 @@ export class FileStore {
     return cached ?? this.readJson<Entry>(to, this.checkEntry(to));
   }
 
-  /** Takes a queued entry out of the queue (cancel, skip); exactly one of take/claim wins. */
-  takeQueued(entryId: string): Entry | null {
-    const name = this.findQueued(entryId);
-    return name ? this.take<Entry>(path.join(this.dir('queue'), name), `${entryId}.json`) : null;
+  /**
+   * Takes a queued entry out of the queue (cancel, skip); exactly one of
+   * take/claim wins. A caller holding the listing passes the file name and
+   * saves a directory read.
+   */
+  takeQueued(entryId: string, name: string | null = this.findQueued(entryId)): Entry | null {
+    if (!name) return null;
+    this.refCache.delete(name);
+    this.queueCache.delete(name);
+    return this.take<Entry>(path.join(this.dir('queue'), name), `${entryId}.json`);
   }
 
   /**
