@@ -15,7 +15,7 @@ import { createSampler, type Sampler } from './run/sampler.js';
 import { runHandler, type RunResult, type Running } from './run/spawn.js';
 import { dueRuns } from './schedule/next.js';
 import type { BreakerRecord, RunningRecord } from './store/file-store.js';
-import { buildRunGroup, newEntry, trigger } from './tasks.js';
+import { buildRunGroup, endedWithoutRun, newEntry, trigger } from './tasks.js';
 import { isoInZone, isoMsInZone, parseDuration } from './time.js';
 
 export interface DispatchOptions {
@@ -536,12 +536,7 @@ function tail(file: string | null, bytes: number): string {
 /** A run that could not start (breaker open, schedule gone): recorded, not retried. */
 function recordSkipped(ctx: Context, e: Entry, why: string, summary: Summary, o: DispatchOptions, owner?: string): void {
   const { store, clock } = ctx;
-  const at = isoMsInZone(clock());
-  const x: Execution = {
-    format: FORMAT, execution_id: `${e.entry_id}.${e.runs + 1}`, entry_id: e.entry_id, task_id: e.task_id, attempt: e.attempt,
-    status: 'skipped', exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0,
-    peak_cpu_percent: null, peak_memory_mb: null, log: null, error: why, event: e.event,
-  };
+  const x = endedWithoutRun(e, 'skipped', why, clock());
   store.recordExecution(x);
   store.settleGroup(e, 'skipped', false);
   if (owner) store.releaseRunning(e.entry_id, owner);
@@ -638,13 +633,8 @@ export async function settleOrphan(ctx: Context, rec: RunningRecord, me: Identit
       await afterExecution(ctx, e, store.readSchedule(e.task_id), done, new StatsBuffer(ctx), { report: () => undefined });
     }
   } else {
-    const at = isoMsInZone(clock());
-    const x: Execution = {
-      format: FORMAT, execution_id: executionId, entry_id: e.entry_id, task_id: e.task_id, attempt: e.attempt, status,
-      exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0, peak_cpu_percent: null,
-      peak_memory_mb: null, log: fs.existsSync(store.logPath(executionId)) ? store.logPath(executionId) : null, error: why,
-      event: e.event,
-    };
+    const log = store.logPath(executionId);
+    const x = endedWithoutRun(e, status, why, clock(), fs.existsSync(log) ? log : null);
     store.recordExecution(x);
     const s = store.readSchedule(e.task_id);
     const stats = new StatsBuffer(ctx);

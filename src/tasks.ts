@@ -1,7 +1,7 @@
 import { InputError } from './errors.js';
 import { DEFAULT_MAX_DEPTH, listens } from './events/match.js';
 import { timeOrderedId } from './ids.js';
-import { FORMAT, type Entry, type EntrySource, type Schedule } from './model.js';
+import { FORMAT, type Entry, type EntrySource, type ExecStatus, type Execution, type Schedule } from './model.js';
 import { maxAttempts } from './policy/retry.js';
 import type { Context } from './context.js';
 import { isoInZone, isoMsInZone } from './time.js';
@@ -111,4 +111,17 @@ export function buildRunGroup(ctx: Context, target: Schedule, nowMs: number, o: 
       after: (s.depends_on ?? []).map((d) => ids.get(d)!),
     }),
   );
+}
+
+/**
+ * The record of an entry that ended without a handler exit of its own
+ * (skipped, cancelled while queued, abandoned by a dead dispatcher).
+ */
+export function endedWithoutRun(e: Entry, status: ExecStatus, error: string, atMs: number, log: string | null = null): Execution {
+  const at = isoMsInZone(atMs);
+  return {
+    format: FORMAT, execution_id: `${e.entry_id}.${e.runs + 1}`, entry_id: e.entry_id, task_id: e.task_id, attempt: e.attempt,
+    status, exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0,
+    peak_cpu_percent: null, peak_memory_mb: null, log, error, event: e.event, scheduled_for: e.scheduled_for,
+  };
 }

@@ -3,9 +3,8 @@ import type { Context } from '../context.js';
 import { settleOrphan } from '../dispatcher.js';
 import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
-import { FORMAT } from '../model.js';
 import { selfIdentity, tokenAlive } from '../run/proc.js';
-import { isoMsInZone } from '../time.js';
+import { endedWithoutRun } from '../tasks.js';
 import { globals, openContext, printJson } from './common.js';
 
 export function registerCancel(program: Command): void {
@@ -26,12 +25,7 @@ async function cancelEntry(ctx: Context, id: string): Promise<'queued' | 'runnin
   const { store, clock } = ctx;
   const taken = store.takeQueued(id);
   if (taken) {
-    const at = isoMsInZone(clock());
-    store.recordExecution({
-      format: FORMAT, execution_id: `${id}.${taken.runs + 1}`, entry_id: id, task_id: taken.task_id, attempt: taken.attempt,
-      status: 'cancelled', exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0,
-      peak_cpu_percent: null, peak_memory_mb: null, log: null, error: 'cancelled while queued', event: taken.event,
-    });
+    store.recordExecution(endedWithoutRun(taken, 'cancelled', 'cancelled while queued', clock()));
     store.settleGroup(taken, 'cancelled', false);
     return 'queued';
   }
