@@ -7,14 +7,14 @@
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 
-const LAZY = ['cron-parser', 'yaml', 'cronstrue', 'cli-table3', 'pidusage', 'proper-lockfile', 'chalk'];
+const LAZY = ['cron-parser', 'yaml', 'cronstrue', 'cli-table3', 'pidusage', 'proper-lockfile', 'chalk', 'pg'];
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', logLevel: 'warning' };
 
 rmSync('dist', { recursive: true, force: true });
 
 await Promise.all(
   LAZY.map((name) =>
-    build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.' }, outfile: `dist/vendor/${name}.cjs` }),
+    build({ ...common, external: ['pg-native', 'pg-cloudflare', 'cloudflare:sockets'], stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.' }, outfile: `dist/vendor/${name}.cjs` }),
   ),
 );
 

@@ -1,8 +1,8 @@
-import { FileStore } from './store/file-store.js';
+import type { Store } from './store/store.js';
 import type { Clock } from './time.js';
 
 /** What every command works with: the store and the clock, passed in rather than global. */
 export interface Context {
-  store: FileStore;
+  store: Store;
   clock: Clock;
 }

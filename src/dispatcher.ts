@@ -9,12 +9,12 @@ import { admit, type Limits } from './queue/admission.js';
 import { isReady, rankEntries } from './queue/order.js';
 import { RunError, messageOf } from './errors.js';
 import { pidsWithEnv } from './run/environ.js';
-import { killGroup, selfIdentity, tokenAlive, type Identity } from './run/proc.js';
+import { killGroup, selfIdentity, type Identity } from './run/proc.js';
 import type { ResourceProbe } from './run/resources.js';
 import { createSampler, type Sampler } from './run/sampler.js';
 import { runHandler, type RunResult, type Running } from './run/spawn.js';
 import { dueRuns } from './schedule/next.js';
-import type { BreakerRecord, RunningRecord } from './store/file-store.js';
+import type { Awaitable, BreakerRecord, RunningRecord } from './store/store.js';
 import { buildRunGroup, endedWithoutRun, newEntry, trigger } from './tasks.js';
 import { isoInZone, isoMsInZone, parseDuration } from './time.js';
 
@@ -83,7 +83,7 @@ const PENDING_LOAD_MS = 2000;
 export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSignal): Promise<Summary> {
   const { store, clock } = ctx;
   const me = selfIdentity();
-  store.setJournalOwner(me.token);
+  await store.attach(me.token);
   const sampler = createSampler();
   const active = new Map<string, Active>();
   const summary: Summary = { promoted: 0, started: 0, succeeded: 0, failed: 0, skipped: 0, recovered: 0, still_queued: 0, blocked: 0 };
@@ -100,8 +100,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let generation = 0;
   stop.wake = poke;
 
-  store.sweep(clock());
-  store.compactJournals(tokenAlive, me.token, isoInZone(clock()));
+  await store.housekeep(me.token, isoInZone(clock()));
   summary.recovered += await recoverOrphans(ctx, o, me);
   let lastPromote = -Infinity;
   // The daemon wakes at the earliest due time it knows of, not only on its tick.
@@ -112,7 +111,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let paused = false;
   let pausedAt = -Infinity;
   let loadWaitStart: number | null = null;
-  const blockedStore = new BlockedState(ctx);
+  const blockedStore = await BlockedState.load(ctx);
   // The ranked queue is rebuilt from disk when something may have changed it
   // (our own retries and chained events, promotion) and at least every
   // RELIST_MS for entries other processes queue; between rebuilds each round
@@ -182,11 +181,12 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       lastRecover = now;
     }
     if (now - lastHeartbeat > 5000) {
-      store.writeState('heartbeat', { format: FORMAT, at: isoInZone(now), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass' });
+      await store.heartbeat(me.token);
+      await store.writeState('heartbeat', { format: FORMAT, at: isoInZone(now), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass' });
       lastHeartbeat = now;
     }
     if (active.size > 0 && now - lastCancelCheck >= 250) {
-      for (const id of store.cancelRequests()) active.get(id)?.run.stop('cancel');
+      for (const id of await store.cancelRequests()) active.get(id)?.run.stop('cancel');
       lastCancelCheck = now;
     }
 
@@ -195,15 +195,15 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     let freshList = false;
     const genAtStart = generation;
     if (now - pausedAt >= 250 || now < pausedAt) {
-      paused = store.isPaused();
+      paused = await store.isPaused();
       pausedAt = now;
     }
     blockedStore.beginRound();
     if (!stop.stopping && !paused) {
       if (needList || now - listedAt >= RELIST_MS) {
-        ranked = rankEntries(store.listQueued(), now, o.starvationMs);
+        ranked = rankEntries(await store.listQueued(), now, o.starvationMs);
         queuedIds = ranked.some((r) => r.grouped) ? new Set(ranked.map((r) => r.entry_id)) : new Set();
-        othersRunning = store.runningOwners().filter((owner) => owner !== me.token).length;
+        othersRunning = (await store.runningOwners()).filter((owner) => owner !== me.token).length;
         taken.clear();
         listedAt = now;
         needList = false;
@@ -227,29 +227,36 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
           blockedStore.blockRest(`blocked: ${active.size + othersRunning} running = max-concurrent ${o.limits.maxConcurrent}`);
           break;
         }
-        const skip = (why: string) => {
+        const skip = async (why: string) => {
           taken.add(e.entry_id);
-          const t = store.takeQueued(e.entry_id, e.name);
-          if (t) recordSkipped(ctx, t, why, summary, o);
+          const t = await store.takeQueued(e.entry_id, e.name);
+          if (t) await recordSkipped(ctx, t, why, summary, o);
           return t;
         };
-        const full = e.grouped ? store.readQueued(e) : null;
+        const full = e.grouped ? await store.readQueued(e) : null;
         if (e.grouped && !full) {
           taken.add(e.entry_id);
           continue;
         }
         if (full && full.after.length) {
-          const upstream = full.after.map((id) => ({ id, result: store.groupResult(id) }));
+          const upstream: { id: string; result: string | null }[] = [];
+          for (const id of full.after) upstream.push({ id, result: await store.groupResult(id) });
           const broken = upstream.find((u) => u.result !== null && u.result !== 'success');
           if (broken) {
-            skip(`upstream ${broken.id} ended ${broken.result}`);
+            await skip(`upstream ${broken.id} ended ${broken.result}`);
             continue;
           }
           // Gone = not queued, not running, and (read again, after those checks) no outcome: an
           // entry only moves forward, so one that finished meanwhile shows up in this last read.
-          const lost = upstream.find((u) => u.result === null && !queuedIds.has(u.id) && !store.entryIsLive(u.id) && store.groupResult(u.id) === null);
+          let lost: { id: string } | null = null;
+          for (const u of upstream) {
+            if (u.result === null && !queuedIds.has(u.id) && !(await store.entryIsLive(u.id)) && (await store.groupResult(u.id)) === null) {
+              lost = u;
+              break;
+            }
+          }
           if (lost) {
-            skip(`upstream ${lost.id} is gone`);
+            await skip(`upstream ${lost.id} is gone`);
             continue;
           }
           const waitingFor = upstream.filter((u) => u.result === null).map((u) => u.id);
@@ -258,21 +265,21 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
             continue;
           }
         }
-        const s = schedules.get(e.task_id);
+        const s = await schedules.get(e.task_id);
         if (s && e.from_schedule && s.overlap === 'queue' && runningTasks.has(e.task_id)) {
           block(`waiting: a run of ${e.task_id} is still running (overlap: queue)`);
           continue;
         }
         if (s && breakerHeld.has(s.circuit_breaker)) continue;
         if (s) {
-          const b = breakers.get(s.circuit_breaker);
+          const b = await breakers.get(s.circuit_breaker);
           if (b && !breakerAllows(b, e.entry_id, now, parseDuration(s.breaker_cooldown, 'breaker cooldown'))) {
             if (b.state === 'open') {
               const why = `circuit breaker '${s.circuit_breaker}' is open`;
-              const t = skip(why);
+              const t = await skip(why);
               // An entry that asked for retries must not be lost to a skip: park it.
               if (t && t.max_attempts > 1) {
-                store.toDlq({ ...t, dead_at: isoMsInZone(now), last_exit_code: t.last_exit_code ?? null, last_error: why, log_tail: '' });
+                await store.toDlq({ ...t, dead_at: isoMsInZone(now), last_exit_code: t.last_exit_code ?? null, last_error: why, log_tail: '' });
               }
             } else block(`waiting: circuit breaker '${s.circuit_breaker}' is half-open, a trial run is in progress`);
             continue;
@@ -297,13 +304,19 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         }
         taken.add(e.entry_id);
         blockedStore.forget(e.entry_id);
-        const claimed = store.claim(e, me.token);
+        const claimed = await store.claim(e, me.token, o.limits.maxConcurrent);
+        if (claimed === 'full') {
+          // Other hosts' runs filled the limit since the last listing.
+          needList = true;
+          blockedStore.blockRest(`blocked: running = max-concurrent ${o.limits.maxConcurrent}`);
+          break;
+        }
         if (!claimed) continue;
         if (!s) {
-          recordSkipped(ctx, claimed, `schedule '${e.task_id}' no longer exists`, summary, o, me.token);
+          await recordSkipped(ctx, claimed, `schedule '${e.task_id}' no longer exists`, summary, o, me.token);
           continue;
         }
-        const b = breakers.get(s.circuit_breaker);
+        const b = await breakers.get(s.circuit_breaker);
         if (b && b.state === 'open') {
           await store.updateBreaker(s.circuit_breaker, (cur) => ({ ...cur, state: 'half-open', trial_entry: claimed.entry_id }));
           breakers.forget(s.circuit_breaker);
@@ -322,7 +335,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         });
       }
     }
-    blockedStore.endRound(now, paused || stop.stopping);
+    await blockedStore.endRound(now, paused || stop.stopping);
     await statsBuffer.flushIfDue();
 
     if (stop.killing) for (const a of active.values()) a.run.stop('shutdown');
@@ -352,13 +365,13 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     });
     wake = null;
   }
-  blockedStore.flush();
+  await blockedStore.flush();
   await statsBuffer.flush().catch((err) => failures.push(`statistics: ${messageOf(err)}`));
   if (failures.length) throw new RunError(`could not record ${failures.length} execution(s), first: ${failures[0]}`);
-  const left = store.listQueued();
+  const left = await store.listQueued();
   summary.still_queued = left.length;
   summary.blocked = blockedStore.count(left.length);
-  store.writeState('heartbeat', { format: FORMAT, at: isoInZone(clock()), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass', summary });
+  await store.writeState('heartbeat', { format: FORMAT, at: isoInZone(clock()), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass', summary });
   return summary;
 }
 
@@ -412,7 +425,7 @@ function statusOf(r: RunResult): ExecStatus {
 /** Records one finished run; true if it queued more work (a retry, a chained event). */
 async function finishRun(
   ctx: Context, o: DispatchOptions, me: Identity, a: Active, r: RunResult, stats: StatsBuffer, summary: Summary,
-  readBreaker: (name: string) => BreakerRecord | null,
+  readBreaker: (name: string) => Awaitable<BreakerRecord | null>,
 ): Promise<boolean> {
   const { store, clock } = ctx;
   const now = clock();
@@ -437,10 +450,10 @@ async function finishRun(
     event: a.entry.event,
     scheduled_for: a.entry.scheduled_for,
   };
-  await store.recordExecutionAsync(x);
+  await store.recordExecution(x);
   const queuedMore = await afterExecution(ctx, a.entry, a.schedule, x, stats, o, readBreaker);
-  await store.releaseRunningAsync(a.entry.entry_id, me.token);
-  if (status === 'cancelled') store.clearCancel(a.entry.entry_id);
+  await store.releaseRunning(a.entry.entry_id, me.token);
+  if (status === 'cancelled') await store.clearCancel(a.entry.entry_id);
   if (status === 'success') summary.succeeded++;
   else summary.failed++;
   o.report({ type: 'finished', execution: x });
@@ -450,7 +463,7 @@ async function finishRun(
 /** Retry, dead-letter, breaker, statistics and lifecycle events after one execution; true if it queued more. */
 async function afterExecution(
   ctx: Context, e: Entry, s: Schedule | null, x: Execution, stats: StatsBuffer, o: Pick<DispatchOptions, 'report'>,
-  readBreaker: (name: string) => BreakerRecord | null = (name) => ctx.store.readBreaker(name),
+  readBreaker: (name: string) => Awaitable<BreakerRecord | null> = (name) => ctx.store.readBreaker(name),
 ): Promise<boolean> {
   const { store, clock } = ctx;
   const now = clock();
@@ -461,7 +474,7 @@ async function afterExecution(
   if (failed && e.attempt < e.max_attempts) {
     queuedMore = true;
     const delay = s ? backoffMs(s, e.attempt) : 1000;
-    store.enqueue({
+    await store.enqueue({
       ...stripRun(e),
       attempt: e.attempt + 1,
       runs,
@@ -471,7 +484,7 @@ async function afterExecution(
       last_exit_code: x.exit_code,
     });
   } else if (failed && e.max_attempts > 1) {
-    store.toDlq({
+    await store.toDlq({
       ...stripRun(e),
       runs,
       dead_at: isoInZone(now),
@@ -480,9 +493,9 @@ async function afterExecution(
       log_tail: tail(x.log, 2048),
     });
   }
-  store.settleGroup(e, x.status, e.attempt < e.max_attempts && failed);
+  await store.settleGroup(e, x.status, e.attempt < e.max_attempts && failed);
   if (s && ranIt) {
-    const b = readBreaker(s.circuit_breaker);
+    const b = await readBreaker(s.circuit_breaker);
     if (failed || (b && (b.state !== 'closed' || b.consecutive_failures > 0))) {
       await store.updateBreaker(s.circuit_breaker, (cur) => breakerAfter(cur, !failed, s.breaker_threshold, isoMsInZone(now)));
     }
@@ -491,8 +504,8 @@ async function afterExecution(
   if (ranIt && x.status !== 'abandoned') {
     const event = x.status === 'success' ? 'task.completed' : 'task.failed';
     const payload = JSON.stringify({ task_id: x.task_id, entry_id: x.entry_id, execution_id: x.execution_id, exit_code: x.exit_code, status: x.status });
-    if (hasListeners(ctx, event, x.task_id)) {
-      const res = trigger(ctx, event, payload, e.event_depth + 1, x.task_id);
+    if (await hasListeners(ctx, event, x.task_id)) {
+      const res = await trigger(ctx, event, payload, e.event_depth + 1, x.task_id);
       if (res.note) o.report({ type: 'note', message: res.note });
       if (res.queued.length) queuedMore = true;
     }
@@ -503,12 +516,12 @@ async function afterExecution(
 let listenerCache: { at: number; patterns: string[] } | null = null;
 
 /** Lifecycle events fire after every execution; most homes have no listener, so check a cached list first. */
-function hasListeners(ctx: Context, event: string, taskId: string): boolean {
+async function hasListeners(ctx: Context, event: string, taskId: string): Promise<boolean> {
   const now = Date.now();
   if (!listenerCache || now - listenerCache.at > 1000) {
     listenerCache = {
       at: now,
-      patterns: ctx.store.listSchedules().filter((s) => s.enabled && s.schedule_type === 'event').map((s) => s.schedule_expr),
+      patterns: (await ctx.store.listSchedules()).filter((s) => s.enabled && s.schedule_type === 'event').map((s) => s.schedule_expr),
     };
   }
   return listenerCache.patterns.some((p) => listens(p, event, taskId));
@@ -534,12 +547,12 @@ function tail(file: string | null, bytes: number): string {
 }
 
 /** A run that could not start (breaker open, schedule gone): recorded, not retried. */
-function recordSkipped(ctx: Context, e: Entry, why: string, summary: Summary, o: DispatchOptions, owner?: string): void {
+async function recordSkipped(ctx: Context, e: Entry, why: string, summary: Summary, o: DispatchOptions, owner?: string): Promise<void> {
   const { store, clock } = ctx;
   const x = endedWithoutRun(e, 'skipped', why, clock());
-  store.recordExecution(x);
-  store.settleGroup(e, 'skipped', false);
-  if (owner) store.releaseRunning(e.entry_id, owner);
+  await store.recordExecution(x);
+  await store.settleGroup(e, 'skipped', false);
+  if (owner) await store.releaseRunning(e.entry_id, owner);
   summary.skipped++;
   o.report({ type: 'finished', execution: x });
 }
@@ -557,27 +570,27 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
     const t = iso ? Date.parse(iso) : NaN;
     if (!Number.isNaN(t) && t > now && (nextDue === null || t < nextDue)) nextDue = t;
   };
-  for (const s0 of store.listSchedules()) {
+  for (const s0 of await store.listSchedules()) {
     if (s0.enabled) note(s0.next_execution);
     if (!s0.pending?.length && (!s0.enabled || !s0.next_execution || Date.parse(s0.next_execution) > now)) continue;
     const made: Entry[] = [];
-    await store.updateSchedule(s0.task_id, (s) => {
+    await store.updateSchedule(s0.task_id, async (s) => {
       for (const p of s.pending ?? []) {
-        if (!store.entryIsLive(p.entry_id) && !store.executionExists(`${p.entry_id}.1`)) {
+        if (!await store.entryIsLive(p.entry_id) && !await store.executionExists(`${p.entry_id}.1`)) {
           const o2 = { source: 'schedule' as const, scheduledFor: Date.parse(p.scheduled_for), entryId: p.entry_id };
           // A run group is queued again whole: its upstream entries get new ids (they may run twice; the root once).
-          made.push(...(s.depends_on?.length ? buildRunGroup(ctx, s, now, o2) : [newEntry(s, now, o2)]));
+          made.push(...(s.depends_on?.length ? await buildRunGroup(ctx, s, now, o2) : [newEntry(s, now, o2)]));
         }
       }
       const d = dueRuns(s, now);
       if (!d) return s.pending?.length ? { ...s, pending: null } : undefined;
       let runs = d.runs;
-      if (s.overlap === 'skip' && runs.length > 0 && (made.length > 0 || store.hasLiveEntryFor(s.task_id))) {
+      if (s.overlap === 'skip' && runs.length > 0 && (made.length > 0 || await store.hasLiveEntryFor(s.task_id))) {
         o.report({ type: 'note', message: `${s.task_id}: run due at ${isoInZone(runs[runs.length - 1], s.tz)} skipped, previous run still queued or running (overlap: skip)` });
         runs = [];
       } else if (s.overlap === 'skip') runs = runs.slice(-1);
       for (const at of runs) {
-        if (s.depends_on?.length) made.push(...buildRunGroup(ctx, s, now, { source: 'schedule', scheduledFor: at }));
+        if (s.depends_on?.length) made.push(...await buildRunGroup(ctx, s, now, { source: 'schedule', scheduledFor: at }));
         else made.push(newEntry(s, now, { source: 'schedule', scheduledFor: at }));
       }
       // The runs of this schedule itself (not the upstream entries of a run group) are what a crash must not lose.
@@ -590,12 +603,12 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
       };
     });
     for (const e of made) {
-      if (store.enqueue(e)) {
+      if (await store.enqueue(e)) {
         count++;
         o.report({ type: 'queued', entry: e, reason: `due at ${e.scheduled_for}` });
       }
     }
-    const after = made.length ? await store.updateSchedule(s0.task_id, (s) => (s.pending?.length ? { ...s, pending: null } : undefined)) : store.readSchedule(s0.task_id);
+    const after = made.length ? await store.updateSchedule(s0.task_id, (s) => (s.pending?.length ? { ...s, pending: null } : undefined)) : await store.readSchedule(s0.task_id);
     if (after?.enabled) note(after.next_execution);
   }
   return { count, nextDue };
@@ -609,9 +622,9 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
 export async function recoverOrphans(ctx: Context, o: Pick<DispatchOptions, 'report'>, me: Identity): Promise<number> {
   const { store } = ctx;
   let n = 0;
-  for (const rec of store.listRunning()) {
-    if (rec.owner === me.token || tokenAlive(rec.owner)) continue;
-    if (!store.takeOver(rec, me.token)) continue;
+  for (const rec of await store.listRunning()) {
+    if (rec.owner === me.token || (await store.ownerAlive(rec.owner))) continue;
+    if (!await store.takeOver(rec, me.token)) continue;
     await settleOrphan(ctx, rec, me, 'abandoned', `dispatcher ${rec.owner} is gone`);
     n++;
     o.report({ type: 'recovered', entry_id: rec.entry.entry_id, what: 'abandoned' });
@@ -625,24 +638,24 @@ export async function settleOrphan(ctx: Context, rec: RunningRecord, me: Identit
   const e = rec.entry;
   const executionId = `${e.entry_id}.${e.runs + 1}`;
   for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId)) killGroup(pid, 'SIGKILL');
-  const done = store.getExecution(executionId);
+  const done = await store.getExecution(executionId);
   if (done) {
     // Recorded, but the dispatcher died before the retry or dead letter was written.
     const failed = done.status === 'failed' || done.status === 'timeout' || done.status === 'abandoned';
-    if (failed && !store.entryIsLive(e.entry_id, me.token)) {
-      await afterExecution(ctx, e, store.readSchedule(e.task_id), done, new StatsBuffer(ctx), { report: () => undefined });
+    if (failed && !await store.entryIsLive(e.entry_id, me.token)) {
+      await afterExecution(ctx, e, await store.readSchedule(e.task_id), done, new StatsBuffer(ctx), { report: () => undefined });
     }
   } else {
     const log = store.logPath(executionId);
     const x = endedWithoutRun(e, status, why, clock(), fs.existsSync(log) ? log : null);
-    store.recordExecution(x);
-    const s = store.readSchedule(e.task_id);
+    await store.recordExecution(x);
+    const s = await store.readSchedule(e.task_id);
     const stats = new StatsBuffer(ctx);
     await afterExecution(ctx, e, s, x, stats, { report: () => undefined });
     await stats.flush();
   }
-  store.releaseRunning(e.entry_id, me.token);
-  store.clearCancel(e.entry_id);
+  await store.releaseRunning(e.entry_id, me.token);
+  await store.clearCancel(e.entry_id);
 }
 
 /**
@@ -701,12 +714,12 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 /** A read-through cache whose values live `ttlMs`; the dispatcher reads schedules and breakers through it. */
 class TtlCache<T> {
   private map = new Map<string, { at: number; value: T }>();
-  constructor(private ttlMs: number, private load: (key: string) => T) {}
-  get(key: string): T {
+  constructor(private ttlMs: number, private load: (key: string) => Awaitable<T>) {}
+  async get(key: string): Promise<T> {
     const hit = this.map.get(key);
     const now = Date.now();
     if (hit && now - hit.at < this.ttlMs) return hit.value;
-    const value = this.load(key);
+    const value = await this.load(key);
     this.map.set(key, { at: now, value });
     return value;
   }
@@ -730,9 +743,12 @@ class BlockedState {
   private rest: string | null = null;
   private lastWrite = 0;
   private lastJson = '';
-  constructor(private ctx: Context) {
-    const prev = ctx.store.readState<{ entries?: Record<string, Blocked> }>('blocked');
-    for (const [id, b] of Object.entries(prev?.entries ?? {})) this.since.set(id, Date.parse(b.since));
+  private constructor(private ctx: Context) {}
+  static async load(ctx: Context): Promise<BlockedState> {
+    const b = new BlockedState(ctx);
+    const prev = await ctx.store.readState<{ entries?: Record<string, Blocked> }>('blocked');
+    for (const [id, r] of Object.entries(prev?.entries ?? {})) b.since.set(id, Date.parse(r.since));
+    return b;
   }
   static readonly MAX_REASONS = 2000;
   private kept = 0;
@@ -758,13 +774,13 @@ class BlockedState {
   forget(entryId: string): void {
     this.since.delete(entryId);
   }
-  endRound(now: number, idle: boolean): void {
-    if (!idle && now - this.lastWrite >= 1000) this.flush();
+  async endRound(now: number, idle: boolean): Promise<void> {
+    if (!idle && now - this.lastWrite >= 1000) await this.flush();
   }
-  flush(): void {
+  async flush(): Promise<void> {
     const json = JSON.stringify({ entries: this.reasons, rest: this.rest });
     if (json === this.lastJson) return;
-    this.ctx.store.writeState('blocked', { format: FORMAT, entries: this.reasons, rest: this.rest });
+    await this.ctx.store.writeState('blocked', { format: FORMAT, entries: this.reasons, rest: this.rest });
     this.lastJson = json;
     this.lastWrite = Date.now();
   }

@@ -16,6 +16,7 @@ program
   .description('A command-line task scheduler: cron, intervals, one-shots and events, with file-based state.')
   .version('0.1.0')
   .option('--home <dir>', 'state directory (default: $CONDUCTOR_HOME, else ./.conductor)')
+  .option('--store <url>', 'postgres://... to share one queue between hosts (default: $CONDUCTOR_STORE, else the home)')
   .option('--json', 'machine-readable output')
   .option('--no-color', 'no colour, even on a terminal')
   .showHelpAfterError(false)

@@ -86,8 +86,8 @@ function changedFields(cur: Schedule, def: Definition): string[] {
 }
 
 /** What applying would do; throws (changing nothing) on a dependency problem. */
-export function planApply(ctx: Context, defs: Definition[], prune: boolean): Change[] {
-  const existing = new Map(ctx.store.listSchedules().map((s) => [s.task_id, s]));
+export async function planApply(ctx: Context, defs: Definition[], prune: boolean): Promise<Change[]> {
+  const existing = new Map((await ctx.store.listSchedules()).map((s) => [s.task_id, s]));
   const inFile = new Set(defs.map((d) => d.task_id));
   const graph = new Map<string, string[]>();
   for (const [id, s] of existing) if (!prune || inFile.has(id)) graph.set(id, s.depends_on ?? []);
@@ -113,7 +113,7 @@ export async function applyPlan(ctx: Context, defs: Definition[], changes: Chang
     const now = ctx.clock();
     for (const c of changes) {
       if (c.op === '+') {
-        if (!ctx.store.createSchedule(newSchedule(byId.get(c.task_id)!, now))) {
+        if (!await ctx.store.createSchedule(newSchedule(byId.get(c.task_id)!, now))) {
           throw new InputError(`task id '${c.task_id}' was created meanwhile; run apply again`);
         }
       } else if (c.op === '~') {

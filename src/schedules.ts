@@ -56,19 +56,19 @@ export function checkDependencyGraph(graph: Map<string, string[]>): void {
   for (const id of [...graph.keys()].sort()) visit(id);
 }
 
-export function dependencyGraph(ctx: Context, extra: Definition[] = []): Map<string, string[]> {
+export async function dependencyGraph(ctx: Context, extra: Definition[] = []): Promise<Map<string, string[]>> {
   const g = new Map<string, string[]>();
-  for (const s of ctx.store.listSchedules()) g.set(s.task_id, s.depends_on ?? []);
+  for (const s of await ctx.store.listSchedules()) g.set(s.task_id, s.depends_on ?? []);
   for (const d of extra) g.set(d.task_id, d.depends_on);
   return g;
 }
 
-export function createSchedule(ctx: Context, def: Definition): Schedule {
-  if (ctx.store.scheduleExists(def.task_id)) throw new InputError(`task id '${def.task_id}' already exists`);
+export async function createSchedule(ctx: Context, def: Definition): Promise<Schedule> {
+  if (await ctx.store.scheduleExists(def.task_id)) throw new InputError(`task id '${def.task_id}' already exists`);
   checkEstimates(def);
-  if (def.depends_on.length) checkDependencyGraph(dependencyGraph(ctx, [def]));
+  if (def.depends_on.length) checkDependencyGraph(await dependencyGraph(ctx, [def]));
   const s = newSchedule(def, ctx.clock());
-  if (!ctx.store.createSchedule(s)) throw new InputError(`task id '${def.task_id}' already exists`);
+  if (!await ctx.store.createSchedule(s)) throw new InputError(`task id '${def.task_id}' already exists`);
   return s;
 }
 
@@ -86,7 +86,7 @@ export async function setEnabled(ctx: Context, id: string, enabled: boolean): Pr
 }
 
 export async function deleteSchedule(ctx: Context, id: string): Promise<void> {
-  const dependents = ctx.store.listSchedules().filter((s) => s.depends_on?.includes(id)).map((s) => s.task_id);
+  const dependents = (await ctx.store.listSchedules()).filter((s) => s.depends_on?.includes(id)).map((s) => s.task_id);
   if (dependents.length) {
     throw new InputError(`cannot delete '${id}': ${dependents.join(', ')} depend${dependents.length === 1 ? 's' : ''} on it`);
   }

@@ -21,11 +21,11 @@ export interface Stats {
 }
 
 /** Counts from the schedules' counters and the spool directories; no history scan. */
-export function collectStats(ctx: Context): Stats {
+export async function collectStats(ctx: Context): Promise<Stats> {
   const { store } = ctx;
   const now = ctx.clock();
-  const schedules = store.listSchedules();
-  const queued = store.listQueued();
+  const schedules = await store.listSchedules();
+  const queued = await store.listQueued();
   let completed = 0;
   let failed = 0;
   let weighted = 0;
@@ -40,7 +40,7 @@ export function collectStats(ctx: Context): Stats {
     prio[s.priority] = (prio[s.priority] ?? 0) + 1;
     byType[s.schedule_type] = (byType[s.schedule_type] ?? 0) + 1;
     if (!(s.circuit_breaker in breakers)) {
-      breakers[s.circuit_breaker] = breakerStateAt(store.readBreaker(s.circuit_breaker), now, parseDuration(s.breaker_cooldown, 'breaker cooldown'));
+      breakers[s.circuit_breaker] = breakerStateAt(await store.readBreaker(s.circuit_breaker), now, parseDuration(s.breaker_cooldown, 'breaker cooldown'));
     }
   }
   for (const e of queued) qprio[e.priority] = (qprio[e.priority] ?? 0) + 1;
@@ -49,18 +49,18 @@ export function collectStats(ctx: Context): Stats {
     schedules: schedules.length,
     enabled: schedules.filter((s) => s.enabled).length,
     queued: queued.length,
-    executing: store.listRunning().length,
+    executing: (await store.listRunning()).length,
     completed,
     failed,
-    dlq: store.listDlq().length,
+    dlq: (await store.listDlq()).length,
     average_duration_ms: runs ? Math.round(weighted / runs) : 0,
     priority_distribution: prio,
     queue_priority_distribution: qprio,
     by_type: byType,
     breakers,
     breakers_open: Object.values(breakers).filter((b) => b !== 'closed').length,
-    quarantined: store.listQuarantine().length,
-    paused: store.isPaused(),
+    quarantined: (await store.listQuarantine()).length,
+    paused: await store.isPaused(),
   };
 }
 

@@ -43,8 +43,8 @@ export function newEntry(s: Schedule, nowMs: number, o: EntryOptions): Entry {
   };
 }
 
-export function enqueueOrFail(ctx: Context, e: Entry): Entry {
-  if (!ctx.store.enqueue(e)) throw new InputError(`entry id '${e.entry_id}' already exists`);
+export async function enqueueOrFail(ctx: Context, e: Entry): Promise<Entry> {
+  if (!await ctx.store.enqueue(e)) throw new InputError(`entry id '${e.entry_id}' already exists`);
   return e;
 }
 
@@ -63,21 +63,21 @@ export interface TriggerResult {
  * Queues every enabled event schedule listening to `event`. The payload goes
  * into the entry and reaches the handler only as CONDUCTOR_PAYLOAD.
  */
-export function trigger(ctx: Context, event: string, payload: string | null, depth: number, taskId: string | null): TriggerResult {
+export async function trigger(ctx: Context, event: string, payload: string | null, depth: number, taskId: string | null): Promise<TriggerResult> {
   const now = ctx.clock();
   const cap = maxDepth();
   if (depth > cap) {
     const note = `event chain depth ${depth} exceeds the cap ${cap}: '${event}' not delivered`;
-    ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued: [], note });
+    await ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued: [], note });
     return { event, queued: [], note };
   }
   const queued: string[] = [];
-  for (const s of ctx.store.listSchedules()) {
+  for (const s of await ctx.store.listSchedules()) {
     if (!s.enabled || s.schedule_type !== 'event' || !listens(s.schedule_expr, event, taskId)) continue;
-    const e = enqueueOrFail(ctx, newEntry(s, now, { source: 'event', event, payload, depth }));
+    const e = await enqueueOrFail(ctx, newEntry(s, now, { source: 'event', event, payload, depth }));
     queued.push(e.entry_id);
   }
-  ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued });
+  await ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued });
   return { event, queued };
 }
 
@@ -85,21 +85,21 @@ export function trigger(ctx: Context, event: string, payload: string | null, dep
  * One run group: the task and its upstream closure, upstream first. Each
  * entry waits for the entries of its direct dependencies (`after`).
  */
-export function buildRunGroup(ctx: Context, target: Schedule, nowMs: number, o: EntryOptions): Entry[] {
+export async function buildRunGroup(ctx: Context, target: Schedule, nowMs: number, o: EntryOptions): Promise<Entry[]> {
   const order: Schedule[] = [];
   const seen = new Set<string>();
-  const visit = (s: Schedule, path: string[]) => {
+  const visit = async (s: Schedule, path: string[]): Promise<void> => {
     if (seen.has(s.task_id)) return;
     if (path.includes(s.task_id)) throw new InputError(`dependency cycle: ${[...path, s.task_id].join(' -> ')}`);
     for (const d of s.depends_on ?? []) {
-      const up = ctx.store.readSchedule(d);
+      const up = await ctx.store.readSchedule(d);
       if (!up) throw new InputError(`task '${s.task_id}' depends on unknown task id '${d}'`);
-      visit(up, [...path, s.task_id]);
+      await visit(up, [...path, s.task_id]);
     }
     seen.add(s.task_id);
     order.push(s);
   };
-  visit(target, []);
+  await visit(target, []);
   const rootId = o.entryId ?? timeOrderedId(nowMs);
   const ids = new Map<string, string>();
   for (const s of order) ids.set(s.task_id, s.task_id === target.task_id ? rootId : timeOrderedId(nowMs));

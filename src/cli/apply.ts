@@ -18,8 +18,8 @@ export function registerApply(program: Command): void {
         const p = parsed.problems[0];
         throw new InputError(`${file}:${p.line ?? '?'}: ${p.message}${parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more problems); nothing applied` : '; nothing applied'}`);
       }
-      const ctx = openContext(cmd);
-      const changes = planApply(ctx, parsed.definitions, Boolean(opts.prune));
+      const ctx = await openContext(cmd);
+      const changes = await planApply(ctx, parsed.definitions, Boolean(opts.prune));
       if (!opts.dryRun) await applyPlan(ctx, parsed.definitions, changes);
       if (g.json) {
         printJson({ dry_run: Boolean(opts.dryRun), changes });

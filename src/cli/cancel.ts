@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import { settleOrphan } from '../dispatcher.js';
 import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
-import { selfIdentity, tokenAlive } from '../run/proc.js';
+import { selfIdentity } from '../run/proc.js';
 import { endedWithoutRun } from '../tasks.js';
 import { globals, openContext, printJson } from './common.js';
 
@@ -14,7 +14,7 @@ export function registerCancel(program: Command): void {
     .argument('<entry-id>', 'from status')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id, 'entry id');
-      const ctx = openContext(cmd);
+      const ctx = await openContext(cmd);
       const what = await cancelEntry(ctx, id);
       if (globals(cmd).json) printJson({ entry_id: id, cancelled: what });
       else process.stdout.write(`cancelled ${id} (${what})\n`);
@@ -23,26 +23,26 @@ export function registerCancel(program: Command): void {
 
 async function cancelEntry(ctx: Context, id: string): Promise<'queued' | 'running'> {
   const { store, clock } = ctx;
-  const taken = store.takeQueued(id);
+  const taken = await store.takeQueued(id);
   if (taken) {
-    store.recordExecution(endedWithoutRun(taken, 'cancelled', 'cancelled while queued', clock()));
-    store.settleGroup(taken, 'cancelled', false);
+    await store.recordExecution(endedWithoutRun(taken, 'cancelled', 'cancelled while queued', clock()));
+    await store.settleGroup(taken, 'cancelled', false);
     return 'queued';
   }
-  const rec = store.listRunning().find((r) => r.entry.entry_id === id);
+  const rec = (await store.listRunning()).find((r) => r.entry.entry_id === id);
   if (!rec) throw new InputError(`unknown entry id '${id}' (not queued or running)`);
-  if (!tokenAlive(rec.owner)) {
+  if (!(await store.ownerAlive(rec.owner))) {
     // Its dispatcher is gone: nobody else will act on the request.
-    if (store.takeOver(rec, selfIdentity().token)) {
+    if (await store.takeOver(rec, selfIdentity().token)) {
       await settleOrphan(ctx, rec, selfIdentity(), 'cancelled', 'cancelled; its dispatcher was gone');
     }
     return 'running';
   }
-  store.requestCancel(id);
+  await store.requestCancel(id);
   // The owning dispatcher checks requests at least once a second; wait for it to record the stop.
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (!store.listRunning().some((r) => r.entry.entry_id === id)) return 'running';
+    if (!(await store.listRunning()).some((r) => r.entry.entry_id === id)) return 'running';
     await new Promise((r) => setTimeout(r, 100));
   }
   return 'running';

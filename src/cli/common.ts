@@ -4,11 +4,12 @@ import type { Command } from 'commander';
 import * as path from 'node:path';
 import type { Context } from '../context.js';
 import { InputError } from '../errors.js';
-import { FileStore } from '../store/file-store.js';
+import { openStore } from '../store/open.js';
 import { clockFromEnv } from '../time.js';
 
 export interface GlobalOptions {
   home?: string;
+  store?: string;
   json?: boolean;
   color?: boolean;
 }
@@ -22,12 +23,12 @@ export function homeDir(g: GlobalOptions): string {
   return path.resolve(g.home ?? process.env.CONDUCTOR_HOME ?? '.conductor');
 }
 
-/** Opens the home (creating it on first use) with the real or injected clock. */
-export function openContext(cmd: Command): Context {
+/** Opens the store (creating the home on first use) with the real or injected clock. */
+export async function openContext(cmd: Command): Promise<Context> {
   const g = globals(cmd);
   const clock = clockFromEnv();
-  const store = new FileStore(homeDir(g));
-  store.init();
+  const store = openStore(homeDir(g), g.store ?? process.env.CONDUCTOR_STORE);
+  await store.init();
   return { store, clock };
 }
 

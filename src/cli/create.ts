@@ -42,7 +42,7 @@ export function registerCreate(program: Command): void {
     .option('--cwd <dir>', 'working directory of the handler')
     .option('--env <K=V>', 'environment variable for the handler (repeatable)', collect)
     .option('--disabled', 'create it disabled')
-    .action((id, name, handler, type, expr, priority, opts, cmd: Command) => {
+    .action(async (id, name, handler, type, expr, priority, opts, cmd: Command) => {
       const shorthand = (['cron', 'every', 'at', 'on'] as const).filter((k) => opts[k] !== undefined);
       if (shorthand.length > 1) throw new InputError(`use only one of --cron, --every, --at, --on`);
       const typeByShorthand = { cron: 'cron', every: 'interval', at: 'once', on: 'event' } as const;
@@ -76,9 +76,9 @@ export function registerCreate(program: Command): void {
       if (raw.schedule_expr === undefined) throw new InputError('missing schedule expression');
       for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
       const def = parseDefinition(raw);
-      const ctx = openContext(cmd);
-      const s = createSchedule(ctx, def);
-      if (globals(cmd).json) printJson(publicSchedule(ctx, s));
+      const ctx = await openContext(cmd);
+      const s = await createSchedule(ctx, def);
+      if (globals(cmd).json) printJson(await publicSchedule(ctx, s));
       else process.stdout.write(`created ${s.task_id}${s.next_execution ? ` (next run ${s.next_execution})` : ''}\n`);
     });
 }

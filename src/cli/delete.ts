@@ -10,7 +10,7 @@ export function registerDelete(program: Command): void {
     .argument('<id>', 'task id')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
-      const ctx = openContext(cmd);
+      const ctx = await openContext(cmd);
       await deleteSchedule(ctx, id);
       if (globals(cmd).json) printJson({ deleted: id });
       else process.stdout.write(`deleted ${id}\n`);

@@ -8,9 +8,9 @@ export function registerDlq(program: Command): void {
   dlq
     .command('list')
     .description('list dead letters')
-    .action((_opts, cmd: Command) => {
-      const ctx = openContext(cmd);
-      const items = ctx.store.listDlq().map(({ format: _f, ...d }) => d);
+    .action(async (_opts, cmd: Command) => {
+      const ctx = await openContext(cmd);
+      const items = (await ctx.store.listDlq()).map(({ format: _f, ...d }) => d);
       if (globals(cmd).json) {
         printJson(items);
         return;
@@ -25,24 +25,24 @@ export function registerDlq(program: Command): void {
     .command('retry')
     .description('queue a dead letter again with its attempts reset')
     .argument('<entry-id>')
-    .action((id: string, _opts, cmd: Command) => {
+    .action(async (id: string, _opts, cmd: Command) => {
       checkId(id, 'entry id');
-      const ctx = openContext(cmd);
-      const d = ctx.store.takeDlq(id);
+      const ctx = await openContext(cmd);
+      const d = await ctx.store.takeDlq(id);
       if (!d) throw new InputError(`unknown entry id '${id}' (not in the dead-letter queue)`);
       const { dead_at: _a, log_tail: _t, last_error: _e, last_exit_code: _c, ...entry } = d;
       const e = { ...entry, status: 'queued' as const, attempt: 1, not_before: null, source: 'dlq-retry' as const };
-      if (!ctx.store.enqueue(e)) throw new InputError(`entry '${id}' is already queued`);
+      if (!await ctx.store.enqueue(e)) throw new InputError(`entry '${id}' is already queued`);
       if (globals(cmd).json) printJson(e);
       else process.stdout.write(`${id}\n`);
     });
   dlq
     .command('purge')
     .description('delete every dead letter')
-    .action((_opts, cmd: Command) => {
-      const ctx = openContext(cmd);
+    .action(async (_opts, cmd: Command) => {
+      const ctx = await openContext(cmd);
       let n = 0;
-      for (const d of ctx.store.listDlq()) if (ctx.store.takeDlq(d.entry_id)) n++;
+      for (const d of await ctx.store.listDlq()) if (await ctx.store.takeDlq(d.entry_id)) n++;
       if (globals(cmd).json) printJson({ purged: n });
       else process.stdout.write(`purged ${n}\n`);
     });

@@ -11,9 +11,9 @@ function register(program: Command, verb: 'enable' | 'disable'): void {
     .argument('<id>', 'task id')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
-      const ctx = openContext(cmd);
+      const ctx = await openContext(cmd);
       const s = await setEnabled(ctx, id, verb === 'enable');
-      if (globals(cmd).json) printJson(publicSchedule(ctx, s));
+      if (globals(cmd).json) printJson(await publicSchedule(ctx, s));
       else process.stdout.write(`${verb}d ${id}${s.next_execution ? ` (next run ${s.next_execution})` : ''}\n`);
     });
 }

@@ -7,10 +7,10 @@ export function registerEvents(program: Command): void {
     .command('events')
     .description('recent events, triggered or emitted, newest first')
     .option('--limit <n>', 'at most this many', '50')
-    .action((opts, cmd: Command) => {
+    .action(async (opts, cmd: Command) => {
       const limit = parseIntIn('limit', opts.limit, 1, 100_000);
-      const ctx = openContext(cmd);
-      const events = ctx.store.listEvents(limit);
+      const ctx = await openContext(cmd);
+      const events = await ctx.store.listEvents(limit);
       if (globals(cmd).json) {
         printJson(events);
         return;

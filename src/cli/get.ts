@@ -8,12 +8,12 @@ export function registerGet(program: Command): void {
     .command('get')
     .description('show one schedule')
     .argument('<id>', 'task id')
-    .action((id: string, _opts, cmd: Command) => {
+    .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
-      const ctx = openContext(cmd);
-      const s = requireSchedule(ctx.store.readSchedule(id), id);
+      const ctx = await openContext(cmd);
+      const s = requireSchedule(await ctx.store.readSchedule(id), id);
       reportProblems(ctx);
-      const view = publicSchedule(ctx, s);
+      const view = await publicSchedule(ctx, s);
       if (globals(cmd).json) {
         printJson(view);
         return;

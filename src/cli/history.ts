@@ -10,13 +10,13 @@ export function registerHistory(program: Command): void {
     .description('list executions, newest first')
     .argument('[id]', 'only this task')
     .option('--limit <n>', 'at most this many (default: 50 in the table, all with --json)')
-    .action((id: string | undefined, opts, cmd: Command) => {
+    .action(async (id: string | undefined, opts, cmd: Command) => {
       const g = globals(cmd);
       if (id !== undefined) checkId(id);
       // A person reads the latest screenful; a script asking for JSON gets everything unless it says otherwise.
       const limit = opts.limit !== undefined ? parseIntIn('limit', opts.limit, 1, 100_000_000) : g.json ? undefined : 50;
-      const ctx = openContext(cmd);
-      const xs = ctx.store.listExecutions({ taskId: id, limit });
+      const ctx = await openContext(cmd);
+      const xs = await ctx.store.listExecutions({ taskId: id, limit });
       reportProblems(ctx);
       if (g.json) {
         printJson(xs.map(({ format: _f, ...x }) => x));

@@ -26,7 +26,7 @@ const BY_NAME: Record<string, (p: Command) => void> = {
   health: verbs.registerHealth,
 };
 
-const GLOBAL_WITH_VALUE = new Set(['--home']);
+const GLOBAL_WITH_VALUE = new Set(['--home', '--store']);
 
 /** The verb named on the command line, skipping global options before it. */
 function verbOf(argv: string[]): string | null {

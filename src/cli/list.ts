@@ -6,13 +6,15 @@ export function registerList(program: Command): void {
   program
     .command('list')
     .description('list schedules with their next run')
-    .action((_opts, cmd: Command) => {
+    .action(async (_opts, cmd: Command) => {
       const g = globals(cmd);
-      const ctx = openContext(cmd);
-      const schedules = ctx.store.listSchedules();
+      const ctx = await openContext(cmd);
+      const schedules = await ctx.store.listSchedules();
       reportProblems(ctx);
       if (g.json) {
-        printJson(schedules.map((s) => publicSchedule(ctx, s)));
+        const out = [];
+        for (const s of schedules) out.push(await publicSchedule(ctx, s));
+        printJson(out);
         return;
       }
       const c = setupColor(g);
@@ -20,10 +22,12 @@ export function registerList(program: Command): void {
         process.stdout.write('no schedules\n');
         return;
       }
+      const breakers = new Map<string, string>();
+      for (const s of schedules) breakers.set(s.task_id, await breakerStateOf(ctx, s));
       printTable(
         ['ID', 'NAME', 'TYPE', 'EXPR', 'WHEN', 'PRIO', 'ENABLED', 'NEXT RUN', 'LAST RUN', 'RUNS', 'FAILS', 'BREAKER'],
         schedules.map((s) => {
-          const breaker = breakerStateOf(ctx, s);
+          const breaker = breakers.get(s.task_id)!;
           return [
             s.task_id, s.task_name, s.schedule_type, s.schedule_expr + (s.tz && s.schedule_type === 'cron' ? ` (${s.tz})` : ''),
             s.schedule_type === 'cron' ? describeCron(s.schedule_expr) : null,
@@ -33,7 +37,7 @@ export function registerList(program: Command): void {
           ];
         }),
       );
-      const quarantined = ctx.store.listQuarantine().length;
+      const quarantined = (await ctx.store.listQuarantine()).length;
       if (quarantined) process.stderr.write(`conductor: ${quarantined} file(s) in quarantine/ (see 'conductor health')\n`);
     });
 }

@@ -14,7 +14,7 @@ export function registerNext(program: Command): void {
     .option('--tz <zone>', 'IANA time zone (default: the machine\'s)')
     .option('--count <n>', 'how many', '5')
     .option('--from <timestamp>', 'start after this instant instead of now')
-    .action((expr: string, opts, cmd: Command) => {
+    .action(async (expr: string, opts, cmd: Command) => {
       const tz = opts.tz ?? localZone();
       if (!isValidZone(tz)) throw new InputError(`invalid time zone '${tz}': expected an IANA name such as Europe/Berlin`);
       const count = parseIntIn('count', opts.count, 1, 1000);

@@ -35,7 +35,7 @@ export function registerProcess(program: Command): void {
       };
       const starvationMs = parseDuration(opts.starvationThreshold, 'starvation threshold');
       const graceMs = parseDuration(opts.grace, 'grace');
-      const ctx = openContext(cmd);
+      const ctx = await openContext(cmd);
       const c = setupColor(g);
       const daemon = Boolean(opts.daemon);
       if (daemon) claimPidFile(ctx);
@@ -98,7 +98,7 @@ export function registerProcess(program: Command): void {
         reportProblems(ctx);
         if (g.json) printJson(summary);
         else {
-          const paused = ctx.store.isPaused() ? ' (home is paused: nothing started)' : '';
+          const paused = await ctx.store.isPaused() ? ' (home is paused: nothing started)' : '';
           say(`done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${paused}`);
         }
       } finally {

@@ -27,10 +27,10 @@ export function createProgress(enabled: boolean) {
         shown = false;
       }
     },
-    draw(ctx: Context) {
+    async draw(ctx: Context) {
       if (!on || Date.now() - lastDraw < 100) return;
       lastDraw = Date.now();
-      const queued = ctx.store.listQueued().length;
+      const queued = (await ctx.store.listQueued()).length;
       process.stdout.write(`\r\x1b[K${done} done, ${running} running, ${queued} queued`);
       shown = true;
     },

@@ -15,27 +15,27 @@ export function registerQueue(program: Command): void {
     .option('--payload <json>', 'JSON handed to the handler as CONDUCTOR_PAYLOAD')
     .option('--with-deps', 'queue the upstream tasks too, as one run group')
     .option('--count <n>', 'queue this many runs at once (load tests, backfills)', '1')
-    .action((id: string, opts, cmd: Command) => {
+    .action(async (id: string, opts, cmd: Command) => {
       checkId(id);
       const priority = opts.priority === undefined ? undefined : parseIntIn('priority', opts.priority, 1, 10);
       const payload = parseJsonPayload(opts.payload);
       const count = parseIntIn('count', opts.count, 1, 1_000_000);
-      const ctx = openContext(cmd);
-      const s = requireSchedule(ctx.store.readSchedule(id), id);
+      const ctx = await openContext(cmd);
+      const s = requireSchedule(await ctx.store.readSchedule(id), id);
       checkEstimates(s);
       const now = ctx.clock();
       if (count > 1) {
         if (opts.withDeps) throw new InputError('--count and --with-deps do not go together');
         const ids: string[] = [];
-        for (let i = 0; i < count; i++) ids.push(enqueueOrFail(ctx, newEntry(s, ctx.clock(), { source: 'manual', priority, payload })).entry_id);
+        for (let i = 0; i < count; i++) ids.push((await enqueueOrFail(ctx, newEntry(s, ctx.clock(), { source: 'manual', priority, payload }))).entry_id);
         if (globals(cmd).json) printJson({ task_id: id, queued: ids });
         else process.stdout.write(ids.join('\n') + '\n');
         return;
       }
       const entries = opts.withDeps
-        ? buildRunGroup(ctx, s, now, { source: 'manual', priority, payload })
+        ? await buildRunGroup(ctx, s, now, { source: 'manual', priority, payload })
         : [newEntry(s, now, { source: 'manual', priority, payload })];
-      for (const e of entries) enqueueOrFail(ctx, e);
+      for (const e of entries) await enqueueOrFail(ctx, e);
       const root = entries[entries.length - 1];
       const view = { ...root, effective_priority: root.priority };
       if (globals(cmd).json) printJson(opts.withDeps ? { ...view, group_entries: entries.map((e) => e.entry_id) } : view);

@@ -11,12 +11,12 @@ export function registerStats(program: Command): void {
     .description('counts of schedules, queue and executions')
     .option('--format <fmt>', 'table | json | prometheus')
     .option('--output <file>', 'write there (atomically) instead of stdout')
-    .action((opts, cmd: Command) => {
+    .action(async (opts, cmd: Command) => {
       const g = globals(cmd);
       const format = opts.format ?? (g.json ? 'json' : 'table');
       if (!['table', 'json', 'prometheus'].includes(format)) throw new InputError(`invalid --format '${format}': expected table, json or prometheus`);
-      const ctx = openContext(cmd);
-      const stats = collectStats(ctx);
+      const ctx = await openContext(cmd);
+      const stats = await collectStats(ctx);
       reportProblems(ctx);
       let text: string;
       if (format === 'json') text = JSON.stringify(stats, null, 2) + '\n';

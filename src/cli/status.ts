@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { effectivePriority } from '../queue/order.js';
-import type { Schedule } from '../model.js';
+import type { Entry, Schedule } from '../model.js';
 import { maxAttempts } from '../policy/retry.js';
 import { isoMsInZone, parseDuration } from '../time.js';
 import { globals, openContext, printJson, printTable, reportProblems, setupColor } from './common.js';
@@ -10,19 +10,14 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('show every entry not yet finished, queued or running, and why waiting ones wait')
     .option('--starvation-threshold <dur>', 'for the effective priority shown', '30m')
-    .action((opts, cmd: Command) => {
+    .action(async (opts, cmd: Command) => {
       const g = globals(cmd);
       const threshold = parseDuration(opts.starvationThreshold, 'starvation threshold');
-      const ctx = openContext(cmd);
+      const ctx = await openContext(cmd);
       const now = ctx.clock();
-      const state = ctx.store.readState<{ entries?: Record<string, { reason: string }>; rest?: string | null }>('blocked');
+      const state = await ctx.store.readState<{ entries?: Record<string, { reason: string }>; rest?: string | null }>('blocked');
       const blocked = state?.entries ?? {};
-      const schedules = new Map<string, Schedule | null>();
-      const scheduleOf = (id: string) => {
-        if (!schedules.has(id)) schedules.set(id, ctx.store.readSchedule(id));
-        return schedules.get(id)!;
-      };
-      const running = ctx.store.listRunning().map(({ entry: e }) => ({
+      const running = (await ctx.store.listRunning()).map(({ entry: e }) => ({
         entry_id: e.entry_id,
         task_id: e.task_id,
         priority: e.priority,
@@ -40,10 +35,15 @@ export function registerStatus(program: Command): void {
         started_at: e.started_at ?? null,
       } as Record<string, unknown>));
       // Queued entries come from their file names alone (one readdir, however long the queue).
-      const queued = ctx.store.listQueued().sort((a, b) => a.enqueued_ms - b.enqueued_ms || (a.entry_id < b.entry_id ? -1 : 1));
+      const queued = (await ctx.store.listQueued()).sort((a, b) => a.enqueued_ms - b.enqueued_ms || (a.entry_id < b.entry_id ? -1 : 1));
+      // Each task's schedule is read once, however many of its entries wait.
+      const schedules = new Map<string, Schedule | null>();
+      for (const r of queued) if (!schedules.has(r.task_id)) schedules.set(r.task_id, await ctx.store.readSchedule(r.task_id));
+      const groups = new Map<string, Entry | null>();
+      for (const r of queued) if (r.grouped) groups.set(r.entry_id, await ctx.store.readQueued(r));
       const rows = [...running, ...queued.map((r) => {
-        const s = scheduleOf(r.task_id);
-        const full = r.grouped ? ctx.store.readQueued(r) : null;
+        const s = schedules.get(r.task_id);
+        const full = groups.get(r.entry_id);
         const view: Record<string, unknown> = {
           entry_id: r.entry_id,
           task_id: r.task_id,
@@ -74,7 +74,7 @@ export function registerStatus(program: Command): void {
         return;
       }
       const c = setupColor(g);
-      const paused = ctx.store.isPaused();
+      const paused = await ctx.store.isPaused();
       if (paused) process.stdout.write(c.yellow('home is paused: nothing new starts (conductor resume)\n'));
       if (rows.length === 0) {
         process.stdout.write('queue is empty\n');

@@ -9,7 +9,7 @@ export function registerValidate(program: Command): void {
     .command('validate')
     .description('check a schedules file without writing anything')
     .argument('<file>', 'schedules file')
-    .action((file: string, _opts, cmd: Command) => {
+    .action(async (file: string, _opts, cmd: Command) => {
       const parsed = readScheduleFile(file);
       const problems = [...parsed.problems];
       if (problems.length === 0) {

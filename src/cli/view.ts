@@ -13,16 +13,16 @@ export function describeCron(expr: string): string | null {
   }
 }
 
-export function breakerStateOf(ctx: Context, s: Schedule): BreakerState {
-  return breakerStateAt(ctx.store.readBreaker(s.circuit_breaker), ctx.clock(), parseDuration(s.breaker_cooldown, 'breaker cooldown'));
+export async function breakerStateOf(ctx: Context, s: Schedule): Promise<BreakerState> {
+  return breakerStateAt(await ctx.store.readBreaker(s.circuit_breaker), ctx.clock(), parseDuration(s.breaker_cooldown, 'breaker cooldown'));
 }
 
 /** The object `get --json` prints: the stored fields minus internals, plus derived ones. */
-export function publicSchedule(ctx: Context, s: Schedule): Record<string, unknown> {
+export async function publicSchedule(ctx: Context, s: Schedule): Promise<Record<string, unknown>> {
   const { pending: _p, once_fired: _o, format: _f, ...rest } = s;
   return {
     ...rest,
-    breaker_state: breakerStateOf(ctx, s),
+    breaker_state: await breakerStateOf(ctx, s),
     max_attempts: maxAttempts(s),
     estimated_cpu_percent: s.cpu,
     estimated_memory_percent: s.mem,

@@ -3,43 +3,15 @@ import * as path from 'node:path';
 import { RunError } from '../errors.js';
 import { checkId, ID_PATTERN } from '../ids.js';
 import { Journal, readJournal } from './journal.js';
+import { tokenAlive } from '../run/proc.js';
+import { newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type RunningRecord, type Store, type StoreFinding } from './store.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
   createExclusive, ensureDir, exists, listNames, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
 } from './atomic.js';
 
-/** A file in the home that could not be used and was set aside. */
-export interface Problem {
-  file: string;
-  reason: string;
-  moved_to: string | null;
-}
-
-export interface RunningRecord {
-  entry: Entry;
-  owner: string;
-  file: string;
-}
-
-export interface BreakerRecord {
-  format: number;
-  name: string;
-  state: 'closed' | 'open' | 'half-open';
-  consecutive_failures: number;
-  opened_at: string | null;
-  /** The entry allowed to run as the half-open trial. */
-  trial_entry: string | null;
-}
-
-export interface EventRecord {
-  at: string;
-  event: string;
-  payload: string | null;
-  depth: number;
-  queued: string[];
-  note?: string;
-}
+export type { BreakerRecord, EventRecord, Problem, RunningRecord } from './store.js';
 
 const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes'];
 
@@ -50,7 +22,8 @@ const SCHEDULE_TYPES = new Set(['cron', 'interval', 'event', 'once']);
  * entry (queue/ → running/ by rename, so a claim is atomic), one file per
  * execution, a log per execution. Only this module knows the layout.
  */
-export class FileStore {
+export class FileStore implements Store {
+  readonly kind = 'file' as const;
   readonly home: string;
   readonly problems: Problem[] = [];
   private queueCache = new Map<string, Entry>();
@@ -58,6 +31,37 @@ export class FileStore {
 
   constructor(home: string) {
     this.home = path.resolve(home);
+  }
+
+  get location(): string {
+    return this.home;
+  }
+
+  close(): void {}
+
+  attach(owner: string): void {
+    this.journalOwner = owner;
+  }
+
+  /** Liveness is the owner's pid and start time, checked on this host: nothing to renew. */
+  heartbeat(): void {}
+
+  ownerAlive(owner: string): boolean {
+    return tokenAlive(owner);
+  }
+
+  housekeep(me: string, nowIso: string): void {
+    this.sweep(Date.parse(nowIso));
+    this.compactJournals(tokenAlive, me, nowIso);
+  }
+
+  healthFindings(now: number): StoreFinding[] {
+    const out: StoreFinding[] = [];
+    const stale = staleLocks(this.dir('locks'), now);
+    out.push({ check: 'locks', ok: stale.length === 0, message: stale.length ? `stale locks: ${stale.join(', ')}` : 'no stale locks' });
+    const mode = fs.statSync(this.home).mode & 0o777;
+    out.push({ check: 'permissions', ok: (mode & 0o077) === 0, message: `home ${this.home} has mode ${mode.toString(8)}${mode & 0o077 ? ' (others can read it; expected 700)' : ''}` });
+    return out;
   }
 
   /** Creates the home on first use, with owner-only permissions. */
@@ -173,11 +177,11 @@ export class FileStore {
    * Read-modify-write of one schedule under its lock. `change` gets the
    * current schedule and returns the new one, or undefined to leave it.
    */
-  async updateSchedule(id: string, change: (s: Schedule) => Schedule | undefined): Promise<Schedule | null> {
-    return this.withLock(`schedule-${id}`, () => {
+  async updateSchedule(id: string, change: (s: Schedule) => Awaitable<Schedule | undefined>): Promise<Schedule | null> {
+    return this.withLock(`schedule-${id}`, async () => {
       const cur = this.readSchedule(id);
       if (!cur) return null;
-      const next = change(cur);
+      const next = await change(cur);
       if (next === undefined) return cur;
       writeJsonAtomic(this.schedulePath(id), next);
       return next;
@@ -310,7 +314,10 @@ export class FileStore {
     return listNames(this.dir('queue')).find((n) => n.startsWith(prefix)) ?? null;
   }
 
-  /** Claims an entry: rename queue/ → running/. Exactly one caller can win. */
+  /**
+   * Claims an entry: rename queue/ → running/. Exactly one caller can win.
+   * The concurrency limit is the dispatcher's check against its last listing.
+   */
   claim(ref: QueuedRef, owner: string): Entry | null {
     const to = this.runningPath(ref.entry_id, owner);
     if (!renameIfPresent(path.join(this.dir('queue'), ref.name), to)) return null;
@@ -355,13 +362,10 @@ export class FileStore {
     writeJsonAtomic(this.runningPath(entry.entry_id, owner), entry);
   }
 
-  releaseRunning(entryId: string, owner: string): void {
-    rmQuiet(this.runningPath(entryId, owner));
-  }
-
-  async releaseRunningAsync(entryId: string, owner: string): Promise<void> {
+  async releaseRunning(entryId: string, owner: string): Promise<void> {
     await fs.promises.unlink(this.runningPath(entryId, owner)).catch(() => undefined);
   }
+
 
   /** The owner of every running entry, from file names alone. */
   runningOwners(): string[] {
@@ -444,27 +448,16 @@ export class FileStore {
   private journal: Journal | null = null;
   private journalOwner = 'cli';
 
-  /** Names this process's history journal (the dispatcher's owner token). */
-  setJournalOwner(owner: string): void {
-    this.journalOwner = owner;
-  }
-
   private ownJournal(): Journal {
     this.journal ??= new Journal(path.join(this.dir('history'), `${this.journalOwner}.jsonl`));
     return this.journal;
   }
 
-  /** Appends an execution record and waits until it is on disk. */
-  async recordExecutionAsync(x: Execution): Promise<void> {
+  /** Appends an execution record and waits until it is on disk (records of one moment share an fsync). */
+  async recordExecution(x: Execution): Promise<void> {
     const j = this.ownJournal();
     j.append(x);
     await j.durable();
-  }
-
-  recordExecution(x: Execution): void {
-    const j = this.ownJournal();
-    j.append(x);
-    j.durableSync();
   }
 
   private journals(): string[] {
@@ -546,6 +539,10 @@ export class FileStore {
     return path.join(this.dir('logs'), `${executionId}.log`);
   }
 
+  readLog(x: Execution): string {
+    return (x.log && readText(x.log)) || '';
+  }
+
   // ---------- dead letters ----------
 
   private dlqPath(entryId: string): string {
@@ -582,11 +579,19 @@ export class FileStore {
     return this.readJson<BreakerRecord>(file, (v) => (typeof v.state === 'string' ? null : 'not a breaker record'));
   }
 
+  listBreakers(): BreakerRecord[] {
+    const out: BreakerRecord[] = [];
+    for (const name of listNames(this.dir('breakers')).sort()) {
+      if (!name.endsWith('.json')) continue;
+      const b = this.readBreaker(name.slice(0, -'.json'.length));
+      if (b) out.push(b);
+    }
+    return out;
+  }
+
   async updateBreaker(name: string, change: (b: BreakerRecord) => BreakerRecord | undefined): Promise<BreakerRecord> {
     return this.withLock(`breaker-${name}`, () => {
-      const cur = this.readBreaker(name) ?? {
-        format: FORMAT, name, state: 'closed', consecutive_failures: 0, opened_at: null, trial_entry: null,
-      };
+      const cur = this.readBreaker(name) ?? newBreaker(name, FORMAT);
       const next = change(cur);
       if (next === undefined) return cur;
       writeJsonAtomic(this.breakerPath(name), next);
@@ -639,4 +644,17 @@ export class FileStore {
   pidFile(): string {
     return this.statePath('daemon.pid');
   }
+}
+
+function staleLocks(dir: string, now: number): string[] {
+  const out: string[] = [];
+  for (const n of listNames(dir)) {
+    if (!n.endsWith('.lock')) continue;
+    try {
+      if (now - fs.statSync(path.join(dir, n)).mtimeMs > 60_000) out.push(n.replace(/\.lock$/, ''));
+    } catch {
+      /* released meanwhile */
+    }
+  }
+  return out;
 }

@@ -1,0 +1,18 @@
+import { InputError } from '../errors.js';
+import { FileStore } from './file-store.js';
+import type { Store } from './store.js';
+
+/**
+ * The store a command works on: the file store in `home` unless a PostgreSQL
+ * URL is given (--store or CONDUCTOR_STORE). The home stays local either
+ * way: output being captured and the daemon's pid file live there.
+ */
+export function openStore(home: string, url: string | undefined): Store {
+  if (url === undefined || url === '' || url === 'file') return new FileStore(home);
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    // Loaded only for this backend: the file store's commands never pay for the driver.
+    const { PgStore } = require('./pg-store.js') as typeof import('./pg-store.js');
+    return new PgStore(home, url);
+  }
+  throw new InputError(`invalid store '${url}': expected a postgres:// URL (or 'file' for the home directory)`);
+}

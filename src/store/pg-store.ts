@@ -1,0 +1,504 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Pool, PoolClient } from 'pg';
+import { RunError } from '../errors.js';
+import { checkId } from '../ids.js';
+import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
+import { tokenAlive, tokenIsLocal } from '../run/proc.js';
+import { ensureDir, readText } from './atomic.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './pg-schema.js';
+import { parseQueueName, queueName } from './queue-names.js';
+import {
+  newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type RunningRecord, type Store, type StoreFinding,
+} from './store.js';
+
+/** How long a dispatcher on another host may go without a heartbeat before its runs are taken over. */
+function leaseMs(): number {
+  const n = Number(process.env.CONDUCTOR_LEASE_MS);
+  return Number.isInteger(n) && n > 0 ? n : 30_000;
+}
+
+const MIGRATE_LOCK = 'conductor:migrate';
+const CLAIM_LOCK = 'conductor:claim';
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+/**
+ * The PostgreSQL store: the same records as the file store, as rows, so that
+ * dispatchers on several hosts share one queue. A claim is a transaction that
+ * locks the entry's row (FOR UPDATE SKIP LOCKED), counts what runs on every
+ * host and moves the row to `running`; owners keep a lease by heartbeat.
+ */
+export class PgStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly home: string;
+  readonly problems: Problem[] = [];
+  readonly location: string;
+  private pool: Pool;
+
+  constructor(home: string, url: string) {
+    this.home = path.resolve(home);
+    this.location = redact(url);
+    const pg = require('pg') as typeof import('pg');
+    // Timestamps travel as text: records keep the ISO strings they were written with.
+    this.pool = new pg.Pool({ connectionString: url, max: 6, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+    this.pool.on('error', () => undefined); // an idle client dropped by the server is replaced on next use
+  }
+
+  private async q<R = any>(text: string, values: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query(text, values)).rows as R[];
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  private wrap(err: unknown): Error {
+    const e = err as { code?: string; message?: string };
+    if (e.code === '42P01' || e.code === '3F000') return new RunError(`database ${this.location} has no conductor schema: run 'conductor migrate'`);
+    if (err instanceof RunError) return err;
+    return new RunError(`database ${this.location}: ${e.message ?? String(err)}`);
+  }
+
+  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    let c: PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw this.wrap(err);
+    } finally {
+      c.release();
+    }
+  }
+
+  // ---------- schema ----------
+
+  /** The schema version of the database, 0 when it has none. */
+  async schemaVersion(): Promise<number> {
+    const rows = await this.q<{ v: string | null }>(
+      `SELECT CASE WHEN to_regclass('conductor.meta') IS NULL THEN NULL
+              ELSE (SELECT value FROM conductor.meta WHERE key = 'schema_version') END AS v`,
+    );
+    return rows[0]?.v ? Number(rows[0].v) : 0;
+  }
+
+  /** Applies the migrations the database lacks; returns [from, to]. */
+  async migrate(): Promise<[number, number]> {
+    let c: PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    try {
+      await c.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATE_LOCK]);
+      await c.query('CREATE SCHEMA IF NOT EXISTS conductor');
+      await c.query('CREATE TABLE IF NOT EXISTS conductor.meta (key text PRIMARY KEY, value text NOT NULL)');
+      const cur = await c.query(`SELECT value FROM conductor.meta WHERE key = 'schema_version'`);
+      const from = cur.rows[0] ? Number(cur.rows[0].value) : 0;
+      if (from > SCHEMA_VERSION) throw new RunError(`database ${this.location} has schema version ${from}, newer than this conductor (${SCHEMA_VERSION})`);
+      for (let v = from + 1; v <= SCHEMA_VERSION; v++) {
+        await c.query('BEGIN');
+        try {
+          await c.query(MIGRATIONS[v - 1]);
+          await c.query(
+            `INSERT INTO conductor.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = $1`,
+            [String(v)],
+          );
+          await c.query('COMMIT');
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }
+      return [from, SCHEMA_VERSION];
+    } catch (err) {
+      throw this.wrap(err);
+    } finally {
+      await c.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATE_LOCK]).catch(() => undefined);
+      c.release();
+    }
+  }
+
+  /**
+   * A database without any conductor schema is set up on first use, as the
+   * file store creates its home; one at an older version is left for an
+   * explicit `conductor migrate`, since hosts may still run the old code.
+   */
+  async init(): Promise<void> {
+    ensureDir(this.home);
+    ensureDir(path.join(this.home, 'logs'));
+    ensureDir(path.join(this.home, 'state'));
+    const v = await this.schemaVersion();
+    if (v === 0) {
+      await this.migrate();
+      return;
+    }
+    if (v < SCHEMA_VERSION) throw new RunError(`database ${this.location} has schema version ${v}, this conductor needs ${SCHEMA_VERSION}: run 'conductor migrate'`);
+    if (v > SCHEMA_VERSION) throw new RunError(`database ${this.location} has schema version ${v}, newer than this conductor (${SCHEMA_VERSION})`);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+  }
+
+  // ---------- dispatchers ----------
+
+  async attach(owner: string): Promise<void> {
+    await this.heartbeat(owner);
+  }
+
+  async heartbeat(owner: string): Promise<void> {
+    await this.q(
+      `INSERT INTO conductor.dispatchers (owner, host, pid, seen_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (owner) DO UPDATE SET seen_at = now()`,
+      [owner, os.hostname(), process.pid],
+    );
+  }
+
+  /** On this host /proc is the truth; a dispatcher elsewhere lives while its lease is fresh. */
+  async ownerAlive(owner: string): Promise<boolean> {
+    if (tokenIsLocal(owner)) return tokenAlive(owner);
+    const rows = await this.q(
+      `SELECT 1 FROM conductor.dispatchers WHERE owner = $1 AND seen_at > now() - make_interval(secs => $2::double precision / 1000)`,
+      [owner, leaseMs()],
+    );
+    return rows.length > 0;
+  }
+
+  async housekeep(): Promise<void> {
+    await this.q(`DELETE FROM conductor.dispatchers WHERE seen_at < now() - interval '7 days'
+                  AND owner NOT IN (SELECT owner FROM conductor.running)`);
+  }
+
+  async healthFindings(): Promise<StoreFinding[]> {
+    const v = await this.schemaVersion();
+    const hosts = await this.q<{ n: string }>(
+      `SELECT count(*) AS n FROM conductor.dispatchers WHERE seen_at > now() - make_interval(secs => $1::double precision / 1000)`,
+      [leaseMs()],
+    );
+    return [
+      { check: 'database', ok: v === SCHEMA_VERSION, message: `${this.location} at schema version ${v} (this conductor: ${SCHEMA_VERSION})` },
+      { check: 'dispatchers', ok: true, message: `${hosts[0].n} dispatcher(s) with a live lease` },
+    ];
+  }
+
+  async listQuarantine(): Promise<{ file: string; reason: string }[]> {
+    const rows = await this.q<{ id: string; source: string; reason: string }>('SELECT id, source, reason FROM conductor.quarantine ORDER BY id');
+    return rows.map((r) => ({ file: `quarantine/${r.id} (${r.source})`, reason: r.reason }));
+  }
+
+  /** Sets an unusable row aside (written by hand or by a newer version), so that the rest works. */
+  private async quarantine(table: string, key: string, keyValue: string, body: unknown, reason: string): Promise<void> {
+    await this.tx(async (c) => {
+      const del = await c.query(`DELETE FROM conductor.${table} WHERE ${key} = $1`, [keyValue]);
+      if (del.rowCount) {
+        await c.query('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [`${table}/${keyValue}`, reason, JSON.stringify(body)]);
+      }
+    });
+    this.problems.push({ file: `${table}/${keyValue}`, reason, moved_to: 'quarantine' });
+  }
+
+  // ---------- schedules ----------
+
+  private async checkedSchedule(row: { task_id: string; body: any }): Promise<Schedule | null> {
+    const v = row.body;
+    let why: string | null = null;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) why = 'not a JSON object';
+    else if (typeof v.format !== 'number') why = 'no format version';
+    else if (v.format > FORMAT) why = `format ${v.format} is newer than this conductor understands (${FORMAT})`;
+    else if (v.task_id !== row.task_id) why = 'task_id does not match the key';
+    else if (typeof v.handler !== 'string' || typeof v.schedule_type !== 'string' || typeof v.priority !== 'number') why = 'not a schedule';
+    if (!why) return v as Schedule;
+    await this.quarantine('schedules', 'task_id', row.task_id, v, why);
+    return null;
+  }
+
+  async readSchedule(id: string): Promise<Schedule | null> {
+    const rows = await this.q('SELECT task_id, body FROM conductor.schedules WHERE task_id = $1', [checkId(id)]);
+    return rows[0] ? this.checkedSchedule(rows[0]) : null;
+  }
+
+  async scheduleExists(id: string): Promise<boolean> {
+    return (await this.q('SELECT 1 FROM conductor.schedules WHERE task_id = $1', [checkId(id)])).length > 0;
+  }
+
+  async listSchedules(): Promise<Schedule[]> {
+    const out: Schedule[] = [];
+    for (const row of await this.q('SELECT task_id, body FROM conductor.schedules ORDER BY task_id COLLATE "C"')) {
+      const s = await this.checkedSchedule(row);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  async createSchedule(s: Schedule): Promise<boolean> {
+    const rows = await this.q(
+      'INSERT INTO conductor.schedules (task_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1',
+      [checkId(s.task_id), JSON.stringify(s)],
+    );
+    return rows.length > 0;
+  }
+
+  async updateSchedule(id: string, change: (s: Schedule) => Awaitable<Schedule | undefined>): Promise<Schedule | null> {
+    return this.tx(async (c) => {
+      const r = await c.query('SELECT body FROM conductor.schedules WHERE task_id = $1 FOR UPDATE', [checkId(id)]);
+      if (!r.rows[0]) return null;
+      const cur = r.rows[0].body as Schedule;
+      const next = await change(cur);
+      if (next === undefined) return cur;
+      await c.query('UPDATE conductor.schedules SET body = $2 WHERE task_id = $1', [id, JSON.stringify(next)]);
+      return next;
+    });
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    return (await this.q('DELETE FROM conductor.schedules WHERE task_id = $1 RETURNING 1', [checkId(id)])).length > 0;
+  }
+
+  async withLock<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    let c: PoolClient;
+    try {
+      c = await this.pool.connect();
+      await c.query('SELECT pg_advisory_lock(hashtext($1))', [`conductor:${name}`]);
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    try {
+      return await fn();
+    } finally {
+      await c.query('SELECT pg_advisory_unlock(hashtext($1))', [`conductor:${name}`]).catch(() => undefined);
+      c.release();
+    }
+  }
+
+  // ---------- queue ----------
+
+  async enqueue(entry: Entry): Promise<boolean> {
+    const rows = await this.q(
+      'INSERT INTO conductor.queue (entry_id, name, task_id, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1',
+      [entry.entry_id, queueName(entry), entry.task_id, JSON.stringify(entry)],
+    );
+    return rows.length > 0;
+  }
+
+  /** The same compact references as the file store's names: ranking never reads bodies. */
+  async listQueued(): Promise<QueuedRef[]> {
+    const out: QueuedRef[] = [];
+    for (const r of await this.q<{ name: string }>('SELECT name FROM conductor.queue')) {
+      const ref = parseQueueName(r.name);
+      if (ref) out.push(ref);
+    }
+    return out;
+  }
+
+  async readQueued(ref: QueuedRef): Promise<Entry | null> {
+    const rows = await this.q('SELECT body FROM conductor.queue WHERE entry_id = $1', [ref.entry_id]);
+    return rows[0]?.body ?? null;
+  }
+
+  async claim(ref: QueuedRef, owner: string, maxRunning: number): Promise<Entry | null | 'full'> {
+    return this.tx(async (c) => {
+      // Claims queue on one lock so the count below cannot be raced: the limit is global across hosts.
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [CLAIM_LOCK]);
+      const n = await c.query('SELECT count(*)::int AS n FROM conductor.running');
+      if (n.rows[0].n >= maxRunning) return 'full' as const;
+      const r = await c.query('SELECT body FROM conductor.queue WHERE entry_id = $1 FOR UPDATE SKIP LOCKED', [ref.entry_id]);
+      if (!r.rows[0]) return null;
+      const e = r.rows[0].body as Entry;
+      await c.query('DELETE FROM conductor.queue WHERE entry_id = $1', [ref.entry_id]);
+      await c.query('INSERT INTO conductor.running (entry_id, owner, task_id, body) VALUES ($1, $2, $3, $4)', [e.entry_id, owner, e.task_id, JSON.stringify(e)]);
+      return e;
+    });
+  }
+
+  async takeQueued(entryId: string): Promise<Entry | null> {
+    const rows = await this.q('DELETE FROM conductor.queue WHERE entry_id = $1 RETURNING body', [entryId]);
+    return rows[0]?.body ?? null;
+  }
+
+  // ---------- running ----------
+
+  async releaseRunning(entryId: string, owner: string): Promise<void> {
+    await this.q('DELETE FROM conductor.running WHERE entry_id = $1 AND owner = $2', [entryId, owner]);
+  }
+
+  async runningOwners(): Promise<string[]> {
+    return (await this.q<{ owner: string }>('SELECT owner FROM conductor.running')).map((r) => r.owner);
+  }
+
+  async listRunning(): Promise<RunningRecord[]> {
+    const rows = await this.q('SELECT entry_id, owner, body FROM conductor.running ORDER BY entry_id');
+    return rows.map((r) => ({ entry: r.body as Entry, owner: r.owner, file: `running/${r.entry_id}` }));
+  }
+
+  async takeOver(rec: RunningRecord, newOwner: string): Promise<boolean> {
+    const rows = await this.q('UPDATE conductor.running SET owner = $3 WHERE entry_id = $1 AND owner = $2 RETURNING 1', [rec.entry.entry_id, rec.owner, newOwner]);
+    return rows.length > 0;
+  }
+
+  async entryIsLive(entryId: string, exceptOwner?: string): Promise<boolean> {
+    const rows = await this.q(
+      `SELECT EXISTS (SELECT 1 FROM conductor.queue WHERE entry_id = $1)
+           OR EXISTS (SELECT 1 FROM conductor.running WHERE entry_id = $1 AND owner IS DISTINCT FROM $2)
+           OR EXISTS (SELECT 1 FROM conductor.dlq WHERE entry_id = $1) AS live`,
+      [entryId, exceptOwner ?? null],
+    );
+    return rows[0].live;
+  }
+
+  async hasLiveEntryFor(taskId: string): Promise<boolean> {
+    const rows = await this.q(
+      `SELECT EXISTS (SELECT 1 FROM conductor.queue WHERE task_id = $1)
+           OR EXISTS (SELECT 1 FROM conductor.running WHERE task_id = $1) AS live`,
+      [taskId],
+    );
+    return rows[0].live;
+  }
+
+  // ---------- run groups ----------
+
+  async settleGroup(e: Entry, status: string, retrying: boolean): Promise<void> {
+    if (!e.group || retrying) return;
+    await this.q('INSERT INTO conductor.outcomes (entry_id, status) VALUES ($1, $2) ON CONFLICT (entry_id) DO UPDATE SET status = $2', [e.entry_id, status]);
+  }
+
+  async groupResult(entryId: string): Promise<string | null> {
+    return (await this.q('SELECT status FROM conductor.outcomes WHERE entry_id = $1', [entryId]))[0]?.status ?? null;
+  }
+
+  // ---------- cancel requests ----------
+
+  async requestCancel(entryId: string): Promise<void> {
+    await this.q('INSERT INTO conductor.cancels (entry_id) VALUES ($1) ON CONFLICT DO NOTHING', [entryId]);
+  }
+
+  async cancelRequests(): Promise<string[]> {
+    return (await this.q<{ entry_id: string }>('SELECT entry_id FROM conductor.cancels')).map((r) => r.entry_id);
+  }
+
+  async clearCancel(entryId: string): Promise<void> {
+    await this.q('DELETE FROM conductor.cancels WHERE entry_id = $1', [entryId]);
+  }
+
+  // ---------- history and output ----------
+
+  /** The output captured on this host goes into the row, so `logs` works from every host. */
+  async recordExecution(x: Execution): Promise<void> {
+    const output = x.log ? readText(x.log) : null;
+    await this.q(
+      `INSERT INTO conductor.executions (execution_id, task_id, started_at, finished_at, body, output)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (execution_id) DO NOTHING`,
+      [x.execution_id, x.task_id, x.started_at, x.finished_at, JSON.stringify(x), output],
+    );
+  }
+
+  async getExecution(executionId: string): Promise<Execution | null> {
+    const rows = await this.q('SELECT body FROM conductor.executions WHERE execution_id = $1', [checkId(executionId, 'execution id')]);
+    return rows[0]?.body ?? null;
+  }
+
+  async executionExists(executionId: string): Promise<boolean> {
+    return (await this.q('SELECT 1 FROM conductor.executions WHERE execution_id = $1', [executionId])).length > 0;
+  }
+
+  async listExecutions(filter: { taskId?: string; limit?: number } = {}): Promise<Execution[]> {
+    const rows = await this.q(
+      `SELECT body FROM conductor.executions WHERE ($1::text IS NULL OR task_id = $1)
+       ORDER BY started_at DESC, finished_at DESC, execution_id COLLATE "C" DESC LIMIT $2`,
+      [filter.taskId ?? null, filter.limit ?? null],
+    );
+    return rows.map((r) => r.body as Execution);
+  }
+
+  logPath(executionId: string): string {
+    return path.join(this.home, 'logs', `${executionId}.log`);
+  }
+
+  async readLog(x: Execution): Promise<string> {
+    const rows = await this.q('SELECT output FROM conductor.executions WHERE execution_id = $1', [x.execution_id]);
+    return rows[0]?.output ?? ((x.log && fs.existsSync(x.log) && readText(x.log)) || '');
+  }
+
+  // ---------- dead letters ----------
+
+  async toDlq(d: DeadLetter): Promise<void> {
+    await this.q('INSERT INTO conductor.dlq (entry_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [d.entry_id, JSON.stringify(d)]);
+  }
+
+  async listDlq(): Promise<DeadLetter[]> {
+    return (await this.q('SELECT body FROM conductor.dlq ORDER BY entry_id COLLATE "C"')).map((r) => r.body as DeadLetter);
+  }
+
+  async takeDlq(entryId: string): Promise<DeadLetter | null> {
+    const rows = await this.q('DELETE FROM conductor.dlq WHERE entry_id = $1 RETURNING body', [checkId(entryId, 'entry id')]);
+    return rows[0]?.body ?? null;
+  }
+
+  // ---------- breakers ----------
+
+  async readBreaker(name: string): Promise<BreakerRecord | null> {
+    const rows = await this.q('SELECT body FROM conductor.breakers WHERE name = $1', [checkId(name, 'circuit breaker name')]);
+    return rows[0]?.body ?? null;
+  }
+
+  async listBreakers(): Promise<BreakerRecord[]> {
+    return (await this.q('SELECT body FROM conductor.breakers ORDER BY name COLLATE "C"')).map((r) => r.body as BreakerRecord);
+  }
+
+  async updateBreaker(name: string, change: (b: BreakerRecord) => BreakerRecord | undefined): Promise<BreakerRecord> {
+    checkId(name, 'circuit breaker name');
+    return this.tx(async (c) => {
+      await c.query('INSERT INTO conductor.breakers (name, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [name, JSON.stringify(newBreaker(name, FORMAT))]);
+      const cur = (await c.query('SELECT body FROM conductor.breakers WHERE name = $1 FOR UPDATE', [name])).rows[0].body as BreakerRecord;
+      const next = change(cur);
+      if (next === undefined) return cur;
+      await c.query('UPDATE conductor.breakers SET body = $2 WHERE name = $1', [name, JSON.stringify(next)]);
+      return next;
+    });
+  }
+
+  // ---------- small state ----------
+
+  async isPaused(): Promise<boolean> {
+    return (await this.readState('paused')) !== null;
+  }
+
+  async setPaused(paused: boolean, at: string): Promise<void> {
+    if (paused) await this.writeState('paused', { at });
+    else await this.q(`DELETE FROM conductor.state WHERE name = 'paused'`);
+  }
+
+  async readState<T>(name: string): Promise<T | null> {
+    return (await this.q('SELECT body FROM conductor.state WHERE name = $1', [name]))[0]?.body ?? null;
+  }
+
+  async writeState(name: string, value: unknown): Promise<void> {
+    await this.q('INSERT INTO conductor.state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET body = $2', [name, JSON.stringify(value)]);
+  }
+
+  async appendEvent(rec: EventRecord): Promise<void> {
+    await this.q('INSERT INTO conductor.events (body) VALUES ($1)', [JSON.stringify(rec)]);
+  }
+
+  async listEvents(limit: number): Promise<EventRecord[]> {
+    return (await this.q('SELECT body FROM conductor.events ORDER BY id DESC LIMIT $1', [limit])).map((r) => r.body as EventRecord);
+  }
+
+  pidFile(): string {
+    return path.join(this.home, 'state', 'daemon.pid');
+  }
+}

@@ -1,0 +1,156 @@
+import type { DeadLetter, Entry, Execution, QueuedRef, Schedule } from '../model.js';
+
+/**
+ * The one interface the scheduling core works through. Two backends: the
+ * file store (a home directory, one host) and the PostgreSQL store (several
+ * hosts on one database). A method may answer at once (files) or later (a
+ * database round trip): callers always `await`.
+ */
+export type Awaitable<T> = T | Promise<T>;
+
+/** Something in the state that could not be used and was set aside. */
+export interface Problem {
+  file: string;
+  reason: string;
+  moved_to: string | null;
+}
+
+export interface RunningRecord {
+  entry: Entry;
+  owner: string;
+  /** Backend handle of the record (a path for files). */
+  file: string;
+}
+
+export interface BreakerRecord {
+  format: number;
+  name: string;
+  state: 'closed' | 'open' | 'half-open';
+  consecutive_failures: number;
+  opened_at: string | null;
+  /** The entry allowed to run as the half-open trial. */
+  trial_entry: string | null;
+}
+
+export interface EventRecord {
+  at: string;
+  event: string;
+  payload: string | null;
+  depth: number;
+  queued: string[];
+  note?: string;
+}
+
+export interface StoreFinding {
+  check: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface Store {
+  readonly kind: 'file' | 'postgres';
+  /** The local directory: captured output while a handler runs, the daemon's pid file. */
+  readonly home: string;
+  /** Unusable records set aside during this command, for its report. */
+  readonly problems: Problem[];
+  /** Human-readable location (a path, or a database URL without its password). */
+  readonly location: string;
+
+  init(): Awaitable<void>;
+  close(): Awaitable<void>;
+
+  // ----- dispatchers -----
+  /** Names the calling dispatcher (its owner token) and registers it as alive. */
+  attach(owner: string): Awaitable<void>;
+  /** Keeps the dispatcher's registration alive (a lease for shared stores). */
+  heartbeat(owner: string): Awaitable<void>;
+  /** False once the dispatcher that owns a running entry is known to be gone. */
+  ownerAlive(owner: string): Awaitable<boolean>;
+  /** Start-of-pass upkeep: leftovers of killed writers, history of finished dispatchers. */
+  housekeep(me: string, nowIso: string): Awaitable<void>;
+  /** Backend-specific health findings (permissions, stale locks, schema version...). */
+  healthFindings(now: number): Awaitable<StoreFinding[]>;
+  listQuarantine(): Awaitable<{ file: string; reason: string }[]>;
+
+  // ----- schedules -----
+  readSchedule(id: string): Awaitable<Schedule | null>;
+  scheduleExists(id: string): Awaitable<boolean>;
+  listSchedules(): Awaitable<Schedule[]>;
+  /** False if the id is taken. */
+  createSchedule(s: Schedule): Awaitable<boolean>;
+  /** Read-modify-write under a lock; `change` returns the new schedule or undefined to leave it. */
+  updateSchedule(id: string, change: (s: Schedule) => Awaitable<Schedule | undefined>): Promise<Schedule | null>;
+  deleteSchedule(id: string): Promise<boolean>;
+  /** Mutual exclusion across every process (and host) using the store. */
+  withLock<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
+
+  // ----- queue -----
+  /** False if the entry id exists. */
+  enqueue(entry: Entry): Awaitable<boolean>;
+  listQueued(): Awaitable<QueuedRef[]>;
+  readQueued(ref: QueuedRef): Awaitable<Entry | null>;
+  /**
+   * Moves a queued entry to running under `owner`; exactly one caller wins
+   * (null for the others). A store that sees every host's runs enforces
+   * `maxRunning` in the same step and answers 'full'.
+   */
+  claim(ref: QueuedRef, owner: string, maxRunning: number): Awaitable<Entry | null | 'full'>;
+  /** Takes a queued entry out (cancel, skip); exactly one of take/claim wins. */
+  takeQueued(entryId: string, name?: string | null): Awaitable<Entry | null>;
+
+  // ----- running -----
+  releaseRunning(entryId: string, owner: string): Awaitable<void>;
+  /** The owner of every running entry. */
+  runningOwners(): Awaitable<string[]>;
+  listRunning(): Awaitable<RunningRecord[]>;
+  /** Moves a running entry to a new owner (recovery); only one caller wins. */
+  takeOver(rec: RunningRecord, newOwner: string): Awaitable<boolean>;
+  /** Queued, running (other than under `exceptOwner`) or dead-lettered. */
+  entryIsLive(entryId: string, exceptOwner?: string): Awaitable<boolean>;
+  hasLiveEntryFor(taskId: string): Awaitable<boolean>;
+
+  // ----- run groups -----
+  settleGroup(e: Entry, status: string, retrying: boolean): Awaitable<void>;
+  groupResult(entryId: string): Awaitable<string | null>;
+
+  // ----- cancel requests -----
+  requestCancel(entryId: string): Awaitable<void>;
+  cancelRequests(): Awaitable<string[]>;
+  clearCancel(entryId: string): Awaitable<void>;
+
+  // ----- history and output -----
+  /** Durable before it returns. */
+  recordExecution(x: Execution): Promise<void>;
+  getExecution(executionId: string): Awaitable<Execution | null>;
+  executionExists(executionId: string): Awaitable<boolean>;
+  /** Newest first. */
+  listExecutions(filter?: { taskId?: string; limit?: number }): Awaitable<Execution[]>;
+  /** Where a handler's output is captured while it runs (always local). */
+  logPath(executionId: string): string;
+  /** The captured output of a recorded execution ('' if none). */
+  readLog(x: Execution): Awaitable<string>;
+
+  // ----- dead letters -----
+  toDlq(d: DeadLetter): Awaitable<void>;
+  listDlq(): Awaitable<DeadLetter[]>;
+  takeDlq(entryId: string): Awaitable<DeadLetter | null>;
+
+  // ----- breakers -----
+  readBreaker(name: string): Awaitable<BreakerRecord | null>;
+  listBreakers(): Awaitable<BreakerRecord[]>;
+  updateBreaker(name: string, change: (b: BreakerRecord) => BreakerRecord | undefined): Promise<BreakerRecord>;
+
+  // ----- small state -----
+  isPaused(): Awaitable<boolean>;
+  setPaused(paused: boolean, at: string): Awaitable<void>;
+  readState<T>(name: string): Awaitable<T | null>;
+  writeState(name: string, value: unknown): Awaitable<void>;
+  appendEvent(rec: EventRecord): Awaitable<void>;
+  listEvents(limit: number): Awaitable<EventRecord[]>;
+  /** The daemon's pid file (local: one daemon per home and host). */
+  pidFile(): string;
+}
+
+export function newBreaker(name: string, format: number): BreakerRecord {
+  return { format, name, state: 'closed', consecutive_failures: 0, opened_at: null, trial_entry: null };
+}
