@@ -3,21 +3,90 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterEach } from 'vitest';
 
 export const BIN = path.resolve(__dirname, '..', 'bin', 'conductor');
 
-const homes: string[] = [];
+/**
+ * The suite runs once per store. With CONDUCTOR_TEST_PG set to an admin URL
+ * (see scripts/test-postgres.sh) every home gets a database of its own and
+ * every command runs with --store pointing at it.
+ */
+export const PG_ADMIN = process.env.CONDUCTOR_TEST_PG ?? '';
+export const STORE: 'file' | 'postgres' = PG_ADMIN ? 'postgres' : 'file';
+export const fileStoreOnly = STORE === 'file';
 
-/** A fresh temporary home, removed after the test. */
+const homes: string[] = [];
+const databases: string[] = [];
+const storeOf = new Map<string, string>();
+
+function psql(sql: string): void {
+  execFileSync('psql', [PG_ADMIN, '-qXc', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Runs SQL on a PostgreSQL home's database (tests that play a crash or a foreign writer); prints rows unaligned. */
+export function sqlOn(home: string, sql: string): string {
+  return execFileSync('psql', [storeOf.get(home)!, '-qXtAc', sql], { encoding: 'utf8' });
+}
+
+/** Rewrites a stored schedule behind conductor's back, as a crash or a hand edit would leave it. */
+export function editStoredSchedule(home: string, id: string, change: (s: any) => void): void {
+  if (STORE === 'file') {
+    const file = path.join(home, 'schedules', `${id}.json`);
+    const s = JSON.parse(fs.readFileSync(file, 'utf8'));
+    change(s);
+    fs.writeFileSync(file, JSON.stringify(s));
+    return;
+  }
+  const s = JSON.parse(sqlOn(home, `SELECT body FROM conductor.schedules WHERE task_id = '${id}'`));
+  change(s);
+  sqlOn(home, `UPDATE conductor.schedules SET body = '${JSON.stringify(s).replace(/'/g, "''")}' WHERE task_id = '${id}'`);
+}
+
+export function readStoredSchedule(home: string, id: string): any {
+  if (STORE === 'file') return JSON.parse(fs.readFileSync(path.join(home, 'schedules', `${id}.json`), 'utf8'));
+  return JSON.parse(sqlOn(home, `SELECT body FROM conductor.schedules WHERE task_id = '${id}'`));
+}
+
+function databaseUrl(name: string): string {
+  const u = new URL(PG_ADMIN);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** A fresh temporary home (and database), removed after the test. */
 export function tempHome(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conductor-test-'));
   homes.push(dir);
-  return path.join(dir, 'home');
+  const home = path.join(dir, 'home');
+  if (STORE === 'postgres') {
+    const name = `ct_${path.basename(dir).replace(/[^A-Za-z0-9]/g, '_').toLowerCase()}`;
+    psql(`CREATE DATABASE ${name}`);
+    databases.push(name);
+    const url = databaseUrl(name);
+    storeOf.set(home, url);
+    // Processes a test starts itself (daemons, shell loops) inherit the store of its latest home.
+    process.env.CONDUCTOR_STORE = url;
+  }
+  return home;
+}
+
+/** What a command needs in its environment to work on this home's store. */
+export function storeEnv(home: string): Record<string, string> {
+  const url = storeOf.get(home);
+  return url ? { CONDUCTOR_STORE: url } : {};
 }
 
 afterEach(() => {
   for (const d of homes.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  for (const db of databases.splice(0)) {
+    try {
+      psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    } catch {
+      /* left for the throw-away cluster to take with it */
+    }
+  }
 });
 
 export interface RunResult {
@@ -30,7 +99,7 @@ export interface RunResult {
 export async function cli(home: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
   const r = await execa(BIN, ['--home', home, ...args], {
     reject: false,
-    env: { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home), ...env },
+    env: { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home), ...storeEnv(home), ...env },
     cwd: path.dirname(home),
     stripFinalNewline: false,
     timeout: 120_000,
@@ -57,6 +126,17 @@ export async function ok(home: string, args: string[], env: Record<string, strin
 
 export async function json<T = any>(home: string, args: string[], env: Record<string, string> = {}): Promise<T> {
   return JSON.parse(await ok(home, [...args, '--json'], env));
+}
+
+/**
+ * A digest of everything the store keeps for a home: every file of a file
+ * store (names, modes, contents); the export of a PostgreSQL store.
+ */
+export async function stateDigest(home: string): Promise<string> {
+  if (STORE === 'file') return snapshot(home);
+  const dump = JSON.parse(await ok(home, ['export']));
+  delete dump.exported_at;
+  return createHash('sha256').update(JSON.stringify(dump)).digest('hex');
 }
 
 /** A digest of every file under a directory: names, modes and contents. */

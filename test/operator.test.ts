@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, json, ok, tempHome } from './helpers.js';
+import { cli, json, ok, sqlOn, STORE, tempHome } from './helpers.js';
 
 describe('next', () => {
   it('previews runs across DST in New York and Berlin', async () => {
@@ -85,15 +85,21 @@ describe('health', () => {
     await ok(home, ['process']);
     const h = await json(home, ['health']);
     expect(h.healthy).toBe(true);
-    expect(h.findings.map((f: any) => f.check)).toEqual(expect.arrayContaining(['heartbeat', 'running', 'locks', 'quarantine', 'permissions', 'breakers', 'dlq']));
+    const storeChecks = STORE === 'file' ? ['locks', 'permissions'] : ['database', 'dispatchers'];
+    expect(h.findings.map((f: any) => f.check)).toEqual(expect.arrayContaining(['heartbeat', 'running', 'quarantine', 'breakers', 'dlq', ...storeChecks]));
     const later = await cli(home, ['health', '--json'], { CONDUCTOR_NOW: new Date(Date.now() + 10 * 60_000).toISOString() });
     expect(later.code).toBe(1);
     expect(JSON.parse(later.stdout).findings.find((f: any) => f.check === 'heartbeat').ok).toBe(false);
-    fs.writeFileSync(path.join(home, 'schedules', 'junk.json'), '{');
-    await cli(home, ['list']);
+    // A foreign record in the store: set aside and reported, the rest keep working.
+    if (STORE === 'file') fs.writeFileSync(path.join(home, 'schedules', 'junk.json'), '{');
+    else sqlOn(home, `INSERT INTO conductor.schedules (task_id, body) VALUES ('junk', '{"hello": 1}')`);
+    const l = await cli(home, ['list', '--json']);
+    expect(l.code).toBe(0);
+    expect(JSON.parse(l.stdout).map((s: any) => s.task_id)).toEqual(['a']);
+    expect(l.stderr).toMatch(/junk/);
     const q = await cli(home, ['health']);
     expect(q.code).toBe(1);
-    expect(q.stdout).toMatch(/FAIL quarantine: 1 file/);
+    expect(q.stdout).toMatch(/FAIL quarantine: 1 (file|record)/);
   });
 });
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, json, ok, readLines, snapshot, tempHome, workDir } from './helpers.js';
+import { cli, json, ok, readLines, stateDigest, tempHome, workDir } from './helpers.js';
 
 /** Handler that logs start and end with nanosecond stamps. */
 const span = (log: string, id: string, extra = '') =>
@@ -70,11 +70,11 @@ describe('dependencies', () => {
     await ok(home, ['create', 'c', 'C', 'true', 'event', 'never', '--depends-on', 'b']);
     const file = path.join(path.dirname(home), 'cycle.yaml');
     fs.writeFileSync(file, 'schedules:\n  - {task_id: a, handler: "true", schedule_type: event, schedule_expr: never, depends_on: [c]}\n');
-    const before = snapshot(home);
+    const before = await stateDigest(home);
     const r = await cli(home, ['apply', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/dependency cycle: a -> c -> b -> a/);
-    expect(snapshot(home)).toBe(before);
+    expect(await stateDigest(home)).toBe(before);
     const u = await cli(home, ['create', 'x', 'X', 'true', 'event', 'e', '--depends-on', 'nope']);
     expect(u.code).toBe(2);
     expect(u.stderr).toMatch(/unknown task id 'nope'/);
@@ -199,17 +199,17 @@ describe('schedules file', () => {
     const home = tempHome();
     const file = path.join(path.dirname(home), 'bad.yaml');
     fs.writeFileSync(file, yaml + '  - task_id: broken\n    handler: "true"\n    schedule_type: cron\n    schedule_expr: "99 * * * *"\n');
-    const before = snapshot(home);
+    const before = await stateDigest(home);
     const r = await cli(home, ['apply', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/bad\.yaml:15: broken: invalid cron minute field '99'/);
-    expect(snapshot(home)).toBe(before);
+    expect(await stateDigest(home)).toBe(before);
     const v = await cli(home, ['validate', file]);
     expect(v.code).toBe(2);
     expect(v.stderr).toMatch(/:15: broken: invalid cron minute field/);
     fs.writeFileSync(file, yaml);
     expect((await cli(home, ['validate', file])).stdout).toMatch(/ok, 2 schedules/);
-    expect(snapshot(home)).toBe(before);
+    expect(await stateDigest(home)).toBe(before);
     fs.writeFileSync(file, 'schedules: [ {task_id: a, ');
     expect((await cli(home, ['validate', file])).code).toBe(2);
   });

@@ -24,6 +24,9 @@ const BY_NAME: Record<string, (p: Command) => void> = {
   validate: verbs.registerValidate,
   events: verbs.registerEvents,
   health: verbs.registerHealth,
+  migrate: verbs.registerMigrate,
+  export: verbs.registerExport,
+  import: verbs.registerImport,
 };
 
 const GLOBAL_WITH_VALUE = new Set(['--home', '--store']);

@@ -39,6 +39,12 @@ export class FileStore implements Store {
 
   close(): void {}
 
+  /** Files carry their own format version and are read as they are: nothing to upgrade yet. */
+  async migrate(): Promise<[number, number]> {
+    this.init();
+    return [FORMAT, FORMAT];
+  }
+
   attach(owner: string): void {
     this.journalOwner = owner;
   }

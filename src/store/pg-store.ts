@@ -88,11 +88,10 @@ export class PgStore implements Store {
 
   /** The schema version of the database, 0 when it has none. */
   async schemaVersion(): Promise<number> {
-    const rows = await this.q<{ v: string | null }>(
-      `SELECT CASE WHEN to_regclass('conductor.meta') IS NULL THEN NULL
-              ELSE (SELECT value FROM conductor.meta WHERE key = 'schema_version') END AS v`,
-    );
-    return rows[0]?.v ? Number(rows[0].v) : 0;
+    const [t] = await this.q<{ t: string | null }>(`SELECT to_regclass('conductor.meta')::text AS t`);
+    if (!t?.t) return 0;
+    const rows = await this.q<{ value: string }>(`SELECT value FROM conductor.meta WHERE key = 'schema_version'`);
+    return rows[0] ? Number(rows[0].value) : 0;
   }
 
   /** Applies the migrations the database lacks; returns [from, to]. */

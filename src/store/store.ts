@@ -57,6 +57,8 @@ export interface Store {
   readonly location: string;
 
   init(): Awaitable<void>;
+  /** Creates or upgrades the schema; returns [version before, version after]. */
+  migrate(): Promise<[number, number]>;
   close(): Awaitable<void>;
 
   // ----- dispatchers -----

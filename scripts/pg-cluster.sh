@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# A throw-away PostgreSQL cluster for the tests and benchmarks:
+#   scripts/pg-cluster.sh start   -> prints the URL to export as CONDUCTOR_TEST_PG
+#   scripts/pg-cluster.sh stop
+# Installs Debian's postgresql when it is missing (needs root, as on CI).
+# initdb and pg_ctl run as a non-root user, as PostgreSQL requires.
+set -euo pipefail
+PORT=${CONDUCTOR_PG_PORT:-54329}
+DIR=${CONDUCTOR_PG_DIR:-/tmp/conductor-pg-$PORT}
+RUN_AS=${CONDUCTOR_PG_USER:-postgres}
+
+bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  [ -n "$d" ] && echo "$d"
+}
+
+as_user() {
+  if [ "$(id -u)" = 0 ]; then runuser -u "$RUN_AS" -- "$@"; else "$@"; fi
+}
+
+case "${1:-}" in
+  start)
+    if [ -z "$(bindir)" ]; then
+      echo "installing postgresql from Debian's packages..." >&2
+      apt-get update -qq >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+    fi
+    BIN=$(bindir)
+    if [ "$(id -u)" = 0 ] && ! id "$RUN_AS" >/dev/null 2>&1; then useradd --system --no-create-home "$RUN_AS"; fi
+    if [ -f "$DIR/postmaster.pid" ] && as_user "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
+      echo "postgres://postgres@127.0.0.1:$PORT/postgres"
+      exit 0
+    fi
+    rm -rf "$DIR"
+    mkdir -p "$DIR"
+    [ "$(id -u)" = 0 ] && chown "$RUN_AS" "$DIR"
+    as_user "$BIN/initdb" -D "$DIR" -U postgres --auth=trust --no-sync -E UTF8 >/dev/null
+    # Tests open many short connections and never need durability across a crash of the cluster.
+    as_user "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w \
+      -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+      start >/dev/null
+    echo "postgres://postgres@127.0.0.1:$PORT/postgres"
+    ;;
+  stop)
+    BIN=$(bindir) || exit 0
+    [ -d "$DIR" ] && as_user "$BIN/pg_ctl" -D "$DIR" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$DIR"
+    ;;
+  *)
+    echo "usage: $0 start|stop" >&2
+    exit 2
+    ;;
+esac

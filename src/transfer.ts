@@ -1,0 +1,126 @@
+import type { Context } from './context.js';
+import { InputError, RunError } from './errors.js';
+import { ID_PATTERN } from './ids.js';
+import type { DeadLetter, Entry, Execution, Schedule } from './model.js';
+import { writeAtomic } from './store/atomic.js';
+import type { BreakerRecord } from './store/store.js';
+import { isoInZone } from './time.js';
+
+/**
+ * What `export` writes and `import` reads: every record a store keeps that
+ * matters beyond one process (schedules, queue, history with its output,
+ * dead letters, breakers), as plain JSON, the same from either store.
+ */
+export interface Dump {
+  conductor_export: 1;
+  exported_at: string;
+  source: string;
+  paused: boolean;
+  schedules: Schedule[];
+  queue: Entry[];
+  executions: (Execution & { output: string })[];
+  dlq: DeadLetter[];
+  breakers: BreakerRecord[];
+}
+
+export async function exportState(ctx: Context): Promise<Dump> {
+  const { store } = ctx;
+  const running = await store.listRunning();
+  // A running entry belongs to a live dispatcher; copying it would run it twice or lose it.
+  if (running.length) {
+    throw new RunError(`${running.length} entr${running.length === 1 ? 'y is' : 'ies are'} running; pause and let them finish before exporting`);
+  }
+  const executions: Dump['executions'] = [];
+  for (const x of (await store.listExecutions()).reverse()) executions.push({ ...x, output: await store.readLog(x) });
+  const queue: Entry[] = [];
+  for (const ref of await store.listQueued()) {
+    const e = await store.readQueued(ref);
+    if (e) queue.push(e);
+  }
+  queue.sort((a, b) => (a.entry_id < b.entry_id ? -1 : 1));
+  return {
+    conductor_export: 1,
+    exported_at: isoInZone(ctx.clock()),
+    source: `${store.kind}:${store.location}`,
+    paused: await store.isPaused(),
+    schedules: await store.listSchedules(),
+    queue,
+    executions,
+    dlq: await store.listDlq(),
+    breakers: await store.listBreakers(),
+  };
+}
+
+const isObj = (v: unknown): v is Record<string, any> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+const isId = (v: unknown) => typeof v === 'string' && ID_PATTERN.test(v);
+
+/** Checks the whole document before anything is written; throws naming the first problem. */
+export function parseDump(text: string, source: string): Dump {
+  let d: any;
+  try {
+    d = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`${source}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!isObj(d) || d.conductor_export !== 1) throw new InputError(`${source}: not a conductor export (no "conductor_export": 1)`);
+  const list = (key: string, ok: (v: any) => boolean, what: string) => {
+    const arr = d[key] ?? [];
+    if (!Array.isArray(arr)) throw new InputError(`${source}: "${key}" is not a list`);
+    arr.forEach((v: unknown, i: number) => {
+      if (!isObj(v) || !ok(v)) throw new InputError(`${source}: ${key}[${i}] is not a valid ${what}`);
+    });
+    d[key] = arr;
+  };
+  list('schedules', (s) => isId(s.task_id) && typeof s.handler === 'string' && ['cron', 'interval', 'event', 'once'].includes(s.schedule_type) && typeof s.priority === 'number', 'schedule');
+  list('queue', (e) => isId(e.entry_id) && isId(e.task_id) && typeof e.priority === 'number' && typeof e.attempt === 'number', 'queue entry');
+  list('executions', (x) => isId(x.execution_id) && isId(x.task_id) && typeof x.status === 'string' && !Number.isNaN(Date.parse(x.started_at)) && !Number.isNaN(Date.parse(x.finished_at)), 'execution');
+  list('dlq', (e) => isId(e.entry_id) && isId(e.task_id), 'dead letter');
+  list('breakers', (b) => isId(b.name) && ['closed', 'open', 'half-open'].includes(b.state), 'breaker');
+  return d as Dump;
+}
+
+export interface ImportResult {
+  schedules: number;
+  queued: number;
+  executions: number;
+  executions_present: number;
+  dlq: number;
+  breakers: number;
+}
+
+/**
+ * Loads a dump into the context's store. Every conflict is found before the
+ * first write (an id already there), so a refused import changes nothing;
+ * executions already present are left as they are, so history can be
+ * imported again without doubling.
+ */
+export async function importState(ctx: Context, d: Dump): Promise<ImportResult> {
+  const { store } = ctx;
+  for (const s of d.schedules) if (await store.scheduleExists(s.task_id)) throw new InputError(`task id '${s.task_id}' already exists in the target store; nothing imported`);
+  for (const e of d.queue) if (await store.entryIsLive(e.entry_id)) throw new InputError(`entry id '${e.entry_id}' already exists in the target store; nothing imported`);
+  for (const e of d.dlq) if (await store.entryIsLive(e.entry_id)) throw new InputError(`dead letter '${e.entry_id}' already exists in the target store; nothing imported`);
+  const res: ImportResult = { schedules: 0, queued: 0, executions: 0, executions_present: 0, dlq: 0, breakers: 0 };
+  for (const s of d.schedules) if (await store.createSchedule(s)) res.schedules++;
+  for (const b of d.breakers) {
+    await store.updateBreaker(b.name, () => b);
+    res.breakers++;
+  }
+  for (const x of d.executions) {
+    if (await store.executionExists(x.execution_id)) {
+      res.executions_present++;
+      continue;
+    }
+    const { output, ...rest } = x;
+    const log = output ? store.logPath(x.execution_id) : null;
+    if (log) writeAtomic(log, output);
+    await store.recordExecution({ ...rest, log });
+    res.executions++;
+  }
+  for (const e of d.dlq) {
+    await store.toDlq(e);
+    res.dlq++;
+  }
+  for (const e of d.queue) if (await store.enqueue({ ...e, status: 'queued' })) res.queued++;
+  if (d.paused) await store.setPaused(true, d.exported_at);
+  return res;
+}
