@@ -2,7 +2,7 @@
 # A throw-away PostgreSQL cluster for the tests and benchmarks:
 #   scripts/pg-cluster.sh start   -> prints the URL to export as CONDUCTOR_TEST_PG
 #   scripts/pg-cluster.sh stop
-# Installs Debian's postgresql when it is missing (needs root, as on CI).
+#   scripts/pg-cluster.sh install  -> Debian's postgresql, when missing (needs root, as on CI)
 # initdb and pg_ctl run as a non-root user, as PostgreSQL requires.
 set -euo pipefail
 PORT=${CONDUCTOR_PG_PORT:-54329}
@@ -19,13 +19,23 @@ as_user() {
   if [ "$(id -u)" = 0 ]; then runuser -u "$RUN_AS" -- "$@"; else "$@"; fi
 }
 
+install_pg() {
+  [ -n "$(bindir)" ] && command -v psql >/dev/null && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "PostgreSQL is not installed; as root: apt-get install postgresql" >&2
+    exit 1
+  fi
+  echo "installing postgresql from Debian's packages..." >&2
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+}
+
 case "${1:-}" in
+  install)
+    install_pg
+    ;;
   start)
-    if [ -z "$(bindir)" ]; then
-      echo "installing postgresql from Debian's packages..." >&2
-      apt-get update -qq >&2
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
-    fi
+    install_pg
     BIN=$(bindir)
     if [ "$(id -u)" = 0 ] && ! id "$RUN_AS" >/dev/null 2>&1; then useradd --system --no-create-home "$RUN_AS"; fi
     if [ -f "$DIR/postmaster.pid" ] && as_user "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
@@ -48,7 +58,7 @@ case "${1:-}" in
     rm -rf "$DIR"
     ;;
   *)
-    echo "usage: $0 start|stop" >&2
+    echo "usage: $0 install|start|stop" >&2
     exit 2
     ;;
 esac

@@ -180,8 +180,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       summary.recovered += await recoverOrphans(ctx, o, me);
       lastRecover = now;
     }
+    await store.heartbeat(me.token);
     if (now - lastHeartbeat > 5000) {
-      await store.heartbeat(me.token);
       await store.writeState('heartbeat', { format: FORMAT, at: isoInZone(now), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass' });
       lastHeartbeat = now;
     }

@@ -39,6 +39,7 @@ export class PgStore implements Store {
   readonly problems: Problem[] = [];
   readonly location: string;
   private pool: Pool;
+  private renewedAt = -Infinity;
 
   constructor(home: string, url: string) {
     this.home = path.resolve(home);
@@ -157,10 +158,15 @@ export class PgStore implements Store {
   // ---------- dispatchers ----------
 
   async attach(owner: string): Promise<void> {
+    this.renewedAt = -Infinity;
     await this.heartbeat(owner);
   }
 
+  /** Called every round of the dispatcher; renews the lease three times per lease period. */
   async heartbeat(owner: string): Promise<void> {
+    const now = Date.now();
+    if (now - this.renewedAt < leaseMs() / 3) return;
+    this.renewedAt = now;
     await this.q(
       `INSERT INTO conductor.dispatchers (owner, host, pid, seen_at) VALUES ($1, $2, $3, now())
        ON CONFLICT (owner) DO UPDATE SET seen_at = now()`,
