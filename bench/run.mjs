@@ -3,6 +3,7 @@ import { benchCliStart } from './cli-start.mjs';
 import { benchDaemon } from './daemon.mjs';
 import { benchDispatch } from './dispatch.mjs';
 import { benchScale } from './scale.mjs';
+import { benchStores } from './stores.mjs';
 import { cleanup } from './lib.mjs';
 import * as os from 'node:os';
 
@@ -15,5 +16,7 @@ cleanup();
 results.daemon = await benchDaemon();
 cleanup();
 results.scale = await benchScale(Number(process.env.BENCH_SCALE) || 100_000);
+cleanup();
+results.stores = await benchStores();
 cleanup();
 if (process.argv.includes('--json')) console.log(JSON.stringify(results, null, 2));

@@ -46,10 +46,11 @@ case "${1:-}" in
     mkdir -p "$DIR"
     [ "$(id -u)" = 0 ] && chown "$RUN_AS" "$DIR"
     as_user "$BIN/initdb" -D "$DIR" -U postgres --auth=trust --no-sync -E UTF8 >/dev/null
-    # Tests open many short connections and never need durability across a crash of the cluster.
-    as_user "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w \
-      -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-      start >/dev/null
+    OPTS="-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=300"
+    # Tests never need durability across a crash of the cluster; benchmarks keep PostgreSQL's defaults
+    # (CONDUCTOR_PG_DURABLE=1) so that it is compared with a file store that fsyncs.
+    [ "${CONDUCTOR_PG_DURABLE:-0}" = 1 ] || OPTS="$OPTS -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    as_user "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w -o "$OPTS" start >/dev/null
     echo "postgres://postgres@127.0.0.1:$PORT/postgres"
     ;;
   stop)
