@@ -378,7 +378,6 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
 function start(ctx: Context, o: DispatchOptions, sampler: Sampler, e: Entry, s: Schedule, now: number): Active {
   const executionId = `${e.entry_id}.${e.runs + 1}`;
   const env: NodeJS.ProcessEnv = {
-    ...baseEnv(ctx, s),
     CONDUCTOR_TASK_ID: e.task_id,
     CONDUCTOR_ENTRY_ID: e.entry_id,
     CONDUCTOR_EXECUTION_ID: executionId,
@@ -391,6 +390,7 @@ function start(ctx: Context, o: DispatchOptions, sampler: Sampler, e: Entry, s: 
     command: s.handler,
     cwd: s.cwd ?? process.cwd(),
     env,
+    baseEnv: baseEnv(ctx, s),
     logPath: ctx.store.logPath(executionId),
     logCap: o.logCap,
     timeoutMs: s.timeout ? parseDuration(s.timeout, 'timeout') : null,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { alive, BIN, cli, editStoredSchedule, fileStoreOnly, idleReadings, json, ok, readLines, readStoredSchedule, tempHome, workDir } from './helpers.js';
+import { alive, BIN, cli, editStoredSchedule, fileStoreOnly, idleReadings, json, ok, readLines, readStoredSchedule, STORE, tempHome, workDir } from './helpers.js';
 
 describe('process', () => {
   it('starts by priority, then first come first served, at concurrency 1', async () => {
@@ -224,5 +224,38 @@ describe('process', () => {
     const q = await json<any[]>(home, ['status']);
     expect(q.filter((e) => e.task_id === 'all')).toHaveLength(6);
     expect(q.filter((e) => e.task_id === 'none')).toHaveLength(0);
+  });
+});
+
+// Handlers start from the Perl helper where /usr/bin/perl exists, else from Node (run/spawner.ts);
+// both must behave the same.
+describe.each([['perl helper', {}], ['node spawn', { CONDUCTOR_SPAWNER: 'node' }]])('launching through the %s', (_name, launcherEnv: Record<string, string>) => {
+  it('exit codes, signals, output, environment, missing cwd, a background child holding the output', async () => {
+    const home = tempHome();
+    const dir = workDir(home);
+    await ok(home, ['create', 'out', 'Out', 'echo "p=$CONDUCTOR_PAYLOAD"; echo err >&2; pwd; printf "%s\\n" "$HOME_MARK"', 'event', 'never', '--cwd', dir, '--env', 'HOME_MARK=m k']);
+    await ok(home, ['create', 'code', 'Code', 'exit 7', 'event', 'never']);
+    await ok(home, ['create', 'sig', 'Sig', 'kill -KILL $$', 'event', 'never']);
+    await ok(home, ['create', 'nocwd', 'NoCwd', 'true', 'event', 'never', '--cwd', path.join(dir, 'missing')]);
+    await ok(home, ['create', 'bg', 'Bg', `sleep 5 & echo $! > ${dir}/bg.pid; echo started`, 'event', 'never']);
+    await ok(home, ['create', 'quiet', 'Quiet', 'true', 'event', 'never']);
+    await ok(home, ['queue', 'out', '--payload', '{"a": "b c"}']);
+    for (const t of ['code', 'sig', 'nocwd', 'bg', 'quiet']) await ok(home, ['queue', t]);
+    const t0 = Date.now();
+    await ok(home, ['process', '--max-concurrent', '6'], launcherEnv);
+    expect(Date.now() - t0).toBeLessThan(4000);
+    const hist = await json<any[]>(home, ['history'], launcherEnv);
+    const by = (t: string) => hist.find((x) => x.task_id === t);
+    expect(by('out')).toMatchObject({ status: 'success', exit_code: 0 });
+    // stdout and stderr share one pipe under the helper; from Node they are two, so their order may differ.
+    expect((await ok(home, ['logs', by('out').execution_id])).split('\n').filter(Boolean).sort()).toEqual([dir, 'err', 'm k', 'p={"a": "b c"}'].sort());
+    expect(by('code')).toMatchObject({ status: 'failed', exit_code: 7, error: 'exit code 7' });
+    expect(by('sig')).toMatchObject({ status: 'failed', exit_code: null, signal: 'SIGKILL' });
+    expect(by('nocwd')).toMatchObject({ status: 'failed', error: `working directory ${path.join(dir, 'missing')} does not exist` });
+    expect(by('bg')).toMatchObject({ status: 'success' });
+    expect(await ok(home, ['logs', by('bg').execution_id])).toBe('started\n');
+    expect(await ok(home, ['logs', by('quiet').execution_id])).toBe('');
+    if (STORE === 'file') expect(fs.existsSync(path.join(home, 'logs', `${by('quiet').execution_id}.log`))).toBe(false);
+    process.kill(Number(fs.readFileSync(`${dir}/bg.pid`, 'utf8')), 'SIGKILL');
   });
 });

@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 export interface LaunchRequest {
   command: string;
   cwd: string;
+  /** The handler's environment: `baseEnv` (shared by many runs, when given) plus `env`. */
   env: NodeJS.ProcessEnv;
+  baseEnv?: NodeJS.ProcessEnv;
   logPath: string;
   /** Bytes of output kept; the rest is counted and dropped. */
   logCap: number;
@@ -36,7 +38,7 @@ export function launchHere(req: LaunchRequest, events: LaunchEvents): void {
   const log = createLogWriter(req.logPath, req.logCap);
   const child = spawn('/bin/sh', ['-c', req.command], {
     cwd: req.cwd,
-    env: req.env,
+    env: req.baseEnv ? { ...req.baseEnv, ...req.env } : req.env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,6 @@
-import { launchHere, type LaunchOutcome, type LaunchRequest } from './launch.js';
+import { launchHere, type LaunchEvents, type LaunchOutcome, type LaunchRequest } from './launch.js';
 import { groupAlive, killGroup } from './proc.js';
+import { createSpawner, type Spawner } from './spawner.js';
 import type { Peaks, Sampler } from './sampler.js';
 
 export interface RunSpec extends LaunchRequest {
@@ -25,6 +26,14 @@ export interface Running {
   done: Promise<RunResult>;
   /** Stops the whole process group: TERM, then KILL after the grace period. */
   stop(reason: string): void;
+}
+
+let spawner: Spawner | null | undefined;
+
+/** Through the Perl helper where there is one (see spawner.ts), else Node's own spawn. */
+function launch(req: LaunchRequest, events: LaunchEvents): void {
+  if (spawner === undefined) spawner = createSpawner();
+  if (!spawner?.launch(req, events)) launchHere(req, events);
 }
 
 /**
@@ -59,8 +68,8 @@ export function runHandler(spec: RunSpec): Running {
     : null;
 
   const done = new Promise<RunResult>((resolve) => {
-    const req: LaunchRequest = { command: spec.command, cwd: spec.cwd, env: spec.env, logPath: spec.logPath, logCap: spec.logCap };
-    launchHere(req, {
+    const req: LaunchRequest = { command: spec.command, cwd: spec.cwd, env: spec.env, baseEnv: spec.baseEnv, logPath: spec.logPath, logCap: spec.logCap };
+    launch(req, {
       spawned(p) {
         pid = p;
         peaks = spec.sampler.track(p);
