@@ -123,7 +123,11 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   // The concurrency limit is the home's, not one pass's: runs of other dispatchers count (as of the last listing).
   let othersRunning = 0;
   const taken = new Set<string>();
+  // Estimates of what started in the last PENDING_LOAD_MS, with their running sum (a burst of
+  // short tasks puts thousands here; summing them every round showed in profiles).
   const recentStarts: { at: number; cpu: number; mem: number }[] = [];
+  let recentHead = 0;
+  const recentSum = { cpu: 0, mem: 0 };
   // Readings change slowly and what was just started is added as `pending`;
   // reading /proc once per start would be thousands of opens a second.
   let probed: { at: number; value: { cpu: number; mem: number } } | null = null;
@@ -209,8 +213,16 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         needList = false;
         freshList = true;
       }
-      while (recentStarts.length && now - recentStarts[0].at > PENDING_LOAD_MS) recentStarts.shift();
-      const pending = recentStarts.reduce((acc, x) => ({ cpu: acc.cpu + x.cpu, mem: acc.mem + x.mem }), { cpu: 0, mem: 0 });
+      while (recentHead < recentStarts.length && now - recentStarts[recentHead].at > PENDING_LOAD_MS) {
+        recentSum.cpu -= recentStarts[recentHead].cpu;
+        recentSum.mem -= recentStarts[recentHead].mem;
+        recentHead++;
+      }
+      if (recentHead > 1024 && recentHead * 2 > recentStarts.length) {
+        recentStarts.splice(0, recentHead);
+        recentHead = 0;
+      }
+      const pending = { cpu: Math.max(0, recentSum.cpu), mem: Math.max(0, recentSum.mem) };
       let readings: { cpu: number; mem: number } | null = null;
       let reservedBy: string | null = null;
       const runningTasks = new Set([...active.values()].map((a) => a.entry.task_id));
@@ -325,6 +337,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
         active.set(a.entry.entry_id, a);
         runningTasks.add(a.entry.task_id);
         recentStarts.push({ at: now, ...est });
+        recentSum.cpu += est.cpu;
+        recentSum.mem += est.mem;
         pending.cpu += est.cpu;
         pending.mem += est.mem;
         summary.started++;

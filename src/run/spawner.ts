@@ -60,7 +60,9 @@ sub command { my @f = split(/ /, shift); my $op = shift @f; return unless define
   elsif ($op eq 'L') { launch(@f) }
   elsif ($op eq 'Q') { my $r = $run{$f[0]}; finish($r) if $r } }
 while (1) {
-  for my $fh ($sel->can_read(0.05)) {
+  # A handler whose output closed is about to be reapable: look again soon rather than at the next tick.
+  my $soon = grep { !$_->{fh} && !$_->{exited} } values %run;
+  for my $fh ($sel->can_read($soon ? 0.001 : 0.05)) {
     if ($fh == \\*STDIN) { my $n = sysread(STDIN, $buf, 65536, length $buf); exit(0) if !$n;
       while ((my $i = index($buf, "\\n")) >= 0) { command(substr($buf, 0, $i)); substr($buf, 0, $i + 1) = '' } next }
     my $r = $byfh{fileno($fh)} or next; my $data; my $n = sysread($fh, $data, 65536);
