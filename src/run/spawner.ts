@@ -27,7 +27,7 @@ import type { LaunchEvents, LaunchRequest } from './launch.js';
  * If perl is missing or the helper dies, launches fall back to Node's spawn.
  */
 const PERL = `
-use strict; use warnings; use POSIX qw(:sys_wait_h setsid _exit); use IO::Select;
+use strict; use POSIX qw(:sys_wait_h setsid _exit); use IO::Select;
 $SIG{$_} = 'IGNORE' for qw(PIPE INT TERM HUP); STDOUT->autoflush(1);
 my (%env, %run, %byfh, %bypid); my $sel = IO::Select->new(\\*STDIN); my $buf = '';
 sub hx { return pack('H*', substr(shift, 1)) }
@@ -61,8 +61,9 @@ sub command { my @f = split(/ /, shift); my $op = shift @f; return unless define
   elsif ($op eq 'Q') { my $r = $run{$f[0]}; finish($r) if $r } }
 while (1) {
   # A handler whose output closed is about to be reapable: look again soon rather than at the next tick.
+  # With nothing running it sleeps until the dispatcher writes (an idle daemon costs nothing).
   my $soon = grep { !$_->{fh} && !$_->{exited} } values %run;
-  for my $fh ($sel->can_read($soon ? 0.001 : 0.05)) {
+  for my $fh ($sel->can_read(!%run ? undef : $soon ? 0.001 : 0.05)) {
     if ($fh == \\*STDIN) { my $n = sysread(STDIN, $buf, 65536, length $buf); exit(0) if !$n;
       while ((my $i = index($buf, "\\n")) >= 0) { command(substr($buf, 0, $i)); substr($buf, 0, $i + 1) = '' } next }
     my $r = $byfh{fileno($fh)} or next; my $data; my $n = sysread($fh, $data, 65536);
