@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool, PoolClient } from 'pg';
-import { RunError } from '../errors.js';
+import { InputError, RunError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { tokenAlive, tokenIsLocal } from '../run/proc.js';
@@ -61,11 +61,13 @@ export class PgStore implements Store {
   private wrap(err: unknown): Error {
     const e = err as { code?: string; message?: string };
     if (e.code === '42P01' || e.code === '3F000') return new RunError(`database ${this.location} has no conductor schema: run 'conductor migrate'`);
-    if (err instanceof RunError) return err;
+    // Our own errors (a change callback refusing bad input, say) keep their exit code.
+    if (err instanceof RunError || err instanceof InputError) return err;
     return new RunError(`database ${this.location}: ${e.message ?? String(err)}`);
   }
 
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  /** One pooled connection for `fn`, released whatever happens. */
+  private async session<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     let c: PoolClient;
     try {
       c = await this.pool.connect();
@@ -73,16 +75,28 @@ export class PgStore implements Store {
       throw this.wrap(err);
     }
     try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
+      return await fn(c);
     } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
       throw this.wrap(err);
     } finally {
       c.release();
     }
+  }
+
+  private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return this.session((c) => inTransaction(c, () => fn(c)));
+  }
+
+  /** Holds a session-level advisory lock (every host sees it) while `fn` runs. */
+  private locked<T>(key: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return this.session(async (c) => {
+      await c.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      try {
+        return await fn(c);
+      } finally {
+        await c.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined);
+      }
+    });
   }
 
   // ---------- schema ----------
@@ -97,40 +111,23 @@ export class PgStore implements Store {
 
   /** Applies the migrations the database lacks; returns [from, to]. */
   async migrate(): Promise<[number, number]> {
-    let c: PoolClient;
-    try {
-      c = await this.pool.connect();
-    } catch (err) {
-      throw this.wrap(err);
-    }
-    try {
-      await c.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATE_LOCK]);
+    return this.locked(MIGRATE_LOCK, async (c) => {
       await c.query('CREATE SCHEMA IF NOT EXISTS conductor');
       await c.query('CREATE TABLE IF NOT EXISTS conductor.meta (key text PRIMARY KEY, value text NOT NULL)');
       const cur = await c.query(`SELECT value FROM conductor.meta WHERE key = 'schema_version'`);
       const from = cur.rows[0] ? Number(cur.rows[0].value) : 0;
       if (from > SCHEMA_VERSION) throw new RunError(`database ${this.location} has schema version ${from}, newer than this conductor (${SCHEMA_VERSION})`);
       for (let v = from + 1; v <= SCHEMA_VERSION; v++) {
-        await c.query('BEGIN');
-        try {
+        await inTransaction(c, async () => {
           await c.query(MIGRATIONS[v - 1]);
           await c.query(
             `INSERT INTO conductor.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = $1`,
             [String(v)],
           );
-          await c.query('COMMIT');
-        } catch (err) {
-          await c.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
+        });
       }
-      return [from, SCHEMA_VERSION];
-    } catch (err) {
-      throw this.wrap(err);
-    } finally {
-      await c.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATE_LOCK]).catch(() => undefined);
-      c.release();
-    }
+      return [from, SCHEMA_VERSION] as [number, number];
+    });
   }
 
   /**
@@ -275,19 +272,7 @@ export class PgStore implements Store {
   }
 
   async withLock<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
-    let c: PoolClient;
-    try {
-      c = await this.pool.connect();
-      await c.query('SELECT pg_advisory_lock(hashtext($1))', [`conductor:${name}`]);
-    } catch (err) {
-      throw this.wrap(err);
-    }
-    try {
-      return await fn();
-    } finally {
-      await c.query('SELECT pg_advisory_unlock(hashtext($1))', [`conductor:${name}`]).catch(() => undefined);
-      c.release();
-    }
+    return this.locked(`conductor:${name}`, async () => fn());
   }
 
   // ---------- queue ----------
@@ -505,5 +490,17 @@ export class PgStore implements Store {
 
   pidFile(): string {
     return path.join(this.home, 'state', 'daemon.pid');
+  }
+}
+
+async function inTransaction<T>(c: PoolClient, fn: () => Promise<T>): Promise<T> {
+  await c.query('BEGIN');
+  try {
+    const out = await fn();
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
   }
 }
