@@ -34,6 +34,19 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     expect(down.stderr).toMatch(/^conductor: database postgres:\/\/postgres@127\.0\.0\.1:1\/none: /);
   });
 
+  it('a foreign row in the queue is set aside and reported; the other entries run', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'a', 'A', 'true', 'event', 'never']);
+    await ok(home, ['queue', 'a']);
+    sqlOn(home, `INSERT INTO conductor.queue (entry_id, name, task_id, body) VALUES ('junk', 'junk', 'a', '{"x": 1}')`);
+    const r = await cli(home, ['process', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ started: 1, succeeded: 1, still_queued: 0 });
+    expect((await cli(home, ['status'])).code).toBe(0);
+    expect(sqlOn(home, 'SELECT source, body FROM conductor.quarantine').trim()).toBe('queue/junk|{"x":1}');
+    expect((await json(home, ['stats'])).quarantined).toBe(1);
+  });
+
   it('export and import move schedules, queue, history and dead letters between the stores, both ways', async () => {
     const pg = tempHome();
     const file = tempHome();

@@ -288,9 +288,14 @@ export class PgStore implements Store {
   /** The same compact references as the file store's names: ranking never reads bodies. */
   async listQueued(): Promise<QueuedRef[]> {
     const out: QueuedRef[] = [];
-    for (const r of await this.q<{ name: string }>('SELECT name FROM conductor.queue')) {
+    for (const r of await this.q<{ entry_id: string; name: string }>('SELECT entry_id, name FROM conductor.queue')) {
       const ref = parseQueueName(r.name);
-      if (ref) out.push(ref);
+      if (ref && ref.entry_id === r.entry_id) out.push(ref);
+      else {
+        // A row not written by conductor (or by a newer one): set aside and reported, never silently skipped.
+        const body = (await this.q('SELECT body FROM conductor.queue WHERE entry_id = $1', [r.entry_id]))[0]?.body ?? null;
+        await this.quarantine('queue', 'entry_id', r.entry_id, body, 'not a queue entry (its name is not in conductor\'s form)');
+      }
     }
     return out;
   }
