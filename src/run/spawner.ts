@@ -161,6 +161,11 @@ export function createSpawner(): Spawner | null {
     launch(req, events) {
       const c = start();
       if (!c?.stdin?.writable) return false;
+      // The launches of one dispatcher round go to the helper in one write.
+      if (!c.stdin.writableCorked) {
+        c.stdin.cork();
+        process.nextTick(() => c.stdin?.uncork());
+      }
       const base = req.baseEnv ?? req.env;
       let envId = envIds.get(base);
       if (envId === undefined) {

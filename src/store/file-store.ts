@@ -368,8 +368,9 @@ export class FileStore implements Store {
     writeJsonAtomic(this.runningPath(entry.entry_id, owner), entry);
   }
 
-  async releaseRunning(entryId: string, owner: string): Promise<void> {
-    await fs.promises.unlink(this.runningPath(entryId, owner)).catch(() => undefined);
+  /** Off the main thread: an unlink waits behind the history journal's fdatasync. */
+  releaseRunning(entryId: string, owner: string): Promise<void> {
+    return new Promise((resolve) => fs.unlink(this.runningPath(entryId, owner), () => resolve()));
   }
 
 
