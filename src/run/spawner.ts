@@ -27,7 +27,7 @@ import type { LaunchEvents, LaunchRequest } from './launch.js';
  * If perl is missing or the helper dies, launches fall back to Node's spawn.
  */
 const PERL = `
-use strict; use POSIX qw(:sys_wait_h setsid _exit); use IO::Select;
+use strict; use POSIX qw(:sys_wait_h setsid _exit O_WRONLY O_CREAT O_TRUNC); use IO::Select;
 $SIG{$_} = 'IGNORE' for qw(PIPE INT TERM HUP); STDOUT->autoflush(1);
 my (%env, %run, %byfh, %bypid); my $sel = IO::Select->new(\\*STDIN); my $buf = '';
 sub hx { return pack('H*', substr(shift, 1)) }
@@ -36,7 +36,7 @@ sub finish { my $r = shift; my $fh = $r->{fh}; if ($fh) { $sel->remove($fh); del
   if ($r->{dropped} > 0) { logwrite($r, "\\n[conductor: output truncated, $r->{dropped} more bytes dropped]\\n", 1) }
   close($r->{log}) if $r->{log}; out('C', $r->{id}, $r->{kept} + $r->{dropped}); delete $run{$r->{id}} }
 sub logwrite { my ($r, $data, $force) = @_;
-  if (!$r->{log}) { open(my $l, '>', $r->{path}) or return; chmod 0600, $r->{path}; binmode $l; $r->{log} = $l }
+  if (!$r->{log}) { sysopen(my $l, $r->{path}, O_WRONLY | O_CREAT | O_TRUNC, 0600) or return; binmode $l; $r->{log} = $l }
   if ($force) { syswrite($r->{log}, $data); return }
   my $room = $r->{cap} - $r->{kept}; my $n = length($data);
   if ($room > 0) { my $part = $n <= $room ? $data : substr($data, 0, $room); syswrite($r->{log}, $part); $r->{kept} += length($part) }
@@ -73,6 +73,8 @@ while (1) {
     out('E', $r->{id}, ($? & 127) ? -1 : ($? >> 8), $? & 127); finish($r) if !$r->{fh} }
 }
 `;
+
+const MAX_IN_HELPER = 900;
 
 const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n as number, name]));
 
@@ -159,6 +161,8 @@ export function createSpawner(): Spawner | null {
 
   return {
     launch(req, events) {
+      // select(2) in the helper watches at most 1,024 descriptors: past that, Node spawns.
+      if (pending.size >= MAX_IN_HELPER) return false;
       const c = start();
       if (!c?.stdin?.writable) return false;
       // The launches of one dispatcher round go to the helper in one write.
