@@ -1,6 +1,7 @@
 import type { Context } from './context.js';
 import { InputError, RunError } from './errors.js';
 import { ID_PATTERN } from './ids.js';
+import { scheduleProblem } from './store/check.js';
 import type { DeadLetter, Entry, Execution, Schedule } from './model.js';
 import { writeAtomic } from './store/atomic.js';
 import type { BreakerRecord } from './store/store.js';
@@ -71,7 +72,7 @@ export function parseDump(text: string, source: string): Dump {
     });
     d[key] = arr;
   };
-  list('schedules', (s) => isId(s.task_id) && typeof s.handler === 'string' && ['cron', 'interval', 'event', 'once'].includes(s.schedule_type) && typeof s.priority === 'number', 'schedule');
+  list('schedules', (s) => isId(s.task_id) && scheduleProblem(s, s.task_id, 'task id') === null, 'schedule');
   list('queue', (e) => isId(e.entry_id) && isId(e.task_id) && typeof e.priority === 'number' && typeof e.attempt === 'number', 'queue entry');
   list('executions', (x) => isId(x.execution_id) && isId(x.task_id) && typeof x.status === 'string' && !Number.isNaN(Date.parse(x.started_at)) && !Number.isNaN(Date.parse(x.finished_at)), 'execution');
   list('dlq', (e) => isId(e.entry_id) && isId(e.task_id), 'dead letter');

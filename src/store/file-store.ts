@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RunError } from '../errors.js';
 import { checkId, ID_PATTERN } from '../ids.js';
+import { scheduleProblem } from './check.js';
 import { Journal, readJournal } from './journal.js';
 import { tokenAlive } from '../run/proc.js';
 import { newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type RunningRecord, type Store, type StoreFinding } from './store.js';
@@ -14,8 +15,6 @@ import {
 export type { BreakerRecord, EventRecord, Problem, RunningRecord } from './store.js';
 
 const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes'];
-
-const SCHEDULE_TYPES = new Set(['cron', 'interval', 'event', 'once']);
 
 /**
  * The file store: one JSON file per schedule, a spool of one file per queue
@@ -140,14 +139,7 @@ export class FileStore implements Store {
   }
 
   private checkSchedule(file: string) {
-    return (v: any): string | null => {
-      if (typeof v.format !== 'number') return 'no format version';
-      if (v.format > FORMAT) return `format ${v.format} is newer than this conductor understands (${FORMAT})`;
-      if (typeof v.task_id !== 'string' || `${v.task_id}.json` !== path.basename(file)) return 'task_id does not match the file name';
-      if (typeof v.handler !== 'string' || !SCHEDULE_TYPES.has(v.schedule_type)) return 'not a schedule (handler or schedule_type missing)';
-      if (typeof v.priority !== 'number') return 'priority missing';
-      return null;
-    };
+    return (v: any): string | null => scheduleProblem(v, path.basename(file, '.json'), 'file name');
   }
 
   readSchedule(id: string): Schedule | null {

@@ -34,10 +34,6 @@ export class Journal {
     return this.again;
   }
 
-  durableSync(): void {
-    if (this.fd !== null) fs.fdatasyncSync(this.fd);
-  }
-
   private sync(): Promise<void> {
     const fd = this.fd!;
     return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool, PoolClient } from 'pg';
@@ -8,6 +7,7 @@ import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, ty
 import { tokenAlive, tokenIsLocal } from '../run/proc.js';
 import { ensureDir, readText } from './atomic.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './pg-schema.js';
+import { scheduleProblem } from './check.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
   newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type RunningRecord, type Store, type StoreFinding,
@@ -217,15 +217,9 @@ export class PgStore implements Store {
   // ---------- schedules ----------
 
   private async checkedSchedule(row: { task_id: string; body: any }): Promise<Schedule | null> {
-    const v = row.body;
-    let why: string | null = null;
-    if (!v || typeof v !== 'object' || Array.isArray(v)) why = 'not a JSON object';
-    else if (typeof v.format !== 'number') why = 'no format version';
-    else if (v.format > FORMAT) why = `format ${v.format} is newer than this conductor understands (${FORMAT})`;
-    else if (v.task_id !== row.task_id) why = 'task_id does not match the key';
-    else if (typeof v.handler !== 'string' || typeof v.schedule_type !== 'string' || typeof v.priority !== 'number') why = 'not a schedule';
-    if (!why) return v as Schedule;
-    await this.quarantine('schedules', 'task_id', row.task_id, v, why);
+    const why = scheduleProblem(row.body, row.task_id, 'row key');
+    if (!why) return row.body as Schedule;
+    await this.quarantine('schedules', 'task_id', row.task_id, row.body, why);
     return null;
   }
 
@@ -425,7 +419,8 @@ export class PgStore implements Store {
 
   async readLog(x: Execution): Promise<string> {
     const rows = await this.q('SELECT output FROM conductor.executions WHERE execution_id = $1', [x.execution_id]);
-    return rows[0]?.output ?? ((x.log && fs.existsSync(x.log) && readText(x.log)) || '');
+    // A record written before its output was copied in (imported, or a crash in between): the local file.
+    return rows[0]?.output ?? ((x.log && readText(x.log)) || '');
   }
 
   // ---------- dead letters ----------
