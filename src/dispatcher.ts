@@ -13,8 +13,8 @@ import { killGroup, selfIdentity, type Identity } from './run/proc.js';
 import type { ResourceProbe } from './run/resources.js';
 import { createSampler, type Sampler } from './run/sampler.js';
 import { runHandler, type RunResult, type Running } from './run/spawn.js';
-import { dueRuns } from './schedule/next.js';
-import type { Awaitable, BreakerRecord, RunningRecord } from './store/store.js';
+import { dueRuns, rewoundNext } from './schedule/next.js';
+import type { Awaitable, BreakerRecord, PromotionPlan, RunningRecord } from './store/store.js';
 import { buildRunGroup, endedWithoutRun, newEntry, trigger } from './tasks.js';
 import { isoInZone, isoMsInZone, parseDuration } from './time.js';
 
@@ -181,6 +181,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
       lastPromote = now;
     }
     if (o.daemon && now - lastRecover > 10_000) {
+      // Batches a killed `trigger` committed, journals of finished passes: a daemon never restarts to see them.
+      await store.housekeep(me.token, isoInZone(now));
       summary.recovered += await recoverOrphans(ctx, o, me);
       lastRecover = now;
     }
@@ -572,9 +574,9 @@ async function recordSkipped(ctx: Context, e: Entry, why: string, summary: Summa
 }
 
 /**
- * Queues what time has made due. The schedule's next run is advanced and the
- * entry id fixed in one locked write (`pending`), then the entry is created:
- * a crash between the two is finished by the next pass, never doubled.
+ * Queues what time has made due. Each schedule is advanced and its runs
+ * queued in one step of the store (`promote`), so overlapping passes never
+ * queue a run twice; runs that a crash left in `pending` are finished.
  */
 export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOptions, 'report'>): Promise<{ count: number; nextDue: number | null }> {
   const { store } = ctx;
@@ -585,47 +587,95 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
     if (!Number.isNaN(t) && t > now && (nextDue === null || t < nextDue)) nextDue = t;
   };
   for (const s0 of await store.listSchedules()) {
-    if (s0.enabled) note(s0.next_execution);
-    if (!s0.pending?.length && (!s0.enabled || !s0.next_execution || Date.parse(s0.next_execution) > now)) continue;
-    const made: Entry[] = [];
-    await store.updateSchedule(s0.task_id, async (s) => {
-      for (const p of s.pending ?? []) {
-        if (!await store.entryIsLive(p.entry_id) && !await store.executionExists(`${p.entry_id}.1`)) {
-          const o2 = { source: 'schedule' as const, scheduledFor: Date.parse(p.scheduled_for), entryId: p.entry_id };
-          // A run group is queued again whole: its upstream entries get new ids (they may run twice; the root once).
-          made.push(...(s.depends_on?.length ? await buildRunGroup(ctx, s, now, o2) : [newEntry(s, now, o2)]));
-        }
-      }
-      const d = dueRuns(s, now);
-      if (!d) return s.pending?.length ? { ...s, pending: null } : undefined;
-      let runs = d.runs;
-      if (s.overlap === 'skip' && runs.length > 0 && (made.length > 0 || await store.hasLiveEntryFor(s.task_id))) {
-        o.report({ type: 'note', message: `${s.task_id}: run due at ${isoInZone(runs[runs.length - 1], s.tz)} skipped, previous run still queued or running (overlap: skip)` });
-        runs = [];
-      } else if (s.overlap === 'skip') runs = runs.slice(-1);
-      for (const at of runs) {
-        if (s.depends_on?.length) made.push(...await buildRunGroup(ctx, s, now, { source: 'schedule', scheduledFor: at }));
-        else made.push(newEntry(s, now, { source: 'schedule', scheduledFor: at }));
-      }
-      // The runs of this schedule itself (not the upstream entries of a run group) are what a crash must not lose.
-      const own = made.filter((e) => e.task_id === s.task_id && e.scheduled_for);
-      return {
-        ...s,
-        next_execution: d.next === null ? null : isoInZone(d.next, s.tz),
-        once_fired: s.schedule_type === 'once' ? true : s.once_fired,
-        pending: own.length ? own.map((e) => ({ entry_id: e.entry_id, scheduled_for: e.scheduled_for! })) : null,
-      };
-    });
-    for (const e of made) {
-      if (await store.enqueue(e)) {
-        count++;
-        o.report({ type: 'queued', entry: e, reason: `due at ${e.scheduled_for}` });
-      }
+    if (!needsPromotion(s0, now)) {
+      if (s0.enabled) note(s0.next_execution);
+      continue;
     }
-    const after = made.length ? await store.updateSchedule(s0.task_id, (s) => (s.pending?.length ? { ...s, pending: null } : undefined)) : await store.readSchedule(s0.task_id);
-    if (after?.enabled) note(after.next_execution);
+    let after: Schedule | null = null;
+    const queued = await store.promote(s0.task_id, async (s) => {
+      const p = await planPromotion(ctx, s, now, o);
+      after = p?.schedule ?? s;
+      return p;
+    });
+    for (const e of queued) {
+      count++;
+      o.report({ type: 'queued', entry: e, reason: `due at ${e.scheduled_for}` });
+    }
+    const a = after as Schedule | null;
+    if (a?.enabled) note(a.next_execution);
   }
   return { count, nextDue };
+}
+
+/** Due, left half-promoted by a crash, or stranded ahead by a clock that went back. */
+function needsPromotion(s: Schedule, now: number): boolean {
+  if (s.pending?.length) return true;
+  if (!s.enabled || !s.next_execution) return false;
+  return Date.parse(s.next_execution) <= now || rewoundChecked(s, now) !== null;
+}
+
+// The rewind check walks the cron spec; a daemon asks every second for every schedule. Once
+// a stored next run is found right at some instant it stays right for every later instant.
+const rightAt = new Map<string, number>();
+
+function rewoundChecked(s: Schedule, now: number): number | null {
+  const key = `${s.task_id}|${s.schedule_type}|${s.schedule_expr}|${s.tz}|${s.next_execution}`;
+  const at = rightAt.get(key);
+  if (at !== undefined && now >= at) return null;
+  const r = rewoundNext(s, now);
+  if (r === null) {
+    if (rightAt.size > 10_000) rightAt.clear();
+    rightAt.set(key, now);
+  }
+  return r;
+}
+
+/** What promoting one schedule at `now` means: its new state and the entries to queue. */
+async function planPromotion(ctx: Context, cur: Schedule, now: number, o: Pick<DispatchOptions, 'report'>): Promise<PromotionPlan | undefined> {
+  const recover = await pendingEntries(ctx, cur, now);
+  const rewound = rewoundNext(cur, now);
+  const s = rewound === null ? cur : { ...cur, next_execution: isoInZone(rewound, cur.tz) };
+  if (rewound !== null) o.report({ type: 'note', message: `${s.task_id}: the clock went back; next run moved from ${cur.next_execution} to ${s.next_execution}` });
+  const d = dueRuns(s, now);
+  if (!d) return recover.length || rewound !== null ? { schedule: { ...s, pending: null }, fresh: [], recover } : undefined;
+  let runs = d.runs;
+  if (s.overlap === 'skip' && runs.length > 0 && (recover.length > 0 || await ctx.store.hasLiveEntryFor(s.task_id))) {
+    o.report({ type: 'note', message: `${s.task_id}: run due at ${isoInZone(runs[runs.length - 1], s.tz)} skipped, previous run still queued or running (overlap: skip)` });
+    runs = [];
+  } else if (s.overlap === 'skip') runs = runs.slice(-1);
+  const fresh: Entry[] = [];
+  for (const at of runs) {
+    if (s.depends_on?.length) fresh.push(...await buildRunGroup(ctx, s, now, { source: 'schedule', scheduledFor: at }));
+    else fresh.push(newEntry(s, now, { source: 'schedule', scheduledFor: at }));
+  }
+  return {
+    schedule: {
+      ...s,
+      next_execution: d.next === null ? null : isoInZone(d.next, s.tz),
+      once_fired: s.schedule_type === 'once' ? true : s.once_fired,
+      pending: null,
+    },
+    fresh,
+    recover,
+  };
+}
+
+/**
+ * The entries a promotion cut short by a crash meant to queue. They are
+ * stored whole; a home written by an older conductor kept only ids and due
+ * times, and its run groups are rebuilt (their upstream entries get new ids).
+ */
+async function pendingEntries(ctx: Context, s: Schedule, now: number): Promise<Entry[]> {
+  const out: Entry[] = [];
+  for (const p of (s.pending ?? []) as (Entry | { entry_id: string; scheduled_for: string })[]) {
+    if ('task_id' in p) {
+      out.push(p);
+      continue;
+    }
+    const o2 = { source: 'schedule' as const, scheduledFor: Date.parse(p.scheduled_for), entryId: p.entry_id };
+    out.push(...(s.depends_on?.length ? await buildRunGroup(ctx, s, now, o2) : [newEntry(s, now, o2)]));
+  }
+  return out;
 }
 
 /**

@@ -49,8 +49,12 @@ export interface Schedule extends Definition {
   measured_memory_mb: number | null;
   /** For `once`: whether its single run has been queued. */
   once_fired?: boolean;
-  /** Scheduled runs being queued (two-step promote, see dispatcher.promoteDue). */
-  pending?: { entry_id: string; scheduled_for: string }[] | null;
+  /**
+   * The entries a promotion is queueing, written before they are, so that a
+   * crash in between is finished by the next pass (see Store.promote). Homes
+   * of older versions hold `{entry_id, scheduled_for}` items instead.
+   */
+  pending?: (Entry | { entry_id: string; scheduled_for: string })[] | null;
 }
 
 export type EntrySource = 'manual' | 'schedule' | 'event' | 'retry' | 'dlq-retry';

@@ -5,7 +5,7 @@ import { InputError } from './errors.js';
 import type { Definition, Schedule } from './model.js';
 import { parseDefinition } from './schedule/definition.js';
 import { firstRun } from './schedule/next.js';
-import { checkDependencyGraph, checkEstimates, newSchedule } from './schedules.js';
+import { checkDependencyGraph, checkEstimates, CREATE_LOCK, newSchedule } from './schedules.js';
 import { isoInZone, isoOrNull } from './time.js';
 
 export interface FileProblem {
@@ -106,31 +106,37 @@ export async function planApply(ctx: Context, defs: Definition[], prune: boolean
   return changes;
 }
 
-/** Applies a plan under one lock so two applies do not interleave. */
+/**
+ * Applies a plan under the lock every creation of schedules holds: the new
+ * schedules are created together first (one taken meanwhile refuses the whole
+ * apply before anything changed), then updates and deletions.
+ */
 export async function applyPlan(ctx: Context, defs: Definition[], changes: Change[]): Promise<void> {
   const byId = new Map(defs.map((d) => [d.task_id, d]));
-  await ctx.store.withLock('apply', async () => {
+  await ctx.store.withLock(CREATE_LOCK, async () => {
     const now = ctx.clock();
-    for (const c of changes) {
-      if (c.op === '+') {
-        if (!await ctx.store.createSchedule(newSchedule(byId.get(c.task_id)!, now))) {
-          throw new InputError(`task id '${c.task_id}' was created meanwhile; run apply again`);
-        }
-      } else if (c.op === '~') {
-        const def = byId.get(c.task_id)!;
-        await ctx.store.updateSchedule(c.task_id, (cur) => {
-          const retime = TIMING.some((k) => c.fields!.includes(k));
-          return {
-            ...cur,
-            ...def,
-            updated_at: isoInZone(now),
-            next_execution: retime ? isoOrNull(firstRun(def, now, cur.schedule_type === 'once' && def.schedule_expr === cur.schedule_expr && cur.once_fired), def.tz) : cur.next_execution,
-            once_fired: retime && def.schedule_expr !== cur.schedule_expr ? false : cur.once_fired,
-          };
-        });
-      } else {
-        await ctx.store.deleteSchedule(c.task_id);
-      }
+    const created = changes.filter((c) => c.op === '+').map((c) => newSchedule(byId.get(c.task_id)!, now));
+    if (created.length && !await ctx.store.createSchedules(created)) {
+      const taken: string[] = [];
+      for (const s of created) if (await ctx.store.scheduleExists(s.task_id)) taken.push(s.task_id);
+      throw new InputError(`task id '${taken[0] ?? created[0].task_id}' was created meanwhile; nothing applied, run apply again`);
     }
+    for (const c of changes) {
+      if (c.op === '~') await updateFromDefinition(ctx, byId.get(c.task_id)!, c.fields!, now);
+      else if (c.op === '-') await ctx.store.deleteSchedule(c.task_id);
+    }
+  });
+}
+
+async function updateFromDefinition(ctx: Context, def: Definition, fields: string[], now: number): Promise<void> {
+  await ctx.store.updateSchedule(def.task_id, (cur) => {
+    const retime = TIMING.some((k) => fields.includes(k));
+    return {
+      ...cur,
+      ...def,
+      updated_at: isoInZone(now),
+      next_execution: retime ? isoOrNull(firstRun(def, now, cur.schedule_type === 'once' && def.schedule_expr === cur.schedule_expr && cur.once_fired), def.tz) : cur.next_execution,
+      once_fired: retime && def.schedule_expr !== cur.schedule_expr ? false : cur.once_fired,
+    };
   });
 }

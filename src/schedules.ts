@@ -63,13 +63,18 @@ export async function dependencyGraph(ctx: Context, extra: Definition[] = []): P
   return g;
 }
 
+/** The lock every creation of schedules holds, so that an `apply` creates all of its schedules or none. */
+export const CREATE_LOCK = 'schedules';
+
 export async function createSchedule(ctx: Context, def: Definition): Promise<Schedule> {
-  if (await ctx.store.scheduleExists(def.task_id)) throw new InputError(`task id '${def.task_id}' already exists`);
   checkEstimates(def);
-  if (def.depends_on.length) checkDependencyGraph(await dependencyGraph(ctx, [def]));
-  const s = newSchedule(def, ctx.clock());
-  if (!await ctx.store.createSchedule(s)) throw new InputError(`task id '${def.task_id}' already exists`);
-  return s;
+  return ctx.store.withLock(CREATE_LOCK, async () => {
+    if (await ctx.store.scheduleExists(def.task_id)) throw new InputError(`task id '${def.task_id}' already exists`);
+    if (def.depends_on.length) checkDependencyGraph(await dependencyGraph(ctx, [def]));
+    const s = newSchedule(def, ctx.clock());
+    if (!await ctx.store.createSchedule(s)) throw new InputError(`task id '${def.task_id}' already exists`);
+    return s;
+  });
 }
 
 export async function setEnabled(ctx: Context, id: string, enabled: boolean): Promise<Schedule> {

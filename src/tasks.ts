@@ -43,11 +43,6 @@ export function newEntry(s: Schedule, nowMs: number, o: EntryOptions): Entry {
   };
 }
 
-export async function enqueueOrFail(ctx: Context, e: Entry): Promise<Entry> {
-  if (!await ctx.store.enqueue(e)) throw new InputError(`entry id '${e.entry_id}' already exists`);
-  return e;
-}
-
 export function maxDepth(): number {
   const n = Number(process.env.CONDUCTOR_MAX_EVENT_DEPTH);
   return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_DEPTH;
@@ -71,12 +66,12 @@ export async function trigger(ctx: Context, event: string, payload: string | nul
     await ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued: [], note });
     return { event, queued: [], note };
   }
-  const queued: string[] = [];
-  for (const s of await ctx.store.listSchedules()) {
-    if (!s.enabled || s.schedule_type !== 'event' || !listens(s.schedule_expr, event, taskId)) continue;
-    const e = await enqueueOrFail(ctx, newEntry(s, now, { source: 'event', event, payload, depth }));
-    queued.push(e.entry_id);
-  }
+  const entries = (await ctx.store.listSchedules())
+    .filter((s) => s.enabled && s.schedule_type === 'event' && listens(s.schedule_expr, event, taskId))
+    .map((s) => newEntry(s, now, { source: 'event', event, payload, depth }));
+  // Every listener or none: a trigger that fails part-way must not run some listeners twice when retried.
+  await ctx.store.enqueueAll(entries);
+  const queued = entries.map((e) => e.entry_id);
   await ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued });
   return { event, queued };
 }

@@ -3,7 +3,7 @@ import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { checkEstimates } from '../schedules.js';
-import { buildRunGroup, enqueueOrFail, newEntry } from '../tasks.js';
+import { buildRunGroup, newEntry } from '../tasks.js';
 import { globals, openContext, parseJsonPayload, printJson, requireSchedule } from './common.js';
 
 export function registerQueue(program: Command): void {
@@ -26,16 +26,17 @@ export function registerQueue(program: Command): void {
       const now = ctx.clock();
       if (count > 1) {
         if (opts.withDeps) throw new InputError('--count and --with-deps do not go together');
-        const ids: string[] = [];
-        for (let i = 0; i < count; i++) ids.push((await enqueueOrFail(ctx, newEntry(s, ctx.clock(), { source: 'manual', priority, payload }))).entry_id);
-        if (globals(cmd).json) printJson({ task_id: id, queued: ids });
+        const entries = Array.from({ length: count }, () => newEntry(s, ctx.clock(), { source: 'manual', priority, payload }));
+        await ctx.store.enqueueAll(entries);
+        const ids = entries.map((e) => e.entry_id);
+        if (globals(cmd).json) printJson(entries.map((e) => ({ ...e, effective_priority: e.priority })));
         else process.stdout.write(ids.join('\n') + '\n');
         return;
       }
       const entries = opts.withDeps
         ? await buildRunGroup(ctx, s, now, { source: 'manual', priority, payload })
         : [newEntry(s, now, { source: 'manual', priority, payload })];
-      for (const e of entries) await enqueueOrFail(ctx, e);
+      await ctx.store.enqueueAll(entries);
       const root = entries[entries.length - 1];
       const view = { ...root, effective_priority: root.priority };
       if (globals(cmd).json) printJson(opts.withDeps ? { ...view, group_entries: entries.map((e) => e.entry_id) } : view);

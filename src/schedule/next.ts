@@ -83,3 +83,32 @@ export function dueRuns(s: Schedule, nowMs: number): DueDecision | null {
   }
   return { runs, missed: total - runs.length, next };
 }
+
+/**
+ * The clock went back (a pass ran under a clock set ahead, or it was
+ * corrected): a stored next run further ahead than one period of the
+ * schedule would keep it silent until the clock catches up. Answers the
+ * next run as of now, or null while the stored one is right. Smaller jumps
+ * back wait, as cronie does, so a run is not repeated for a short jump.
+ */
+export function rewoundNext(s: Schedule, nowMs: number): number | null {
+  const stored = s.enabled ? parseIso(s.next_execution) : null;
+  if (stored === null || stored <= nowMs) return null;
+  switch (s.schedule_type) {
+    case 'interval': {
+      const every = parseInterval(s.schedule_expr);
+      if (stored - nowMs <= every) return null;
+      // The same grid, its first slot after now.
+      return stored - Math.floor((stored - nowMs - 1) / every) * every;
+    }
+    case 'cron': {
+      const spec = parseCron(s.schedule_expr);
+      const first = nextCronRun(spec, nowMs, s.tz);
+      if (first === null || first >= stored) return null;
+      const after = nextCronRun(spec, first, s.tz);
+      return after !== null && stored - nowMs <= after - first ? null : first;
+    }
+    default:
+      return null;
+  }
+}

@@ -4,8 +4,11 @@ import { RunError } from '../errors.js';
 import { checkId, ID_PATTERN } from '../ids.js';
 import { scheduleProblem } from './check.js';
 import { Journal, readJournal } from './journal.js';
-import { tokenAlive } from '../run/proc.js';
-import { newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type RunningRecord, type Store, type StoreFinding } from './store.js';
+import { selfIdentity, tokenAlive } from '../run/proc.js';
+import { commitBatch, rollForward, type BatchFile } from './batch.js';
+import {
+  newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type PromotionPlan, type RunningRecord, type Store, type StoreFinding,
+} from './store.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
@@ -14,7 +17,7 @@ import {
 
 export type { BreakerRecord, EventRecord, Problem, RunningRecord } from './store.js';
 
-const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes'];
+const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes', 'incoming'];
 
 /**
  * The file store: one JSON file per schedule, a spool of one file per queue
@@ -56,6 +59,7 @@ export class FileStore implements Store {
   }
 
   housekeep(me: string, nowIso: string): void {
+    rollForward(this.home, tokenAlive, (file, why) => this.quarantine(file, why));
     this.sweep(Date.parse(nowIso));
     this.compactJournals(tokenAlive, me, nowIso);
   }
@@ -171,6 +175,44 @@ export class FileStore implements Store {
     return createExclusive(this.schedulePath(s.task_id), JSON.stringify(s, null, 2) + '\n');
   }
 
+  /** Callers creating schedules hold the `schedules` lock, so the check below cannot be raced by another conductor. */
+  createSchedules(list: Schedule[]): boolean {
+    if (list.some((s) => this.scheduleExists(s.task_id))) return false;
+    if (list.length === 1) return this.createSchedule(list[0]);
+    this.commit(list.map((s) => ({ dir: 'schedules', name: `${checkId(s.task_id)}.json`, data: JSON.stringify(s, null, 2) + '\n' })));
+    return true;
+  }
+
+  private commit(files: BatchFile[]): void {
+    commitBatch(this.home, selfIdentity().token, files, (file, why) => this.quarantine(file, why));
+  }
+
+  async promote(id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>): Promise<Entry[]> {
+    return this.withLock(`schedule-${id}`, async () => {
+      const cur = this.readSchedule(id);
+      const p = cur && await plan(cur);
+      if (!p) return [];
+      const file = this.schedulePath(id);
+      // The intent first: a crash below leaves `pending` for the next promotion to finish.
+      if (p.fresh.length || p.recover.length) writeJsonAtomic(file, { ...p.schedule, pending: [...p.recover, ...p.fresh] });
+      const queued: Entry[] = [];
+      for (const e of p.recover) if (!this.everQueued(e.entry_id) && this.enqueue(e)) queued.push(e);
+      for (const e of p.fresh) if (this.enqueue(e)) queued.push(e);
+      writeJsonAtomic(file, { ...p.schedule, pending: null });
+      return queued;
+    });
+  }
+
+  /**
+   * Was this entry ever queued? Looked for where it may be, in the order an
+   * entry moves (queue, running or trash, then history), so one that moves on
+   * while we look is still found.
+   */
+  private everQueued(entryId: string): boolean {
+    return this.entryIsLive(entryId) || exists(path.join(this.dir('trash'), `${entryId}.json`)) ||
+      this.executionExists(`${entryId}.1`) || this.groupResult(entryId) !== null;
+  }
+
   /**
    * Read-modify-write of one schedule under its lock. `change` gets the
    * current schedule and returns the new one, or undefined to leave it.
@@ -240,6 +282,14 @@ export class FileStore implements Store {
   /** Atomic create: the entry appears whole or not at all. */
   enqueue(entry: Entry): boolean {
     return createExclusive(path.join(this.dir('queue'), queueName(entry)), JSON.stringify(entry) + '\n');
+  }
+
+  enqueueAll(entries: Entry[]): void {
+    if (entries.length === 1) {
+      if (!this.enqueue(entries[0])) throw new RunError(`entry id '${entries[0].entry_id}' already exists`);
+      return;
+    }
+    if (entries.length) this.commit(entries.map((e) => ({ dir: 'queue', name: queueName(e), data: JSON.stringify(e) + '\n' })));
   }
 
   /**

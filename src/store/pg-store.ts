@@ -10,7 +10,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from './pg-schema.js';
 import { scheduleProblem } from './check.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
-  newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type RunningRecord, type Store, type StoreFinding,
+  newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type PromotionPlan, type RunningRecord, type Store, type StoreFinding,
 } from './store.js';
 
 /** How long a dispatcher on another host may go without a heartbeat before its runs are taken over. */
@@ -249,6 +249,35 @@ export class PgStore implements Store {
     return rows.length > 0;
   }
 
+  async createSchedules(list: Schedule[]): Promise<boolean> {
+    try {
+      await this.tx(async (c) => {
+        for (const s of list) {
+          const r = await c.query('INSERT INTO conductor.schedules (task_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [checkId(s.task_id), JSON.stringify(s)]);
+          if (!r.rowCount) throw new IdTaken(s.task_id); // rolls the others back
+        }
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof IdTaken) return false;
+      throw err;
+    }
+  }
+
+  /** One transaction: the schedule's new state and its entries commit together or not at all. */
+  async promote(id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>): Promise<Entry[]> {
+    return this.tx(async (c) => {
+      const r = await c.query('SELECT body FROM conductor.schedules WHERE task_id = $1 FOR UPDATE', [checkId(id)]);
+      const p = r.rows[0] && await plan(r.rows[0].body as Schedule);
+      if (!p) return [];
+      const queued: Entry[] = [];
+      for (const e of p.recover) if (!(await everQueued(c, e.entry_id)) && (await insertEntry(c, e))) queued.push(e);
+      for (const e of p.fresh) if (await insertEntry(c, e)) queued.push(e);
+      await c.query('UPDATE conductor.schedules SET body = $2 WHERE task_id = $1', [id, JSON.stringify({ ...p.schedule, pending: null })]);
+      return queued;
+    });
+  }
+
   async updateSchedule(id: string, change: (s: Schedule) => Awaitable<Schedule | undefined>): Promise<Schedule | null> {
     return this.tx(async (c) => {
       const r = await c.query('SELECT body FROM conductor.schedules WHERE task_id = $1 FOR UPDATE', [checkId(id)]);
@@ -277,6 +306,14 @@ export class PgStore implements Store {
       [entry.entry_id, queueName(entry), entry.task_id, JSON.stringify(entry)],
     );
     return rows.length > 0;
+  }
+
+  async enqueueAll(entries: Entry[]): Promise<void> {
+    await this.tx(async (c) => {
+      for (const e of entries) {
+        if (!(await insertEntry(c, e))) throw new RunError(`entry id '${e.entry_id}' already exists`);
+      }
+    });
   }
 
   /** The same compact references as the file store's names: ranking never reads bodies. */
@@ -491,6 +528,29 @@ export class PgStore implements Store {
   pidFile(): string {
     return path.join(this.home, 'state', 'daemon.pid');
   }
+}
+
+class IdTaken extends InputError {}
+
+async function insertEntry(c: PoolClient, e: Entry): Promise<boolean> {
+  const r = await c.query(
+    'INSERT INTO conductor.queue (entry_id, name, task_id, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    [e.entry_id, queueName(e), e.task_id, JSON.stringify(e)],
+  );
+  return r.rowCount === 1;
+}
+
+/** Was this entry ever queued (it is anywhere, or has a record or an outcome)? */
+async function everQueued(c: PoolClient, entryId: string): Promise<boolean> {
+  const r = await c.query(
+    `SELECT EXISTS (SELECT 1 FROM conductor.queue WHERE entry_id = $1)
+         OR EXISTS (SELECT 1 FROM conductor.running WHERE entry_id = $1)
+         OR EXISTS (SELECT 1 FROM conductor.dlq WHERE entry_id = $1)
+         OR EXISTS (SELECT 1 FROM conductor.outcomes WHERE entry_id = $1)
+         OR EXISTS (SELECT 1 FROM conductor.executions WHERE execution_id = $1 || '.1') AS seen`,
+    [entryId],
+  );
+  return r.rows[0].seen;
 }
 
 async function inTransaction<T>(c: PoolClient, fn: () => Promise<T>): Promise<T> {

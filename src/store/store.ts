@@ -41,6 +41,14 @@ export interface EventRecord {
   note?: string;
 }
 
+export interface PromotionPlan {
+  schedule: Schedule;
+  /** New runs, upstream entries of a run group before their root. */
+  fresh: Entry[];
+  /** Runs an earlier promotion meant to queue: queued again only if they never were. */
+  recover: Entry[];
+}
+
 export interface StoreFinding {
   check: string;
   ok: boolean;
@@ -80,15 +88,31 @@ export interface Store {
   listSchedules(): Awaitable<Schedule[]>;
   /** False if the id is taken. */
   createSchedule(s: Schedule): Awaitable<boolean>;
+  /** Creates every schedule or none: false, with nothing created, if an id is taken. */
+  createSchedules(list: Schedule[]): Awaitable<boolean>;
   /** Read-modify-write under a lock; `change` returns the new schedule or undefined to leave it. */
   updateSchedule(id: string, change: (s: Schedule) => Awaitable<Schedule | undefined>): Promise<Schedule | null>;
   deleteSchedule(id: string): Promise<boolean>;
+  /**
+   * Advances one schedule and queues the runs that made due as one step, as
+   * every other caller sees it (under the schedule's lock or row lock): `plan`
+   * gets the current schedule and answers the new one with the entries to
+   * queue, or undefined to leave it. `recover` entries (of a promotion a crash
+   * cut short) are queued only if they were never queued before.
+   */
+  promote(id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>): Promise<Entry[]>;
   /** Mutual exclusion across every process (and host) using the store. */
   withLock<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
 
   // ----- queue -----
   /** False if the entry id exists. */
   enqueue(entry: Entry): Awaitable<boolean>;
+  /**
+   * Queues every entry or none (a trigger's listeners, a run group, a count):
+   * an error leaves nothing queued, and a crash part-way is completed by the
+   * next pass, never left half-done. Entry ids are new.
+   */
+  enqueueAll(entries: Entry[]): Awaitable<void>;
   listQueued(): Awaitable<QueuedRef[]>;
   readQueued(ref: QueuedRef): Awaitable<Entry | null>;
   /**
