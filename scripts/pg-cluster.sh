@@ -2,7 +2,7 @@
 # A throw-away PostgreSQL cluster for the tests and benchmarks:
 #   scripts/pg-cluster.sh start   -> prints the URL to export as CONDUCTOR_TEST_PG
 #   scripts/pg-cluster.sh stop
-#   scripts/pg-cluster.sh install  -> Debian's postgresql, when missing (needs root, as on CI)
+#   scripts/pg-cluster.sh install  -> Debian's postgresql and faketime, when missing (needs root, as on CI)
 # initdb and pg_ctl run as a non-root user, as PostgreSQL requires.
 set -euo pipefail
 PORT=${CONDUCTOR_PG_PORT:-54329}
@@ -20,14 +20,14 @@ as_user() {
 }
 
 install_pg() {
-  [ -n "$(bindir)" ] && command -v psql >/dev/null && return 0
+  [ -n "$(bindir)" ] && command -v psql >/dev/null && command -v faketime >/dev/null && return 0
   if [ "$(id -u)" != 0 ]; then
-    echo "PostgreSQL is not installed; as root: apt-get install postgresql" >&2
+    echo "PostgreSQL or faketime is not installed; as root: apt-get install postgresql faketime" >&2
     exit 1
   fi
-  echo "installing postgresql from Debian's packages..." >&2
+  echo "installing postgresql and faketime from Debian's packages..." >&2
   apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql faketime >&2
 }
 
 case "${1:-}" in

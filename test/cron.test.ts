@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nextCronRun, parseCron } from '../src/schedule/cron.js';
+import { rewoundNext } from '../src/schedule/next.js';
 import { isoInZone } from '../src/time.js';
 
 /** The next `n` runs after `from`, as ISO strings in the zone. */
@@ -92,5 +93,41 @@ describe('cron next run', () => {
     expect(() => parseCron('* * * *')).toThrow(/expected 5 fields/);
     expect(() => parseCron('@sometimes')).toThrow(/unknown nickname/);
     expect(() => parseCron('0 0 L * *')).toThrow(/day-of-month field 'L'/);
+  });
+});
+
+describe('a clock that went back (rewoundNext)', () => {
+  const base = {
+    enabled: true, tz: 'UTC', schedule_type: 'cron', schedule_expr: '*/5 * * * *', next_execution: null,
+  } as unknown as import('../src/model.js').Schedule;
+  const at = (iso: string) => Date.parse(iso);
+
+  it('re-arms a cron schedule whose next run lies more than one period ahead', () => {
+    const s = { ...base, next_execution: '2026-01-02T10:05:00Z' };
+    expect(rewoundNext(s, at('2026-01-01T10:02:00Z'))).toBe(at('2026-01-01T10:05:00Z'));
+  });
+
+  it('leaves a next run within one period, and a short jump back waits as cronie does', () => {
+    expect(rewoundNext({ ...base, next_execution: '2026-01-01T10:05:00Z' }, at('2026-01-01T10:01:00Z'))).toBeNull();
+    expect(rewoundNext({ ...base, next_execution: '2026-01-01T10:05:00Z' }, at('2026-01-01T10:03:00Z'))).toBeNull();
+    // Monday to Friday: on Saturday the next run is two days ahead and right.
+    const weekdays = { ...base, schedule_expr: '0 9 * * 1-5', next_execution: '2026-01-05T09:00:00Z' };
+    expect(rewoundNext(weekdays, at('2026-01-03T12:00:00Z'))).toBeNull();
+  });
+
+  it('an interval keeps its grid: the first slot after now', () => {
+    const s = { ...base, schedule_type: 'interval', schedule_expr: '10m', next_execution: '2026-01-02T10:07:00Z' } as typeof base;
+    expect(rewoundNext(s, at('2026-01-01T10:02:00Z'))).toBe(at('2026-01-01T10:07:00Z'));
+    expect(rewoundNext(s, at('2026-01-02T10:00:00Z'))).toBeNull();
+  });
+
+  it('a fixed-time job in a fall-back repeated hour is not re-armed to run a second time', () => {
+    const s = { ...base, tz: 'America/New_York', schedule_expr: '30 1 * * *', next_execution: '2026-11-02T01:30:00-05:00' };
+    // 01:40 EST, after the 01:30 EDT run: the next run is tomorrow's, as stored.
+    expect(rewoundNext(s, at('2026-11-01T01:40:00-05:00'))).toBeNull();
+  });
+
+  it('once and event schedules are left alone', () => {
+    expect(rewoundNext({ ...base, schedule_type: 'once', schedule_expr: '2030-01-01T00:00:00Z', next_execution: '2030-01-01T00:00:00Z' } as typeof base, at('2026-01-01T00:00:00Z'))).toBeNull();
   });
 });
