@@ -64,6 +64,16 @@ export function renameIfPresent(from: string, to: string): boolean {
   }
 }
 
+/** Makes the names created or removed in a directory durable. */
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function rmQuiet(file: string): void {
   try {
     fs.unlinkSync(file);

@@ -5,16 +5,16 @@ import { checkId, ID_PATTERN } from '../ids.js';
 import { scheduleProblem } from './check.js';
 import { Journal, readJournal } from './journal.js';
 import { tokenAlive } from '../run/proc.js';
-import { newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type RunningRecord, type Store, type StoreFinding } from './store.js';
+import { newBreaker, retiredCountersOf, retiredKey, type RetiredCounters, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type RunningRecord, type Store, type StoreFinding } from './store.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
-  createExclusive, ensureDir, exists, listNames, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
+  createExclusive, ensureDir, exists, fsyncDir, listNames, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
 } from './atomic.js';
 
 export type { BreakerRecord, EventRecord, Problem, RunningRecord } from './store.js';
 
-const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes'];
+const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes', 'counters'];
 
 /**
  * The file store: one JSON file per schedule, a spool of one file per queue
@@ -77,7 +77,7 @@ export class FileStore implements Store {
 
   /** Removes temp files of writers killed mid-write, once clearly abandoned (the dispatcher does this). */
   sweep(now: number): void {
-    for (const d of ['schedules', 'queue', 'running', 'history', 'dlq', 'breakers', 'state', 'quarantine']) {
+    for (const d of ['schedules', 'queue', 'running', 'history', 'dlq', 'breakers', 'state', 'quarantine', 'counters']) {
       sweepTemps(this.dir(d), 3_600_000, now);
     }
   }
@@ -186,13 +186,35 @@ export class FileStore implements Store {
     });
   }
 
+  /**
+   * The counters go to counters/ (durably) before the schedule file goes: a
+   * crash in between leaves a record whose schedule still exists, which stats
+   * skips and the next delete overwrites.
+   */
   async deleteSchedule(id: string): Promise<boolean> {
     return this.withLock(`schedule-${id}`, () => {
       const file = this.schedulePath(id);
-      if (!exists(file)) return false;
+      const text = readText(file);
+      if (text === null) return false;
+      const kept = retiredCountersOf(parseOrNull(text), FORMAT);
+      if (kept) {
+        ensureDir(this.dir('counters'));
+        writeJsonAtomic(path.join(this.dir('counters'), `${retiredKey(kept)}.json`), kept);
+        fsyncDir(this.dir('counters'));
+      }
       fs.unlinkSync(file);
       return true;
     });
+  }
+
+  retiredCounters(): RetiredCounters[] {
+    const out: RetiredCounters[] = [];
+    for (const name of listNames(this.dir('counters'))) {
+      const file = path.join(this.dir('counters'), name);
+      const r = this.readJson<RetiredCounters>(file, (v) => (retiredCountersOf(v, FORMAT) ? null : 'not a counters record'));
+      if (r) out.push(r);
+    }
+    return out;
   }
 
   /**
@@ -642,6 +664,14 @@ export class FileStore implements Store {
 
   pidFile(): string {
     return this.statePath('daemon.pid');
+  }
+}
+
+function parseOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 
