@@ -100,7 +100,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let generation = 0;
   stop.wake = poke;
 
-  await store.housekeep(me.token, isoInZone(clock()));
+  // What upkeep could not do (history not folded: a full disk) fails the pass at its end, after the runs.
+  const upkeepFailed = await store.housekeep(me.token, isoInZone(clock()));
   summary.recovered += await recoverOrphans(ctx, o, me);
   let lastPromote = -Infinity;
   // The daemon wakes at the earliest due time it knows of, not only on its tick.
@@ -386,6 +387,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   summary.still_queued = left.length;
   summary.blocked = blockedStore.count(left.length);
   await store.writeState('heartbeat', { format: FORMAT, at: isoInZone(clock()), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass', summary });
+  if (upkeepFailed.length) throw new RunError(upkeepFailed[0] + (upkeepFailed.length > 1 ? ` (and ${upkeepFailed.length - 1} more)` : ''));
   return summary;
 }
 

@@ -79,3 +79,130 @@ describe('counters', () => {
     expect(await counters(home)).toMatchObject({ success: 2, completed: 2 });
   });
 });
+
+function canMountTmpfs(dir: string, size: string): boolean {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const historyDir = (home: string) => path.join(home, 'history');
+const archiveOf = (home: string) => {
+  const a = fs.readdirSync(historyDir(home)).filter((n) => n.startsWith('archive-'));
+  expect(a).toHaveLength(1);
+  return path.join(historyDir(home), a[0]);
+};
+const journalsOf = (home: string) => fs.readdirSync(historyDir(home)).filter((n) => n.endsWith('.jsonl') && !n.startsWith('archive-'));
+
+describe.runIf(fileStoreOnly)('history on files', () => {
+  it('a disk that fills while journals are folded into the archive loses no record', async (t) => {
+    const base = tempHome();
+    const mnt = path.join(path.dirname(base), 'mnt');
+    if (!canMountTmpfs(mnt, '256k')) {
+      t.skip();
+      return;
+    }
+    try {
+      const home = path.join(mnt, 'home');
+      await ok(home, ['create', 'w', 'W', 'true', 'event', 'never']);
+      await ok(home, ['queue', 'w']);
+      await ok(home, ['process']);
+      await ok(home, ['queue', 'w', '--count', '30']);
+      await ok(home, ['process']); // folds the first pass's journal; leaves its own
+      expect(journalsOf(home)).toHaveLength(1);
+      const before = (await json<any[]>(home, ['history'])).map((x) => x.execution_id).sort();
+      expect(before).toHaveLength(31);
+      // Fill the disk, then free one page: the fold's append (about 13 KB) cannot fit.
+      const filler = path.join(mnt, 'filler');
+      try {
+        execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'], { stdio: 'ignore' });
+      } catch {
+        /* dd stops at ENOSPC */
+      }
+      fs.truncateSync(filler, fs.statSync(filler).size - 4096);
+      const p = await cli(home, ['process']);
+      expect(p.code).toBe(1);
+      expect(p.stderr.trim().split('\n')).toHaveLength(1);
+      expect(p.stderr).toMatch(/^conductor: .*history.*no space left on device/);
+      expect((await json<any[]>(home, ['history'])).map((x) => x.execution_id).sort()).toEqual(before);
+      const h = await cli(home, ['health', '--json']);
+      expect(h.code).toBe(1);
+      const bad = JSON.parse(h.stdout).findings.filter((f: any) => !f.ok).map((f: any) => f.check);
+      expect(bad).toContain('history');
+      fs.rmSync(filler);
+      await ok(home, ['process']);
+      expect(journalsOf(home)).toEqual([]);
+      expect((await json<any[]>(home, ['history'])).map((x) => x.execution_id).sort()).toEqual(before);
+      expect(JSON.parse((await cli(home, ['health', '--json'])).stdout).findings.filter((f: any) => !f.ok)).toEqual([]);
+    } finally {
+      execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+    }
+  }, 60_000);
+
+  it('a torn last line of the archive never swallows the next record; it is set aside and reported', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'w', 'W', 'true', 'event', 'never']);
+    await ok(home, ['queue', 'w']);
+    await ok(home, ['process']);
+    await ok(home, ['queue', 'w']);
+    await ok(home, ['process']);
+    const archive = archiveOf(home);
+    fs.appendFileSync(archive, '{"format":1,"execution_id":"torn');
+    const h = await cli(home, ['history', '--json']);
+    expect(h.code).toBe(0);
+    expect(JSON.parse(h.stdout)).toHaveLength(2);
+    expect(h.stderr).toMatch(/warning: history\/archive-.*torn/);
+    const p = await cli(home, ['process']); // folds the second pass's journal
+    expect(p.code).toBe(0);
+    expect(p.stderr).toMatch(/warning: history\/archive-.*torn.*moved to quarantine\//);
+    expect(fs.readFileSync(archive, 'utf8').endsWith('}\n')).toBe(true);
+    const after = await cli(home, ['history', '--json']);
+    expect(JSON.parse(after.stdout)).toHaveLength(2);
+    expect(after.stderr).toBe('');
+    const findings = JSON.parse((await cli(home, ['health', '--json'])).stdout).findings;
+    expect(findings.find((f: any) => f.check === 'quarantine').ok).toBe(false);
+    const set = fs.readdirSync(path.join(home, 'quarantine'));
+    const fragment = set.find((n) => !n.endsWith('.why'))!;
+    expect(fs.readFileSync(path.join(home, 'quarantine', fragment), 'utf8')).toBe('{"format":1,"execution_id":"torn');
+    expect(set).toContain(`${fragment}.why`);
+  });
+
+  it('history hides only byte-identical copies of a record, never a second different record of one execution', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'w', 'W', 'true', 'event', 'never']);
+    await ok(home, ['queue', 'w']);
+    await ok(home, ['process']);
+    const [journal] = journalsOf(home);
+    const line = fs.readFileSync(path.join(historyDir(home), journal), 'utf8');
+    const rec = JSON.parse(line);
+    // A fold cut short leaves the same line in the archive: one record.
+    fs.writeFileSync(path.join(historyDir(home), 'archive-2000-01.jsonl'), line, { mode: 0o600 });
+    expect(await json<any[]>(home, ['history'])).toHaveLength(1);
+    // A second run under the same execution id (a double run) is a different record: both show.
+    const twin = { ...rec, exit_code: 1, status: 'failed', finished_at: new Date(Date.parse(rec.finished_at) + 5).toISOString() };
+    fs.appendFileSync(path.join(historyDir(home), 'archive-2000-01.jsonl'), JSON.stringify(twin) + '\n');
+    const r = await cli(home, ['history', '--json']);
+    const hist = JSON.parse(r.stdout);
+    expect(hist.map((x: any) => x.execution_id)).toEqual([rec.execution_id, rec.execution_id]);
+    expect(hist.map((x: any) => x.status).sort()).toEqual(['failed', 'success']);
+    expect(r.stderr).toMatch(new RegExp(`warning: .*${rec.execution_id.replace(/\./g, '\\.')}.*2 different records`));
+  });
+
+  it('the temp-file sweep ages files by the real clock, not the injected one', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'w', 'W', 'true', 'event', 'never']);
+    const fresh = path.join(home, 'queue', '.tmp-1-fresh');
+    const old = path.join(home, 'queue', '.tmp-1-old');
+    fs.writeFileSync(fresh, 'x');
+    fs.writeFileSync(old, 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    fs.utimesSync(old, twoHoursAgo, twoHoursAgo);
+    await ok(home, ['process'], { CONDUCTOR_NOW: '2030-01-01T00:00:00Z' });
+    expect(fs.existsSync(fresh)).toBe(true); // a writer may be between its write and its link
+    expect(fs.existsSync(old)).toBe(false);
+  });
+});

@@ -183,9 +183,10 @@ export class PgStore implements Store {
     return rows.length > 0;
   }
 
-  async housekeep(): Promise<void> {
+  async housekeep(): Promise<string[]> {
     await this.q(`DELETE FROM conductor.dispatchers WHERE seen_at < now() - interval '7 days'
                   AND owner NOT IN (SELECT owner FROM conductor.running)`);
+    return [];
   }
 
   async healthFindings(): Promise<StoreFinding[]> {

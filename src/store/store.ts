@@ -97,8 +97,8 @@ export interface Store {
   heartbeat(owner: string): Awaitable<void>;
   /** False once the dispatcher that owns a running entry is known to be gone. */
   ownerAlive(owner: string): Awaitable<boolean>;
-  /** Start-of-pass upkeep: leftovers of killed writers, history of finished dispatchers. */
-  housekeep(me: string, nowIso: string): Awaitable<void>;
+  /** Start-of-pass upkeep: leftovers of killed writers, history of finished dispatchers. Returns what failed. */
+  housekeep(me: string, nowIso: string): Awaitable<string[]>;
   /** Backend-specific health findings (permissions, stale locks, schema version...). */
   healthFindings(now: number): Awaitable<StoreFinding[]>;
   listQuarantine(): Awaitable<{ file: string; reason: string }[]>;
