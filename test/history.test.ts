@@ -25,8 +25,8 @@ async function counters(home: string): Promise<{ success: number; failed: number
 describe('counters', () => {
   it('are exact when many runs finish at once, and agree with history', async () => {
     const home = tempHome();
-    await ok(home, ['create', 'bad', 'Bad', 'sleep 0.05; exit 3', 'event', 'never', '--breaker-threshold', '1000']);
-    await ok(home, ['create', 'good', 'Good', 'sleep 0.05', 'event', 'never']);
+    await ok(home, ['create', 'bad', 'Bad', 'sleep 0.1; exit 3', 'event', 'never', '--breaker-threshold', '1000']);
+    await ok(home, ['create', 'good', 'Good', 'sleep 0.1', 'event', 'never']);
     await ok(home, ['queue', 'bad', '--count', '100']);
     await ok(home, ['queue', 'good', '--count', '100']);
     await ok(home, ['process', '--max-concurrent', '8']);
