@@ -100,7 +100,8 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   let generation = 0;
   stop.wake = poke;
 
-  await store.housekeep(me.token, isoInZone(clock()));
+  // What upkeep could not do (history not folded: a full disk) fails the pass at its end, after the runs.
+  const upkeepFailed = await store.housekeep(me.token, isoInZone(clock()));
   summary.recovered += await recoverOrphans(ctx, o, me);
   let lastPromote = -Infinity;
   // The daemon wakes at the earliest due time it knows of, not only on its tick.
@@ -182,7 +183,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     }
     if (o.daemon && now - lastRecover > 10_000) {
       // Batches a killed `trigger` committed, journals of finished passes: a daemon never restarts to see them.
-      await store.housekeep(me.token, isoInZone(now));
+      for (const why of await store.housekeep(me.token, isoInZone(now))) o.report({ type: 'note', message: why });
       summary.recovered += await recoverOrphans(ctx, o, me);
       lastRecover = now;
     }
@@ -388,6 +389,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
   summary.still_queued = left.length;
   summary.blocked = blockedStore.count(left.length);
   await store.writeState('heartbeat', { format: FORMAT, at: isoInZone(clock()), pid: process.pid, host: me.host, mode: o.daemon ? 'daemon' : 'pass', summary });
+  if (upkeepFailed.length) throw new RunError(upkeepFailed[0] + (upkeepFailed.length > 1 ? ` (and ${upkeepFailed.length - 1} more)` : ''));
   return summary;
 }
 
@@ -726,17 +728,20 @@ export async function settleOrphan(ctx: Context, rec: RunningRecord, me: Identit
  * Schedule counters are updated in batches (one locked write per schedule
  * per half second) so a burst of short tasks does not queue on the lock.
  */
+/**
+ * Schedule counters, batched per schedule and written at most every 500 ms.
+ * Each buffered execution carries its own failed flag: runs finish while a
+ * flush awaits its writes, so no state may be shared between flush and add.
+ */
 class StatsBuffer {
-  private pending = new Map<string, Execution[]>();
-  private failedSet = new Set<string>();
+  private pending = new Map<string, { x: Execution; failed: boolean }[]>();
   private lastFlush = Date.now();
   constructor(private ctx: Context) {}
 
   add(taskId: string, x: Execution, failed: boolean): void {
     const list = this.pending.get(taskId) ?? [];
-    list.push(x);
+    list.push({ x, failed });
     this.pending.set(taskId, list);
-    if (failed) this.failedSet.add(x.execution_id);
   }
 
   async flushIfDue(): Promise<void> {
@@ -747,30 +752,32 @@ class StatsBuffer {
     this.lastFlush = Date.now();
     const batches = [...this.pending];
     this.pending.clear();
-    for (const [taskId, xs] of batches) {
-      await this.ctx.store.updateSchedule(taskId, (s) => {
-        let count = s.execution_count;
-        let avg = s.average_duration_ms;
-        let failures = s.failure_count;
-        let cpuAvg = s.measured_cpu_percent;
-        let memAvg = s.measured_memory_mb;
-        let last = s.last_executed;
-        for (const x of xs) {
-          count++;
-          avg = Math.round(avg + (x.duration_ms - avg) / count);
-          if (this.failedSet.has(x.execution_id)) failures++;
-          if (x.peak_cpu_percent !== null) cpuAvg = cpuAvg === null ? x.peak_cpu_percent : round1(cpuAvg + (x.peak_cpu_percent - cpuAvg) / count);
-          if (x.peak_memory_mb !== null) memAvg = memAvg === null ? x.peak_memory_mb : round1(memAvg + (x.peak_memory_mb - memAvg) / count);
-          if (!last || Date.parse(x.started_at) > Date.parse(last)) last = x.started_at;
-        }
-        return {
-          ...s, execution_count: count, failure_count: failures, average_duration_ms: avg,
-          measured_cpu_percent: cpuAvg, measured_memory_mb: memAvg, last_executed: last,
-        };
-      });
+    for (const [taskId, runs] of batches) {
+      await this.ctx.store.updateSchedule(taskId, (s) => countRuns(s, runs));
     }
-    this.failedSet.clear();
   }
+}
+
+/** The schedule with a batch of its executions added to its counters and averages. */
+function countRuns(s: Schedule, runs: { x: Execution; failed: boolean }[]): Schedule {
+  let count = s.execution_count;
+  let avg = s.average_duration_ms;
+  let failures = s.failure_count;
+  let cpuAvg = s.measured_cpu_percent;
+  let memAvg = s.measured_memory_mb;
+  let last = s.last_executed;
+  for (const { x, failed } of runs) {
+    count++;
+    avg = Math.round(avg + (x.duration_ms - avg) / count);
+    if (failed) failures++;
+    if (x.peak_cpu_percent !== null) cpuAvg = cpuAvg === null ? x.peak_cpu_percent : round1(cpuAvg + (x.peak_cpu_percent - cpuAvg) / count);
+    if (x.peak_memory_mb !== null) memAvg = memAvg === null ? x.peak_memory_mb : round1(memAvg + (x.peak_memory_mb - memAvg) / count);
+    if (!last || Date.parse(x.started_at) > Date.parse(last)) last = x.started_at;
+  }
+  return {
+    ...s, execution_count: count, failure_count: failures, average_duration_ms: avg,
+    measured_cpu_percent: cpuAvg, measured_memory_mb: memAvg, last_executed: last,
+  };
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;

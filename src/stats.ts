@@ -1,5 +1,6 @@
 import type { Context } from './context.js';
 import { breakerStateAt } from './policy/breaker.js';
+import { retiredKey } from './store/store.js';
 import { parseDuration } from './time.js';
 
 export interface Stats {
@@ -20,7 +21,7 @@ export interface Stats {
   paused: boolean;
 }
 
-/** Counts from the schedules' counters and the spool directories; no history scan. */
+/** Counts from the schedules' counters (and those of deleted schedules) and the spool directories; no history scan. */
 export async function collectStats(ctx: Context): Promise<Stats> {
   const { store } = ctx;
   const now = ctx.clock();
@@ -42,6 +43,14 @@ export async function collectStats(ctx: Context): Promise<Stats> {
     if (!(s.circuit_breaker in breakers)) {
       breakers[s.circuit_breaker] = breakerStateAt(await store.readBreaker(s.circuit_breaker), now, parseDuration(s.breaker_cooldown, 'breaker cooldown'));
     }
+  }
+  // Counters of deleted schedules: a home's totals never go down.
+  const live = new Set(schedules.map((s) => retiredKey(s)));
+  for (const r of await store.retiredCounters()) {
+    if (live.has(retiredKey(r))) continue;
+    completed += r.execution_count - r.failure_count;
+    failed += r.failure_count;
+    weighted += r.average_duration_ms * r.execution_count;
   }
   for (const e of queued) qprio[e.priority] = (qprio[e.priority] ?? 0) + 1;
   const runs = completed + failed;

@@ -9,11 +9,11 @@ function tempNameFor(file: string): string {
   return path.join(path.dirname(file), `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-function writeTemp(file: string, data: string): string {
+function writeTemp(file: string, data: string | Buffer): string {
   const tmp = tempNameFor(file);
   const fd = fs.openSync(tmp, 'wx', FILE_MODE);
   try {
-    fs.writeSync(fd, data);
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
@@ -24,8 +24,18 @@ function writeTemp(file: string, data: string): string {
   return tmp;
 }
 
+/** write(2) until all is written: a short write (a disk filling up) throws ENOSPC instead of leaving a part. */
+export function writeAll(fd: number, data: Buffer, position: number | null = null): void {
+  let done = 0;
+  while (done < data.length) {
+    const n = fs.writeSync(fd, data, done, data.length - done, position === null ? null : position + done);
+    if (n <= 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    done += n;
+  }
+}
+
 /** Replace `file` with `data`: readers see the old or the new file, never a part. */
-export function writeAtomic(file: string, data: string): void {
+export function writeAtomic(file: string, data: string | Buffer): void {
   const tmp = writeTemp(file, data);
   try {
     fs.renameSync(tmp, file);
@@ -61,6 +71,16 @@ export function renameIfPresent(from: string, to: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
+  }
+}
+
+/** Makes the names created or removed in a directory durable. */
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -1,23 +1,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RunError } from '../errors.js';
+import { messageOf, RunError } from '../errors.js';
 import { checkId, ID_PATTERN } from '../ids.js';
 import { scheduleProblem } from './check.js';
 import { Journal, readJournal } from './journal.js';
 import { selfIdentity, tokenAlive } from '../run/proc.js';
 import { commitBatch, rollForward, type BatchFile } from './batch.js';
 import {
-  newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type PromotionPlan, type RunningRecord, type Store, type StoreFinding,
+  newBreaker, retiredCountersOf, retiredKey, type RetiredCounters, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type PromotionPlan, type RunningRecord, type Store, type StoreFinding,
 } from './store.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
-  createExclusive, ensureDir, exists, listNames, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
+  createExclusive, ensureDir, exists, fsyncDir, listNames, writeAll, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
 } from './atomic.js';
 
 export type { BreakerRecord, EventRecord, Problem, RunningRecord } from './store.js';
 
-const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes', 'incoming'];
+const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes', 'incoming', 'counters'];
 
 /**
  * The file store: one JSON file per schedule, a spool of one file per queue
@@ -48,7 +48,7 @@ export class FileStore implements Store {
   }
 
   attach(owner: string): void {
-    this.journalOwner = owner;
+    if (!this.journal) this.journalOwner = owner;
   }
 
   /** Liveness is the owner's pid and start time, checked on this host: nothing to renew. */
@@ -58,10 +58,12 @@ export class FileStore implements Store {
     return tokenAlive(owner);
   }
 
-  housekeep(me: string, nowIso: string): void {
+  /** Returns what failed (a fold the disk refused): the pass runs on and exits 1 at its end. */
+  housekeep(me: string, nowIso: string): Promise<string[]> {
+    // Temp files carry real mtimes: aged by the injected clock (CONDUCTOR_NOW in 2030) every writer's temp would look abandoned.
     rollForward(this.home, tokenAlive, (file, why) => this.quarantine(file, why));
-    this.sweep(Date.parse(nowIso));
-    this.compactJournals(tokenAlive, me, nowIso);
+    this.sweep(Date.now());
+    return this.compactJournals(tokenAlive, me, nowIso);
   }
 
   healthFindings(now: number): StoreFinding[] {
@@ -69,6 +71,9 @@ export class FileStore implements Store {
     const stale = staleLocks(this.dir('locks'), now);
     out.push({ check: 'locks', ok: stale.length === 0, message: stale.length ? `stale locks: ${stale.join(', ')}` : 'no stale locks' });
     const mode = fs.statSync(this.home).mode & 0o777;
+    const unfolded = this.unfoldedJournals();
+    out.push({ check: 'history', ok: unfolded.length === 0, message: unfolded.length ? `${unfolded.length} history journal(s) of finished passes could not be folded into the archive (disk full?); the next process retries` : 'history journals folded' });
+    out.push(diskFinding(this.home));
     out.push({ check: 'permissions', ok: (mode & 0o077) === 0, message: `home ${this.home} has mode ${mode.toString(8)}${mode & 0o077 ? ' (others can read it; expected 700)' : ''}` });
     return out;
   }
@@ -81,7 +86,7 @@ export class FileStore implements Store {
 
   /** Removes temp files of writers killed mid-write, once clearly abandoned (the dispatcher does this). */
   sweep(now: number): void {
-    for (const d of ['schedules', 'queue', 'running', 'history', 'dlq', 'breakers', 'state', 'quarantine']) {
+    for (const d of ['schedules', 'queue', 'running', 'history', 'dlq', 'breakers', 'state', 'quarantine', 'counters']) {
       sweepTemps(this.dir(d), 3_600_000, now);
     }
   }
@@ -228,13 +233,35 @@ export class FileStore implements Store {
     });
   }
 
+  /**
+   * The counters go to counters/ (durably) before the schedule file goes: a
+   * crash in between leaves a record whose schedule still exists, which stats
+   * skips and the next delete overwrites.
+   */
   async deleteSchedule(id: string): Promise<boolean> {
     return this.withLock(`schedule-${id}`, () => {
       const file = this.schedulePath(id);
-      if (!exists(file)) return false;
+      const text = readText(file);
+      if (text === null) return false;
+      const kept = retiredCountersOf(parseOrNull(text), FORMAT);
+      if (kept) {
+        ensureDir(this.dir('counters'));
+        writeJsonAtomic(path.join(this.dir('counters'), `${retiredKey(kept)}.json`), kept);
+        fsyncDir(this.dir('counters'));
+      }
       fs.unlinkSync(file);
       return true;
     });
+  }
+
+  retiredCounters(): RetiredCounters[] {
+    const out: RetiredCounters[] = [];
+    for (const name of listNames(this.dir('counters'))) {
+      const file = path.join(this.dir('counters'), name);
+      const r = this.readJson<RetiredCounters>(file, (v) => (retiredCountersOf(v, FORMAT) ? null : 'not a counters record'));
+      if (r) out.push(r);
+    }
+    return out;
   }
 
   /**
@@ -495,10 +522,11 @@ export class FileStore implements Store {
   // ---------- history and logs ----------
 
   private journal: Journal | null = null;
-  private journalOwner = 'cli';
+  private journalOwner: string | null = null;
 
+  /** Every process appends to a journal of its own: one writer per file is what keeps its framing exact. */
   private ownJournal(): Journal {
-    this.journal ??= new Journal(path.join(this.dir('history'), `${this.journalOwner}.jsonl`));
+    this.journal ??= new Journal(path.join(this.dir('history'), `${this.journalOwner ?? selfIdentity().token}.jsonl`));
     return this.journal;
   }
 
@@ -513,52 +541,119 @@ export class FileStore implements Store {
     return listNames(this.dir('history')).filter((n) => n.endsWith('.jsonl')).map((n) => path.join(this.dir('history'), n));
   }
 
-  /** Every execution record once (a compaction cut short can leave a record twice), in no particular order. */
+  /**
+   * Every execution record, in no particular order. Only byte-identical
+   * copies count once (a fold cut short leaves a record in a journal and in
+   * the archive); two different records of one execution are both returned
+   * and reported, since they mean it ran twice.
+   */
   private allExecutions(): Execution[] {
-    const seen = new Set<string>();
+    const seen = new Map<string, string[]>();
     const out: Execution[] = [];
     for (const file of this.journals()) {
-      const { records } = readJournal<Execution>(file);
-      for (const r of records) {
-        if (!r || typeof r.execution_id !== 'string' || seen.has(r.execution_id)) continue;
-        seen.add(r.execution_id);
-        out.push(r);
+      const j = readJournal<Execution>(file);
+      let foreign = 0;
+      for (const { line, value } of j.records) {
+        if (typeof value.execution_id !== 'string') {
+          foreign++;
+          continue;
+        }
+        const copies = seen.get(value.execution_id) ?? [];
+        if (copies.includes(line)) continue;
+        copies.push(line);
+        seen.set(value.execution_id, copies);
+        out.push(value);
       }
+      this.reportDamage(file, j.corrupt + foreign, j.tail);
+    }
+    for (const [id, copies] of seen) {
+      if (copies.length > 1) this.problems.push({ file: 'history', reason: `execution ${id} has ${copies.length} different records (did it run twice?); all are shown`, moved_to: null });
     }
     return out;
+  }
+
+  /** Lines of a history file that are not records are reported, never silently dropped. */
+  private reportDamage(file: string, corrupt: number, tail: string): void {
+    const rel = path.relative(this.home, file);
+    if (corrupt) this.problems.push({ file: rel, reason: `${corrupt} line(s) that are not execution records`, moved_to: null });
+    // The last line of a journal whose writer lives may be being written right now.
+    const writer = historyWriter(path.basename(file));
+    if (tail && !(writer && tokenAlive(writer))) {
+      this.problems.push({ file: rel, reason: `torn last line (${Buffer.byteLength(tail)} bytes without a newline; the next fold sets it aside)`, moved_to: null });
+    }
   }
 
   /**
    * Folds the journals of dispatchers that are gone into one archive per
    * month, so that a crontab pass a minute does not leave 1,440 files a day.
-   * Claim by rename (one compactor wins), append complete lines to the
-   * archive, sync, delete; a crash in between leaves a record in two files,
-   * which readers count once.
+   * Claim by rename (one compactor wins), then under the archive's lock
+   * append, sync, read back and compare, and only then delete the journal.
+   * A failed fold truncates the archive back and keeps the journal, renamed
+   * `unfolded~...` for `health` and the next pass. Returns what failed.
    */
-  compactJournals(isAlive: (owner: string) => boolean, me: string, nowIso: string): number {
-    let moved = 0;
+  async compactJournals(isAlive: (owner: string) => boolean, me: string, nowIso: string): Promise<string[]> {
+    const claimed = this.claimFinishedJournals(isAlive, me);
+    if (!claimed.length) return [];
     const archive = path.join(this.dir('history'), `archive-${nowIso.slice(0, 7)}.jsonl`);
+    try {
+      return await this.withLock('history-archive', () => claimed.flatMap((file) => this.foldJournal(file, archive)));
+    } catch (err) {
+      for (const file of claimed) this.keepUnfolded(file);
+      return [`could not fold history journals into ${path.relative(this.home, archive)} (kept for the next pass): ${messageOf(err)}`];
+    }
+  }
+
+  private claimFinishedJournals(isAlive: (owner: string) => boolean, me: string): string[] {
+    const out: string[] = [];
     for (const name of listNames(this.dir('history'))) {
       if (!name.endsWith('.jsonl') || name.startsWith('archive-')) continue;
-      const owner = name.startsWith('compact~') ? name.split('~')[1] : name.slice(0, -'.jsonl'.length);
-      if (owner === me || owner === 'cli' || isAlive(owner)) continue;
-      const claimed = path.join(this.dir('history'), `compact~${me}~${name.replace(/^compact~[^~]*~/, '')}`);
-      if (!renameIfPresent(path.join(this.dir('history'), name), claimed)) continue;
-      const text = readText(claimed) ?? '';
-      const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-      if (complete) {
-        const fd = fs.openSync(archive, 'a', 0o600);
-        try {
-          fs.writeSync(fd, complete);
-          fs.fdatasyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
-      rmQuiet(claimed);
-      moved++;
+      const owner = historyWriter(name);
+      if (!owner || owner === me || owner === 'cli' || isAlive(owner)) continue;
+      const claimed = path.join(this.dir('history'), `compact~${me}~${journalBase(name)}`);
+      if (renameIfPresent(path.join(this.dir('history'), name), claimed)) out.push(claimed);
     }
-    return moved;
+    return out;
+  }
+
+  /** One journal into the archive; [] when done, else why it was kept. */
+  private foldJournal(file: string, archive: string): string[] {
+    try {
+      const data = fs.readFileSync(file);
+      const end = data.lastIndexOf(0x0a) + 1;
+      if (end < data.length) {
+        this.setAsideTail(file, data.subarray(end), end);
+        fs.truncateSync(file, end);
+      }
+      if (end > 0) {
+        appendVerified(archive, data.subarray(0, end), (fragment, at) => this.setAsideTail(archive, fragment, at));
+        fsyncDir(this.dir('history'));
+      }
+      fs.unlinkSync(file);
+      return [];
+    } catch (err) {
+      this.keepUnfolded(file);
+      return [`could not fold history journal ${path.relative(this.home, file)} into ${path.relative(this.home, archive)} (kept for the next pass): ${messageOf(err)}`];
+    }
+  }
+
+  private keepUnfolded(claimed: string): void {
+    renameIfPresent(claimed, path.join(this.dir('history'), `unfolded~${journalBase(path.basename(claimed))}`));
+  }
+
+  /** Moves a torn last line (no newline) of a history file to quarantine/, durably, before the caller cuts it off. */
+  private setAsideTail(file: string, fragment: Buffer, at: number): void {
+    let target = path.join(this.dir('quarantine'), `history__${path.basename(file)}.torn-${at}`);
+    if (exists(target)) target = `${target}.${Date.now()}`;
+    const reason = `torn last line of ${path.relative(this.home, file)} at byte ${at} (${fragment.length} bytes without a newline: a writer crashed or the disk filled)`;
+    writeAtomic(target, fragment);
+    writeAtomic(`${target}.why`, reason + '\n');
+    fsyncDir(this.dir('quarantine'));
+    this.problems.push({ file: path.relative(this.home, file), reason: `torn last line (${fragment.length} bytes) set aside`, moved_to: path.relative(this.home, target) });
+  }
+
+  /** Journals a fold has given back (disk full...), or that a crashed compactor left claimed. */
+  private unfoldedJournals(): string[] {
+    return listNames(this.dir('history')).filter((n) => n.startsWith('unfolded~') || (n.startsWith('compact~') && !tokenAlive(n.split('~')[1])));
   }
 
   executionExists(executionId: string): boolean {
@@ -571,8 +666,8 @@ export class FileStore implements Store {
     for (const file of this.journals()) {
       const text = readText(file);
       if (!text || !text.includes(needle)) continue;
-      const found = readJournal<Execution>(file).records.find((r) => r.execution_id === executionId);
-      if (found) return found;
+      const found = readJournal<Execution>(file).records.find((r) => r.value.execution_id === executionId);
+      if (found) return found.value;
     }
     return null;
   }
@@ -692,6 +787,87 @@ export class FileStore implements Store {
 
   pidFile(): string {
     return this.statePath('daemon.pid');
+  }
+}
+
+/**
+ * Appends whole lines to an archive (its lock held): a torn tail left by a
+ * crash is set aside first so that it cannot swallow our first line; what we
+ * write is synced and read back, and on any failure cut off again.
+ */
+function appendVerified(file: string, data: Buffer, setAside: (fragment: Buffer, at: number) => void): void {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    let size = fs.fstatSync(fd).size;
+    const at = lineStart(fd, size);
+    if (at < size) {
+      setAside(readAt(fd, at, size - at), at);
+      fs.ftruncateSync(fd, at);
+      size = at;
+    }
+    try {
+      writeAll(fd, data, size);
+      fs.fdatasyncSync(fd);
+      if (!readAt(fd, size, data.length).equals(data)) throw new Error(`${file} did not read back what was written`);
+    } catch (err) {
+      fs.ftruncateSync(fd, size);
+      fs.fdatasyncSync(fd);
+      throw err;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The offset just past the last newline before `size` (0 if there is none). */
+function lineStart(fd: number, size: number): number {
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - 65_536);
+    const i = readAt(fd, start, end - start).lastIndexOf(0x0a);
+    if (i >= 0) return start + i + 1;
+    end = start;
+  }
+  return 0;
+}
+
+function readAt(fd: number, at: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, at + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return buf.subarray(0, done);
+}
+
+/** The journal's own name, without the marks of a fold in progress or given back. */
+function journalBase(name: string): string {
+  return name.replace(/^compact~[^~]*~/, '').replace(/^unfolded~/, '');
+}
+
+/** Who may still append to a history file: the compactor of a claimed journal, the owner of one; null for an archive. */
+function historyWriter(name: string): string | null {
+  if (name.startsWith('archive-')) return null;
+  if (name.startsWith('compact~')) return name.split('~')[1];
+  return journalBase(name).slice(0, -'.jsonl'.length);
+}
+
+/** Little free space on the home's file system: folds and records will start to fail. */
+function diskFinding(home: string): StoreFinding {
+  const st = fs.statfsSync(home);
+  const free = st.bavail * st.bsize;
+  const total = st.blocks * st.bsize;
+  const low = free < 64 * 1024 * 1024 && free < total * 0.05;
+  return { check: 'disk', ok: !low, message: `${Math.floor(free / 1024)} KiB free of ${Math.floor(total / 1024)} KiB on the home's file system${low ? ' (under 5 %)' : ''}` };
+}
+
+function parseOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 

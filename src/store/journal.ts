@@ -1,22 +1,38 @@
 import * as fs from 'node:fs';
+import { writeAll } from './atomic.js';
 
 /**
  * An append-only file of JSON lines with group commit. Creating a file costs
  * about half a millisecond on the disks we run on, an append a few
  * microseconds: so each dispatcher appends its execution records to its own
  * journal, and callers that need a record durable await one shared fdatasync.
- * A line torn by a crash has no newline and is skipped by readers.
+ *
+ * Framing: a record is one line ending in a newline. A journal has one
+ * writer, which knows its length: an append that fails or is cut short (a
+ * full disk) is truncated off again, so the next record never merges with a
+ * torn one. A line torn by a crash has no newline and readers report it.
  */
 export class Journal {
   private fd: number | null = null;
+  private length = 0;
   private syncing: Promise<void> | null = null;
   private again: Promise<void> | null = null;
 
   constructor(readonly file: string) {}
 
   append(record: unknown): void {
-    this.fd ??= fs.openSync(this.file, 'a', 0o600);
-    fs.writeSync(this.fd, JSON.stringify(record) + '\n');
+    if (this.fd === null) {
+      this.fd = fs.openSync(this.file, 'a', 0o600);
+      this.length = fs.fstatSync(this.fd).size;
+    }
+    const data = Buffer.from(JSON.stringify(record) + '\n');
+    try {
+      writeAll(this.fd, data);
+    } catch (err) {
+      fs.ftruncateSync(this.fd, this.length);
+      throw err;
+    }
+    this.length += data.length;
   }
 
   /** Resolves once everything appended so far is on disk. */
@@ -45,25 +61,40 @@ export class Journal {
   }
 }
 
+export interface JournalText<T> {
+  /** Complete records with the exact line each was read from (copies are told apart by their bytes). */
+  records: { line: string; value: T }[];
+  /** Complete lines that are not JSON objects. */
+  corrupt: number;
+  /** What follows the last newline: a line being written now, or torn by a crash. */
+  tail: string;
+}
+
 /** Every complete record of a journal file; torn or foreign lines are counted, not thrown. */
-export function readJournal<T>(file: string): { records: T[]; bad: number } {
+export function readJournal<T>(file: string): JournalText<T> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    return { records: [], bad: 0 };
+    return { records: [], corrupt: 0, tail: '' };
   }
-  const records: T[] = [];
-  let bad = 0;
+  return parseJournal<T>(text);
+}
+
+export function parseJournal<T>(text: string): JournalText<T> {
+  const records: { line: string; value: T }[] = [];
+  let corrupt = 0;
   const lines = text.split('\n');
-  lines.pop(); // after the last newline: empty, or a line torn by a crash
+  const tail = lines.pop() ?? '';
   for (const line of lines) {
     if (!line) continue;
     try {
-      records.push(JSON.parse(line));
+      const value = JSON.parse(line);
+      if (value && typeof value === 'object' && !Array.isArray(value)) records.push({ line, value });
+      else corrupt++;
     } catch {
-      bad++;
+      corrupt++;
     }
   }
-  return { records, bad };
+  return { records, corrupt, tail };
 }

@@ -10,7 +10,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from './pg-schema.js';
 import { scheduleProblem } from './check.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
-  newBreaker, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type PromotionPlan, type RunningRecord, type Store, type StoreFinding,
+  newBreaker, retiredCountersOf, retiredKey, type RetiredCounters, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type PromotionPlan, type RunningRecord, type Store, type StoreFinding,
 } from './store.js';
 
 /** How long a dispatcher on another host may go without a heartbeat before its runs are taken over. */
@@ -19,6 +19,8 @@ function leaseMs(): number {
   return Number.isInteger(n) && n > 0 ? n : 30_000;
 }
 
+/** State rows holding the counters of deleted schedules. */
+const RETIRED = 'retired-counters:';
 const MIGRATE_LOCK = 'conductor:migrate';
 const CLAIM_LOCK = 'conductor:claim';
 
@@ -181,9 +183,10 @@ export class PgStore implements Store {
     return rows.length > 0;
   }
 
-  async housekeep(): Promise<void> {
+  async housekeep(): Promise<string[]> {
     await this.q(`DELETE FROM conductor.dispatchers WHERE seen_at < now() - interval '7 days'
                   AND owner NOT IN (SELECT owner FROM conductor.running)`);
+    return [];
   }
 
   async healthFindings(): Promise<StoreFinding[]> {
@@ -290,8 +293,21 @@ export class PgStore implements Store {
     });
   }
 
+  /** The schedule's counters move to a state row in the same transaction as the delete. */
   async deleteSchedule(id: string): Promise<boolean> {
-    return (await this.q('DELETE FROM conductor.schedules WHERE task_id = $1 RETURNING 1', [checkId(id)])).length > 0;
+    return this.tx(async (c) => {
+      const r = await c.query('DELETE FROM conductor.schedules WHERE task_id = $1 RETURNING body', [checkId(id)]);
+      if (!r.rows[0]) return false;
+      const kept = retiredCountersOf(r.rows[0].body, FORMAT);
+      if (kept) {
+        await c.query('INSERT INTO conductor.state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET body = $2', [`${RETIRED}${retiredKey(kept)}`, JSON.stringify(kept)]);
+      }
+      return true;
+    });
+  }
+
+  async retiredCounters(): Promise<RetiredCounters[]> {
+    return (await this.q(`SELECT body FROM conductor.state WHERE starts_with(name, $1)`, [RETIRED])).map((r) => r.body as RetiredCounters);
   }
 
   async withLock<T>(name: string, fn: () => T | Promise<T>): Promise<T> {

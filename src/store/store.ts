@@ -49,6 +49,35 @@ export interface PromotionPlan {
   recover: Entry[];
 }
 
+/**
+ * The counters of a deleted schedule, so that a home's totals never go down.
+ * Keyed by task id and creation time: a schedule created again under the same
+ * id is a new one, and a record whose schedule still exists (a crash between
+ * writing it and deleting the schedule) is not counted.
+ */
+export interface RetiredCounters {
+  format: number;
+  task_id: string;
+  created_at: string;
+  execution_count: number;
+  failure_count: number;
+  average_duration_ms: number;
+}
+
+/** The counters of a stored document about to be deleted; null if it has none worth keeping. */
+export function retiredCountersOf(s: any, format: number): RetiredCounters | null {
+  if (!s || typeof s !== 'object' || typeof s.task_id !== 'string' || typeof s.created_at !== 'string') return null;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+  if (!n(s.execution_count)) return null;
+  return { format, task_id: s.task_id, created_at: s.created_at, execution_count: n(s.execution_count), failure_count: n(s.failure_count), average_duration_ms: n(s.average_duration_ms) };
+}
+
+/** One name per schedule lifetime: its id and the instant it was created. */
+export function retiredKey(r: RetiredCounters): string {
+  const at = Date.parse(r.created_at);
+  return `${r.task_id}~${Number.isFinite(at) ? at : 'unknown'}`;
+}
+
 export interface StoreFinding {
   check: string;
   ok: boolean;
@@ -76,8 +105,8 @@ export interface Store {
   heartbeat(owner: string): Awaitable<void>;
   /** False once the dispatcher that owns a running entry is known to be gone. */
   ownerAlive(owner: string): Awaitable<boolean>;
-  /** Start-of-pass upkeep: leftovers of killed writers, history of finished dispatchers. */
-  housekeep(me: string, nowIso: string): Awaitable<void>;
+  /** Start-of-pass upkeep: leftovers of killed writers, history of finished dispatchers. Returns what failed. */
+  housekeep(me: string, nowIso: string): Awaitable<string[]>;
   /** Backend-specific health findings (permissions, stale locks, schema version...). */
   healthFindings(now: number): Awaitable<StoreFinding[]>;
   listQuarantine(): Awaitable<{ file: string; reason: string }[]>;
@@ -92,6 +121,7 @@ export interface Store {
   createSchedules(list: Schedule[]): Awaitable<boolean>;
   /** Read-modify-write under a lock; `change` returns the new schedule or undefined to leave it. */
   updateSchedule(id: string, change: (s: Schedule) => Awaitable<Schedule | undefined>): Promise<Schedule | null>;
+  /** Deletes a schedule, keeping its counters (see RetiredCounters) first. */
   deleteSchedule(id: string): Promise<boolean>;
   /**
    * Advances one schedule and queues the runs that made due as one step, as
@@ -101,6 +131,8 @@ export interface Store {
    * cut short) are queued only if they were never queued before.
    */
   promote(id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>): Promise<Entry[]>;
+  /** Counters of deleted schedules, including any whose schedule still exists (callers skip those). */
+  retiredCounters(): Awaitable<RetiredCounters[]>;
   /** Mutual exclusion across every process (and host) using the store. */
   withLock<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
 
