@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, fileStoreOnly, idleReadings, json, ok, readLines, storeEnv, tempHome, workDir } from './helpers.js';
+import { BIN, cli, fileStoreOnly, idleReadings, json, ok, readLines, sqlOn, storeEnv, tempHome, workDir } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -163,5 +163,21 @@ describe('a clock that went back', () => {
     expect(Date.parse((await json(home, ['get', 'c'])).next_execution) - Date.now()).toBeGreaterThan(20 * 3_600_000);
     await ok(home, ['process']);
     expect(Date.parse((await json(home, ['get', 'c'])).next_execution) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
+  });
+});
+
+describe.runIf(!fileStoreOnly)('a run recorded twice (PostgreSQL)', () => {
+  it('a second, different record of one execution is surfaced, not dropped', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'w', 'W', 'true', 'event', 'never']);
+    const id = (await ok(home, ['queue', 'w'])).trim();
+    // As if another dispatcher had already run and recorded this entry.
+    const other = { format: 1, execution_id: `${id}.1`, entry_id: id, task_id: 'w', attempt: 1, status: 'failed', exit_code: 3, signal: null, started_at: '2026-01-01T00:00:00.000+00:00', finished_at: '2026-01-01T00:00:01.000+00:00', duration_ms: 1000, peak_cpu_percent: null, peak_memory_mb: null, log: null, error: 'exit code 3', event: null };
+    sqlOn(home, `INSERT INTO conductor.executions (execution_id, task_id, started_at, finished_at, body) VALUES ('${id}.1', 'w', '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', '${JSON.stringify(other)}')`);
+    const r = await cli(home, ['process']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`second, different record of execution ${id}\\.1`));
+    const h = await cli(home, ['health']);
+    expect(h.stdout).toMatch(/FAIL quarantine/);
   });
 });

@@ -441,11 +441,19 @@ export class PgStore implements Store {
   /** The output captured on this host goes into the row, so `logs` works from every host. */
   async recordExecution(x: Execution): Promise<void> {
     const output = x.log ? readText(x.log) : null;
-    await this.q(
+    const body = JSON.stringify(x);
+    const rows = await this.q(
       `INSERT INTO conductor.executions (execution_id, task_id, started_at, finished_at, body, output)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (execution_id) DO NOTHING`,
-      [x.execution_id, x.task_id, x.started_at, x.finished_at, JSON.stringify(x), output],
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (execution_id) DO NOTHING RETURNING 1`,
+      [x.execution_id, x.task_id, x.started_at, x.finished_at, body, output],
     );
+    if (rows.length) return;
+    // The same record again (an import, a retried write) is nothing; a different one means a run happened twice: surface it.
+    const same = await this.q('SELECT 1 FROM conductor.executions WHERE execution_id = $1 AND body = $2::jsonb', [x.execution_id, body]);
+    if (same.length) return;
+    const reason = `a second, different record of execution ${x.execution_id} (its entry ran twice)`;
+    await this.q('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [`executions/${x.execution_id}`, reason, body]);
+    this.problems.push({ file: `executions/${x.execution_id}`, reason, moved_to: 'quarantine' });
   }
 
   async getExecution(executionId: string): Promise<Execution | null> {
