@@ -7,7 +7,7 @@
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 
-const LAZY = ['cron-parser', 'yaml', 'cronstrue', 'cli-table3', 'pidusage', 'proper-lockfile', 'chalk', 'pg'];
+const LAZY = ['cron-parser', 'yaml', 'cronstrue', 'cli-table3', 'proper-lockfile', 'chalk', 'pg'];
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', logLevel: 'warning' };
 
 rmSync('dist', { recursive: true, force: true });

@@ -27,9 +27,16 @@ const UNITS: Record<string, number> = {
   w: 604_800_000, week: 604_800_000, weeks: 604_800_000,
 };
 
-/** Parses `30 seconds`, `5m`, `1.5h`, `2 days`; a bare number means seconds. */
+/**
+ * The longest duration conductor takes anywhere (timeouts, intervals, backoff, grace,
+ * thresholds): ten years. Longer ones are typos or overflow tricks, and an interval of
+ * at most this keeps every next run far inside year 9999.
+ */
+export const MAX_DURATION_MS = 3650 * 86_400_000;
+
+/** Parses `30 seconds`, `5m`, `1.5h`, `2 days`; a bare number means seconds. At most MAX_DURATION_MS. */
 export function parseDuration(text: unknown, what = 'duration'): number {
-  if (typeof text === 'number' && Number.isFinite(text) && text > 0) return Math.round(text * 1000);
+  if (typeof text === 'number' && Number.isFinite(text) && text > 0) return checkMax(Math.round(text * 1000), text, what);
   const s = String(text ?? '').trim().toLowerCase();
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(s);
   const unit = m ? (m[2] === '' ? 1000 : UNITS[m[2]]) : undefined;
@@ -38,7 +45,39 @@ export function parseDuration(text: unknown, what = 'duration'): number {
   }
   const ms = Math.round(parseFloat(m[1]) * unit);
   if (ms <= 0) throw new InputError(`invalid ${what} '${String(text)}': must be greater than zero`);
+  return checkMax(ms, text, what);
+}
+
+function checkMax(ms: number, text: unknown, what: string): number {
+  if (!(ms <= MAX_DURATION_MS)) throw new InputError(`invalid ${what} '${String(text)}': at most 3650 days`);
   return ms;
+}
+
+/** Instants conductor stores and computes with: years 1970 to 9999 (UTC). */
+export const MIN_INSTANT_MS = 0;
+export const MAX_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+export function instantInRange(ms: number): boolean {
+  return ms >= MIN_INSTANT_MS && ms <= MAX_INSTANT_MS;
+}
+
+/** Node timers hold at most 2^31-1 ms (about 24.8 days); longer ones fire at once with a warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface LongTimer {
+  clear(): void;
+}
+
+/** setTimeout for any duration: past Node's limit it is a chain of shorter timers. */
+export function longTimeout(fn: () => void, ms: number): LongTimer {
+  const due = performance.now() + ms;
+  let t: NodeJS.Timeout;
+  const arm = () => {
+    const left = due - performance.now();
+    t = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
+  };
+  arm();
+  return { clear: () => clearTimeout(t) };
 }
 
 export function formatDuration(ms: number): string {

@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import { InputError } from '../errors.js';
 import { openStore } from '../store/open.js';
 import { clockFromEnv } from '../time.js';
+import { checkPayloadSize } from '../run/exec-limits.js';
 
 export interface GlobalOptions {
   home?: string;
@@ -94,6 +95,7 @@ export function parseJsonPayload(text: string | undefined): string | null {
   } catch (err) {
     throw new InputError(`invalid --payload: not valid JSON (${(err as Error).message})`);
   }
+  checkPayloadSize(text);
   return text;
 }
 

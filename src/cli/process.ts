@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
-import type { Context } from '../context.js';
 import { dispatch, type DispatchEvent, type StopSignal } from '../dispatcher.js';
-import { InputError, RunError } from '../errors.js';
-import { tokenAlive, selfIdentity } from '../run/proc.js';
+import { InputError } from '../errors.js';
 import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { formatDuration, parseDuration } from '../time.js';
 import { globals, openContext, printJson, reportProblems, setupColor } from './common.js';
+import { claimDaemonLock } from './daemon-lock.js';
 import { createProgress } from './progress.js';
 
 function percentOption(name: string, v: string): number {
@@ -37,8 +36,15 @@ export function registerProcess(program: Command): void {
       const graceMs = parseDuration(opts.grace, 'grace');
       const ctx = await openContext(cmd);
       const c = setupColor(g);
+      const fdCap = descriptorCap(openFileLimit());
+      if (fdCap.max < limits.maxConcurrent) {
+        limits.maxConcurrent = fdCap.max;
+        const line = `running at most ${fdCap.max} at once: ${fdCap.limit} open file descriptors allowed, ${PER_RUN_FDS} per run`;
+        if (g.json) process.stderr.write(`conductor: note: ${line}\n`);
+        else say(`${c.yellow('note')}     ${line}`);
+      }
       const daemon = Boolean(opts.daemon);
-      if (daemon) claimPidFile(ctx);
+      const releaseLock = daemon ? claimDaemonLock(ctx) : null;
 
       const stop: StopSignal = { stopping: false, killing: false };
       const onSignal = () => {
@@ -102,51 +108,40 @@ export function registerProcess(program: Command): void {
           say(`done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${paused}`);
         }
       } finally {
-        if (daemon) releasePidFile(ctx);
+        releaseLock?.();
       }
     });
 }
 
+/**
+ * Descriptors one run holds: its output pipe and its log in the Perl helper, plus
+ * the pipe that reports a failed exec while a batch starts; from Node's spawn,
+ * stdout, stderr and the log. Each process (Node, the helper) has the limit.
+ */
+const PER_RUN_FDS = 3;
+/** Node itself, the store (journal, locks, database sockets), the helper's pipes, directory reads. */
+const RESERVED_FDS = 64;
+
+function descriptorCap(limit: number | null): { limit: number; max: number } {
+  if (limit === null) return { limit: Infinity, max: Infinity };
+  return { limit, max: Math.max(1, Math.floor((limit - RESERVED_FDS) / PER_RUN_FDS)) };
+}
+
+/**
+ * The soft RLIMIT_NOFILE of this process. Node raises its soft limit to the
+ * hard one at start-up (node.cc, PlatformInit), so this already is the most we
+ * can have and handlers inherit it; there is nothing left to raise.
+ */
+function openFileLimit(): number | null {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+    return soft && /^\d+$/.test(soft) ? Number(soft) : null;
+  } catch {
+    return null;
+  }
+}
+
 function say(line: string): void {
   process.stdout.write(line + '\n');
-}
-
-/** One daemon per home: the pid file names a live process (pid + start time) or is stale. */
-function claimPidFile(ctx: Context): void {
-  const file = ctx.store.pidFile();
-  const me = selfIdentity();
-  for (let i = 0; i < 3; i++) {
-    try {
-      fs.writeFileSync(file, JSON.stringify({ pid: me.pid, token: me.token, host: me.host }) + '\n', { flag: 'wx', mode: 0o600 });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder: { pid?: number; token?: string } = {};
-    try {
-      holder = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch {
-      /* torn or empty: treat as stale */
-    }
-    if (holder.token && tokenAlive(holder.token)) {
-      throw new RunError(`a daemon is already running on this home (pid ${holder.pid})`);
-    }
-    // Stale: move it aside atomically so two starters cannot both remove it.
-    try {
-      fs.renameSync(file, `${file}.stale-${process.pid}`);
-      fs.unlinkSync(`${file}.stale-${process.pid}`);
-    } catch {
-      /* another starter took it; loop and compete for the create */
-    }
-  }
-  throw new RunError('could not take the daemon pid file');
-}
-
-function releasePidFile(ctx: Context): void {
-  try {
-    const holder = JSON.parse(fs.readFileSync(ctx.store.pidFile(), 'utf8'));
-    if (holder.token === selfIdentity().token) fs.unlinkSync(ctx.store.pidFile());
-  } catch {
-    /* already gone */
-  }
 }

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFailure } from './exec-limits.js';
 import * as fs from 'node:fs';
 
 /** What it takes to start one handler and capture its output. */
@@ -36,12 +37,20 @@ export interface LaunchEvents {
 export function launchHere(req: LaunchRequest, events: LaunchEvents): void {
   const started = performance.now();
   const log = createLogWriter(req.logPath, req.logCap);
-  const child = spawn('/bin/sh', ['-c', req.command], {
-    cwd: req.cwd,
-    env: req.baseEnv ? { ...req.baseEnv, ...req.env } : req.env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn('/bin/sh', ['-c', req.command], {
+      cwd: req.cwd,
+      env: req.baseEnv ? { ...req.baseEnv, ...req.env } : req.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    // Node throws (rather than emits) most exec failures, E2BIG among them.
+    const e = err as NodeJS.ErrnoException;
+    events.done({ code: null, signal: null, error: execFailure(e.code ?? 'spawn', e.message.replace(/^spawn \S+ /, '')), bytes: 0, durationMs: 0 });
+    return;
+  }
   child.stdout!.on('data', log.write);
   child.stderr!.on('data', log.write);
   if (child.pid) events.spawned(child.pid);
@@ -61,7 +70,7 @@ export function launchHere(req: LaunchRequest, events: LaunchEvents): void {
   child.on('error', (err) => {
     error = (err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(req.cwd)
       ? `working directory ${req.cwd} does not exist`
-      : err.message;
+      : execFailure((err as NodeJS.ErrnoException).code ?? 'spawn', err.message);
     finish();
   });
   // 'close' waits for the output pipes; a background child that keeps them

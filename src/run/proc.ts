@@ -105,18 +105,31 @@ export function allPids(): number[] {
   return out;
 }
 
-/** Pids per process group, read from /proc in one sweep. */
-export function pidsByGroup(groups: Set<number>): Map<number, number[]> {
-  const out = new Map<number, number[]>();
+/** One process of a group as /proc/<pid>/stat shows it. */
+export interface ProcUsage {
+  pid: number;
+  /** User + system CPU time, in clock ticks. */
+  cpuTicks: number;
+  /** Start time, in clock ticks since boot. */
+  startTicks: number;
+  rssPages: number;
+}
+
+/**
+ * The processes of some process groups, read from /proc in one sweep, one
+ * file open at a time: sampling must not cost descriptors per handler.
+ */
+export function usageByGroup(groups: Set<number>): Map<number, ProcUsage[]> {
+  const out = new Map<number, ProcUsage[]>();
   for (const pid of allPids()) {
     const f = statFields(pid);
     if (!f) continue;
     const pgrp = Number(f[2]);
-    if (groups.has(pgrp)) {
-      const list = out.get(pgrp);
-      if (list) list.push(pid);
-      else out.set(pgrp, [pid]);
-    }
+    if (!groups.has(pgrp)) continue;
+    const u = { pid, cpuTicks: Number(f[11]) + Number(f[12]), startTicks: Number(f[19]), rssPages: Number(f[21]) };
+    const list = out.get(pgrp);
+    if (list) list.push(u);
+    else out.set(pgrp, [u]);
   }
   return out;
 }

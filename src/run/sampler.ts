@@ -1,53 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
-import type pidusageType from 'pidusage';
-import { pidsByGroup } from './proc.js';
+import { usageByGroup } from './proc.js';
 
 export interface Peaks {
   cpu: number | null;
   memMb: number | null;
 }
 
+/** USER_HZ: the unit of /proc's CPU times, 100 on every Linux user-space ABI. */
+const CLK_TCK = 100;
+
+let pageBytes: number | null = null;
+function pageSize(): number {
+  if (pageBytes === null) {
+    const n = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout);
+    pageBytes = Number.isInteger(n) && n > 0 ? n : 4096;
+  }
+  return pageBytes;
+}
+
+function uptimeTicks(): number {
+  try {
+    return Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * One timer samples every running handler's whole process tree (its process
- * group) with pidusage; each task keeps its peak CPU (share of the machine)
- * and peak memory (MB of resident memory, summed over the tree).
+ * group) from /proc; each task keeps its peak CPU (share of the machine) and
+ * peak memory (MB of resident memory, summed over the tree). CPU is the time a
+ * process used since the last sample (or since it started) over the time that
+ * passed. Read here rather than with pidusage, which keeps a descriptor open
+ * per process it has seen for a minute: under a low descriptor limit that
+ * alone can starve the journal.
  */
 export function createSampler(intervalMs = 500) {
-  // Loaded when the first handler is tracked, not at start-up.
-  let lib: typeof pidusageType | null = null;
-  const pidusage = (): typeof pidusageType => (lib ??= require('pidusage') as typeof pidusageType);
   const peaks = new Map<number, Peaks>();
   const cores = os.cpus().length || 1;
+  let last = new Map<number, { cpuTicks: number; at: number }>();
   let timer: NodeJS.Timeout | null = null;
-  let busy = false;
 
-  async function tick() {
-    if (busy || peaks.size === 0) return;
-    busy = true;
-    try {
-      const groups = pidsByGroup(new Set(peaks.keys()));
-      const all = [...groups.values()].flat();
-      if (all.length === 0) return;
-      const stats = await pidusage()(all).catch(() => ({}) as Record<string, pidusageType.Status>);
-      for (const [pgid, pids] of groups) {
-        const p = peaks.get(pgid);
-        if (!p) continue;
-        let cpu = 0;
-        let mem = 0;
-        for (const pid of pids) {
-          const s = (stats as Record<string, pidusageType.Status | undefined>)[pid];
-          if (!s) continue;
-          cpu += s.cpu;
-          mem += s.memory;
-        }
-        cpu /= cores;
-        const mb = mem / 1048576;
-        p.cpu = Math.max(p.cpu ?? 0, Math.round(cpu * 10) / 10);
-        p.memMb = Math.max(p.memMb ?? 0, Math.round(mb * 10) / 10);
+  function tick() {
+    if (peaks.size === 0) return;
+    const now = uptimeTicks();
+    const seen = new Map<number, { cpuTicks: number; at: number }>();
+    for (const [pgid, procs] of usageByGroup(new Set(peaks.keys()))) {
+      const p = peaks.get(pgid);
+      if (!p) continue;
+      let cpu = 0;
+      let mem = 0;
+      for (const u of procs) {
+        const before = last.get(u.pid) ?? { cpuTicks: 0, at: u.startTicks };
+        const elapsed = now - before.at;
+        if (elapsed > 0) cpu += ((u.cpuTicks - before.cpuTicks) / elapsed) * 100;
+        mem += u.rssPages * pageSize();
+        seen.set(u.pid, { cpuTicks: u.cpuTicks, at: now });
       }
-    } finally {
-      busy = false;
+      cpu /= cores;
+      p.cpu = Math.max(p.cpu ?? 0, Math.round(cpu * 10) / 10);
+      p.memMb = Math.max(p.memMb ?? 0, Math.round((mem / 1048576) * 10) / 10);
     }
+    last = seen;
   }
 
   return {
@@ -55,7 +71,7 @@ export function createSampler(intervalMs = 500) {
       const p: Peaks = { cpu: null, memMb: null };
       peaks.set(pgid, p);
       if (!timer) {
-        timer = setInterval(() => void tick(), intervalMs);
+        timer = setInterval(tick, intervalMs);
         timer.unref();
       }
       return p;
@@ -65,7 +81,7 @@ export function createSampler(intervalMs = 500) {
       if (peaks.size === 0 && timer) {
         clearInterval(timer);
         timer = null;
-        lib?.clear();
+        last = new Map();
       }
     },
   };

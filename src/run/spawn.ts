@@ -1,3 +1,4 @@
+import { longTimeout, type LongTimer } from '../time.js';
 import { launchHere, type LaunchEvents, type LaunchOutcome, type LaunchRequest } from './launch.js';
 import { groupAlive, killGroup } from './proc.js';
 import { createSpawner, type Spawner } from './spawner.js';
@@ -46,11 +47,11 @@ export function runHandler(spec: RunSpec): Running {
   let timedOut = false;
   let stopped: string | null = null;
   let pendingStop = false;
-  let killTimer: NodeJS.Timeout | null = null;
+  let killTimer: LongTimer | null = null;
 
   const signalGroup = () => {
     killGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => {
+    killTimer = longTimeout(() => {
       if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
     }, spec.graceMs);
   };
@@ -61,7 +62,7 @@ export function runHandler(spec: RunSpec): Running {
     else pendingStop = true;
   };
   const timeout = spec.timeoutMs
-    ? setTimeout(() => {
+    ? longTimeout(() => {
         timedOut = true;
         stop('timeout');
       }, spec.timeoutMs)
@@ -76,11 +77,11 @@ export function runHandler(spec: RunSpec): Running {
         if (pendingStop) signalGroup();
       },
       done(o: LaunchOutcome) {
-        if (timeout) clearTimeout(timeout);
+        timeout?.clear();
         if (pid > 0) spec.sampler.untrack(pid);
         // After a stop, whatever is left of the group gets the KILL now.
         if (stopped && pid > 0 && groupAlive(pid)) killGroup(pid, 'SIGKILL');
-        if (killTimer) clearTimeout(killTimer);
+        killTimer?.clear();
         resolve({
           exitCode: o.code,
           signal: o.signal,

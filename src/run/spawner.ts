@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { execFailure } from './exec-limits.js';
 import type { LaunchEvents, LaunchRequest } from './launch.js';
 
 /**
@@ -21,6 +22,7 @@ import type { LaunchEvents, LaunchRequest } from './launch.js';
  *                  Q <id>                          stop reading its output (exited, pipe held open)
  *   perl -> node   S <id> <pid>                    started
  *                  F <id> <message hex>            could not start
+ *                  X <id> <errno> <message hex>    started, but its exec failed (E and C follow; its 127 is ours)
  *                  E <id> <code> <signal-number>   exited (reaped)
  *                  C <id> <bytes>                  output closed, log complete
  *
@@ -29,7 +31,7 @@ import type { LaunchEvents, LaunchRequest } from './launch.js';
 const PERL = `
 use strict; use POSIX qw(:sys_wait_h setsid _exit O_WRONLY O_CREAT O_TRUNC); use IO::Select;
 $SIG{$_} = 'IGNORE' for qw(PIPE INT TERM HUP); STDOUT->autoflush(1);
-my (%env, %run, %byfh, %bypid); my $sel = IO::Select->new(\\*STDIN); my $buf = '';
+my (%env, %run, %byfh, %bypid, @execs); my $sel = IO::Select->new(\\*STDIN); my $buf = '';
 sub hx { return pack('H*', substr(shift, 1)) }
 sub out { print STDOUT join(' ', @_), "\\n" }
 sub finish { my $r = shift; my $fh = $r->{fh}; if ($fh) { $sel->remove($fh); delete $byfh{fileno($fh)}; close($fh); $r->{fh} = undef }
@@ -45,16 +47,21 @@ sub launch { my ($id, $envid, $cwd, $cmd, $log, $cap, @extra) = @_;
   ($cwd, $cmd, $log) = (hx($cwd), hx($cmd), hx($log));
   if (!-d $cwd) { out('F', $id, 'x' . unpack('H*', "working directory $cwd does not exist")); return }
   pipe(my $r, my $w) or do { out('F', $id, 'x' . unpack('H*', "pipe: $!")); return };
+  # Close-on-exec (perl's default): it reads EOF once the exec succeeded, or the errno of a failed one.
+  pipe(my $er, my $ew) or do { close $r; close $w; out('F', $id, 'x' . unpack('H*', "pipe: $!")); return };
   my $pid = fork();
-  if (!defined $pid) { close $r; close $w; out('F', $id, 'x' . unpack('H*', "fork: $!")); return }
+  if (!defined $pid) { close $_ for ($r, $w, $er, $ew); out('F', $id, 'x' . unpack('H*', "fork: $!")); return }
   if ($pid == 0) {
-    close $r; open(STDIN, '<', '/dev/null'); open(STDOUT, '>&', $w); open(STDERR, '>&', $w); close $w;
+    close $r; close $er; open(STDIN, '<', '/dev/null'); open(STDOUT, '>&', $w); open(STDERR, '>&', $w); close $w;
     setsid(); chdir($cwd) or _exit(126); $SIG{$_} = 'DEFAULT' for qw(PIPE INT TERM HUP);
     %ENV = %{ $env{$envid} || {} }; for (@extra) { my ($k, $v) = split(/=/, hx($_), 2); $ENV{$k} = $v }
-    exec('/bin/sh', '-c', $cmd) or _exit(127);
+    exec('/bin/sh', '-c', $cmd) or do { syswrite($ew, ($! + 0) . ' ' . unpack('H*', "$!")); _exit(127) };
   }
-  close $w; my $rec = { id => $id, pid => $pid, fh => $r, path => $log, cap => $cap, kept => 0, dropped => 0 };
-  $run{$id} = $rec; $byfh{fileno($r)} = $rec; $bypid{$pid} = $rec; $sel->add($r); out('S', $id, $pid) }
+  close $w; close $ew; my $rec = { id => $id, pid => $pid, fh => $r, path => $log, cap => $cap, kept => 0, dropped => 0 };
+  $run{$id} = $rec; $byfh{fileno($r)} = $rec; $bypid{$pid} = $rec; $sel->add($r); out('S', $id, $pid); push @execs, [$id, $er] }
+# After a batch of launches: each status pipe gives EOF as soon as its child has exec'd, so these reads are short.
+sub execchecks { for (@execs) { my ($id, $er) = @$_; my $msg = ''; sysread($er, $msg, 4096); close $er;
+  if ($msg =~ /^([0-9]+) ([0-9a-f]*)$/) { out('X', $id, $1, "x$2") } } @execs = () }
 sub command { my @f = split(/ /, shift); my $op = shift @f; return unless defined $op;
   if ($op eq 'B') { my $id = shift @f; my %e; for (@f) { my ($k, $v) = split(/=/, hx($_), 2); $e{$k} = $v } $env{$id} = \\%e }
   elsif ($op eq 'L') { launch(@f) }
@@ -65,7 +72,7 @@ while (1) {
   my $soon = grep { !$_->{fh} && !$_->{exited} } values %run;
   for my $fh ($sel->can_read(!%run ? undef : $soon ? 0.001 : 0.05)) {
     if ($fh == \\*STDIN) { my $n = sysread(STDIN, $buf, 65536, length $buf); exit(0) if !$n;
-      while ((my $i = index($buf, "\\n")) >= 0) { command(substr($buf, 0, $i)); substr($buf, 0, $i + 1) = '' } next }
+      while ((my $i = index($buf, "\\n")) >= 0) { command(substr($buf, 0, $i)); substr($buf, 0, $i + 1) = '' } execchecks(); next }
     my $r = $byfh{fileno($fh)} or next; my $data; my $n = sysread($fh, $data, 65536);
     if ($n) { logwrite($r, $data) } else { $sel->remove($fh); delete $byfh{fileno($fh)}; close($fh); $r->{fh} = undef; finish($r) if $r->{exited} }
   }
@@ -83,6 +90,8 @@ interface Pending {
   started: number;
   exit: { code: number | null; signal: string | null } | null;
   error: string | null;
+  /** The exec failed: the exit status is the helper's, not a handler's. */
+  execFailed: boolean;
   drainTimer: NodeJS.Timeout | null;
 }
 
@@ -106,7 +115,8 @@ export function createSpawner(): Spawner | null {
   const settle = (id: string, p: Pending, bytes: number) => {
     pending.delete(id);
     if (p.drainTimer) clearTimeout(p.drainTimer);
-    p.events.done({ code: p.exit?.code ?? null, signal: p.exit?.signal ?? null, error: p.error, bytes, durationMs: Math.round(performance.now() - p.started) });
+    const exit = p.execFailed ? null : p.exit;
+    p.events.done({ code: exit?.code ?? null, signal: exit?.signal ?? null, error: p.error, bytes, durationMs: Math.round(performance.now() - p.started) });
   };
   const onLine = (line: string) => {
     const [op, id, a, b] = line.split(' ');
@@ -116,6 +126,9 @@ export function createSpawner(): Spawner | null {
     else if (op === 'F') {
       p.error = Buffer.from(a.slice(1), 'hex').toString('utf8');
       settle(id, p, 0);
+    } else if (op === 'X') {
+      p.execFailed = true;
+      p.error = execFailure(Number(a), Buffer.from(b.slice(1), 'hex').toString('utf8'));
     } else if (op === 'E') {
       p.exit = Number(b) > 0 ? { code: null, signal: SIGNAL_NAMES.get(Number(b)) ?? `SIG${b}` } : { code: Number(a), signal: null };
       // Output held open by a background child must not hold the task: stop reading after a moment.
@@ -180,7 +193,7 @@ export function createSpawner(): Spawner | null {
       }
       const extra = req.baseEnv ? Object.entries(req.env).filter(([, v]) => v !== undefined).map(([k, v]) => hex(`${k}=${v}`)) : [];
       const id = String(++seq);
-      pending.set(id, { events, started: performance.now(), exit: null, error: null, drainTimer: null });
+      pending.set(id, { events, started: performance.now(), exit: null, error: null, execFailed: false, drainTimer: null });
       c.stdin.write(`L ${id} ${envId} ${hex(req.cwd)} ${hex(req.command)} ${hex(req.logPath)} ${req.logCap} ${extra.join(' ')}\n`);
       return true;
     },

@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
+import { checkEnvSize, checkHandlerSize } from '../run/exec-limits.js';
 import type { CatchUp, Definition, Overlap, RetryPolicy, ScheduleType } from '../model.js';
 import { isValidZone, localZone, parseDuration } from '../time.js';
 import { parseCron } from './cron.js';
@@ -54,11 +55,18 @@ function text(field: string, value: unknown, { empty = false } = {}): string {
   return s;
 }
 
+function handlerText(value: unknown): string {
+  const s = text('handler', value);
+  checkHandlerSize(s);
+  return s;
+}
+
 function envMap(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   const put = (k: string, v: unknown) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new InputError(`invalid env name '${k}': use letters, digits and '_'`);
     out[k] = String(v ?? '');
+    checkEnvSize(k, out[k]);
   };
   if (Array.isArray(value)) {
     for (const kv of value) {
@@ -110,7 +118,7 @@ export function parseDefinition(raw: Record<string, unknown>, base?: Definition)
   const def: Definition = {
     task_id,
     task_name: pick('task_name', (v) => text('task name', v), base?.task_name ?? task_id),
-    handler: text('handler', raw.handler ?? base?.handler),
+    handler: handlerText(raw.handler ?? base?.handler),
     schedule_type,
     schedule_expr,
     priority: pick('priority', (v) => parseIntIn('priority', v, 1, 10), base?.priority ?? 5),
