@@ -7,7 +7,7 @@ import { breakerAfter, breakerAllows } from './policy/breaker.js';
 import { backoffMs } from './policy/retry.js';
 import { admit, type Limits } from './queue/admission.js';
 import { isReady, rankEntries } from './queue/order.js';
-import { RunError, messageOf } from './errors.js';
+import { InputError, RunError, messageOf } from './errors.js';
 import { pidsWithEnv } from './run/environ.js';
 import { killGroup, selfIdentity, type Identity } from './run/proc.js';
 import type { ResourceProbe } from './run/resources.js';
@@ -588,7 +588,9 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
     if (s0.enabled) note(s0.next_execution);
     if (!s0.pending?.length && (!s0.enabled || !s0.next_execution || Date.parse(s0.next_execution) > now)) continue;
     const made: Entry[] = [];
-    await store.updateSchedule(s0.task_id, async (s) => {
+    // A run group whose upstream schedule is gone (deleted by hand, quarantined) cannot be built:
+    // say so and go on with the other schedules (this one is left as it was and tried again).
+    const advanced = await store.updateSchedule(s0.task_id, async (s) => {
       for (const p of s.pending ?? []) {
         if (!await store.entryIsLive(p.entry_id) && !await store.executionExists(`${p.entry_id}.1`)) {
           const o2 = { source: 'schedule' as const, scheduledFor: Date.parse(p.scheduled_for), entryId: p.entry_id };
@@ -615,7 +617,12 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
         once_fired: s.schedule_type === 'once' ? true : s.once_fired,
         pending: own.length ? own.map((e) => ({ entry_id: e.entry_id, scheduled_for: e.scheduled_for! })) : null,
       };
+    }).catch((err: unknown) => {
+      if (!(err instanceof InputError)) throw err;
+      o.report({ type: 'note', message: `${s0.task_id}: not queued: ${err.message}` });
+      return undefined;
     });
+    if (advanced === undefined) continue;
     for (const e of made) {
       if (await store.enqueue(e)) {
         count++;

@@ -93,6 +93,20 @@ describe('a bad stored schedule is quarantined; the others run', () => {
     }
   });
 
+  it('a schedule whose upstream was set aside is not queued, and says why; the others run', async () => {
+    const home = tempHome();
+    const log = await twoSchedules(home);
+    await ok(home, ['create', 'up', 'Up', `echo up >> ${log}`, 'event', 'never'], T0);
+    await ok(home, ['create', 'root', 'Root', `echo root >> ${log}`, 'cron', '*/5 * * * *', '--tz', 'UTC', '--depends-on', 'up'], T0);
+    editStoredSchedule(home, 'up', (s) => (s.cwd = 5));
+    const r = await cli(home, ['process'], DUE);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readLines(log).sort()).toEqual(['bad', 'good']);
+    expectOneWarning(r.stderr, /schedules\/up.*cwd/);
+    expect(r.stdout).toMatch(/root: .*unknown task id 'up'/);
+    expect(quarantined(home)).toHaveLength(1);
+  });
+
   it('trigger sets a bad listener aside and queues the others', async () => {
     const home = tempHome();
     await ok(home, ['create', 'l1', 'L1', 'true', 'event', 'go']);

@@ -27,8 +27,9 @@ export function homeDir(g: GlobalOptions): string {
 
 /**
  * Opens the store (creating the home on first use) with the real or injected
- * clock. Verbs that never compute a time (queue, trigger: called from scripts,
- * where start-up counts) pass 'light' checks (see Checks).
+ * clock. Verbs that never compute a time from a schedule (queue, trigger and
+ * status: called from scripts, where start-up counts) pass 'light' checks
+ * (see Checks); the others check every field in full.
  */
 export async function openContext(cmd: Command, checks: Checks = 'full'): Promise<Context> {
   const g = globals(cmd);
