@@ -7,7 +7,7 @@ import { breakerAfter, breakerAllows } from './policy/breaker.js';
 import { backoffMs } from './policy/retry.js';
 import { admit, type Limits } from './queue/admission.js';
 import { isReady, rankEntries } from './queue/order.js';
-import { RunError, messageOf } from './errors.js';
+import { InputError, RunError, messageOf } from './errors.js';
 import { pidsWithEnv } from './run/environ.js';
 import { killGroup, selfIdentity, type Identity } from './run/proc.js';
 import type { ResourceProbe } from './run/resources.js';
@@ -594,10 +594,16 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
       continue;
     }
     let after: Schedule | null = null;
+    // A run group whose upstream schedule is gone (deleted by hand, quarantined) cannot be built:
+    // say so and go on with the other schedules (this one is left as it was and tried again).
     const queued = await store.promote(s0.task_id, async (s) => {
       const p = await planPromotion(ctx, s, now, o);
       after = p?.schedule ?? s;
       return p;
+    }).catch((err: unknown) => {
+      if (!(err instanceof InputError)) throw err;
+      o.report({ type: 'note', message: `${s0.task_id}: not queued: ${err.message}` });
+      return [] as Entry[];
     });
     for (const e of queued) {
       count++;

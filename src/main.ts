@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, messageOf } from './errors.js';
 import { registerAll } from './cli/index.js';
+import { reportLeftProblems } from './cli/common.js';
 
 // A reader that goes away (`conductor list | head`) is not an error of ours.
 for (const stream of [process.stdout, process.stderr]) {
@@ -42,6 +43,7 @@ function fail(err: unknown): never {
     process.stderr.write(`conductor: ${err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`);
     process.exit(2);
   }
+  reportLeftProblems();
   process.stderr.write(`conductor: ${messageOf(err)}\n`);
   if (process.env.CONDUCTOR_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exit(exitCodeOf(err));
@@ -55,6 +57,7 @@ const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => s
 // orderly teardown would add ~10 ms to every crontab call.
 program.parseAsync(process.argv).then(
   async () => {
+    reportLeftProblems();
     await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
     process.exit(process.exitCode ?? 0);
   },

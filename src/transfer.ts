@@ -1,7 +1,7 @@
 import type { Context } from './context.js';
 import { InputError, RunError } from './errors.js';
 import { ID_PATTERN } from './ids.js';
-import { scheduleProblem } from './store/check.js';
+import { deadLetterProblem, entryProblem, scheduleProblem } from './store/check.js';
 import type { DeadLetter, Entry, Execution, Schedule } from './model.js';
 import { writeAtomic } from './store/atomic.js';
 import type { BreakerRecord } from './store/store.js';
@@ -64,19 +64,22 @@ export function parseDump(text: string, source: string): Dump {
     throw new InputError(`${source}: not valid JSON (${(err as Error).message})`);
   }
   if (!isObj(d) || d.conductor_export !== 1) throw new InputError(`${source}: not a conductor export (no "conductor_export": 1)`);
-  const list = (key: string, ok: (v: any) => boolean, what: string) => {
+  // `problem` answers why an item cannot be used, or null: the same checks as a read of the store.
+  const list = (key: string, problem: (v: any) => string | null, what: string) => {
     const arr = d[key] ?? [];
     if (!Array.isArray(arr)) throw new InputError(`${source}: "${key}" is not a list`);
     arr.forEach((v: unknown, i: number) => {
-      if (!isObj(v) || !ok(v)) throw new InputError(`${source}: ${key}[${i}] is not a valid ${what}`);
+      const why = isObj(v) ? problem(v) : 'not a JSON object';
+      if (why) throw new InputError(`${source}: ${key}[${i}] is not a valid ${what}: ${why}`);
     });
     d[key] = arr;
   };
-  list('schedules', (s) => isId(s.task_id) && scheduleProblem(s, s.task_id, 'task id') === null, 'schedule');
-  list('queue', (e) => isId(e.entry_id) && isId(e.task_id) && typeof e.priority === 'number' && typeof e.attempt === 'number', 'queue entry');
-  list('executions', (x) => isId(x.execution_id) && isId(x.task_id) && typeof x.status === 'string' && !Number.isNaN(Date.parse(x.started_at)) && !Number.isNaN(Date.parse(x.finished_at)), 'execution');
-  list('dlq', (e) => isId(e.entry_id) && isId(e.task_id), 'dead letter');
-  list('breakers', (b) => isId(b.name) && ['closed', 'open', 'half-open'].includes(b.state), 'breaker');
+  const unless = (ok: boolean) => (ok ? null : 'a field is missing or invalid');
+  list('schedules', (s) => (isId(s.task_id) ? scheduleProblem(s, s.task_id, 'task id') : 'invalid task_id'), 'schedule');
+  list('queue', entryProblem, 'queue entry');
+  list('executions', (x) => unless(isId(x.execution_id) && isId(x.task_id) && typeof x.status === 'string' && !Number.isNaN(Date.parse(x.started_at)) && !Number.isNaN(Date.parse(x.finished_at))), 'execution');
+  list('dlq', deadLetterProblem, 'dead letter');
+  list('breakers', (b) => unless(isId(b.name) && ['closed', 'open', 'half-open'].includes(b.state)), 'breaker');
   return d as Dump;
 }
 

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import * as path from 'node:path';
 import type { Context } from '../context.js';
 import { InputError } from '../errors.js';
+import type { Checks } from '../store/check.js';
+import type { Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
 import { clockFromEnv } from '../time.js';
 import { checkPayloadSize } from '../run/exec-limits.js';
@@ -24,13 +26,26 @@ export function homeDir(g: GlobalOptions): string {
   return path.resolve(g.home ?? process.env.CONDUCTOR_HOME ?? '.conductor');
 }
 
-/** Opens the store (creating the home on first use) with the real or injected clock. */
-export async function openContext(cmd: Command): Promise<Context> {
+/**
+ * Opens the store (creating the home on first use) with the real or injected
+ * clock. Verbs that never compute a time from a schedule (queue, trigger and
+ * status: called from scripts, where start-up counts) pass 'light' checks
+ * (see Checks); the others check every field in full.
+ */
+export async function openContext(cmd: Command, checks: Checks = 'full'): Promise<Context> {
   const g = globals(cmd);
   const clock = clockFromEnv();
-  const store = openStore(homeDir(g), g.store ?? process.env.CONDUCTOR_STORE);
+  const store = openStore(homeDir(g), g.store ?? process.env.CONDUCTOR_STORE, checks);
+  opened.push(store);
   await store.init();
   return { store, clock };
+}
+
+const opened: Store[] = [];
+
+/** What any verb set aside and has not reported yet: said at exit, even when the verb failed. */
+export function reportLeftProblems(): void {
+  for (const store of opened) reportProblems({ store });
 }
 
 export function useColor(g: GlobalOptions): boolean {
@@ -76,7 +91,7 @@ export function printTable(head: string[], rows: (string | number | null)[][]): 
 }
 
 /** Warnings about files set aside go to stderr so JSON on stdout stays clean. */
-export function reportProblems(ctx: Context): void {
+export function reportProblems(ctx: Pick<Context, 'store'>): void {
   const problems = ctx.store.problems;
   const SHOWN = 10;
   for (const p of problems.slice(0, SHOWN)) {

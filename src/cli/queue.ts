@@ -20,7 +20,7 @@ export function registerQueue(program: Command): void {
       const priority = opts.priority === undefined ? undefined : parseIntIn('priority', opts.priority, 1, 10);
       const payload = parseJsonPayload(opts.payload);
       const count = parseIntIn('count', opts.count, 1, 1_000_000);
-      const ctx = await openContext(cmd);
+      const ctx = await openContext(cmd, 'light');
       const s = requireSchedule(await ctx.store.readSchedule(id), id);
       checkEstimates(s);
       const now = ctx.clock();

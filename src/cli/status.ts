@@ -13,7 +13,7 @@ export function registerStatus(program: Command): void {
     .action(async (opts, cmd: Command) => {
       const g = globals(cmd);
       const threshold = parseDuration(opts.starvationThreshold, 'starvation threshold');
-      const ctx = await openContext(cmd);
+      const ctx = await openContext(cmd, 'light');
       const now = ctx.clock();
       const state = await ctx.store.readState<{ entries?: Record<string, { reason: string }>; rest?: string | null }>('blocked');
       const blocked = state?.entries ?? {};

@@ -14,7 +14,7 @@ export function registerTrigger(program: Command): void {
       const bad = checkEventName(event);
       if (bad) throw new InputError(bad);
       const payload = parseJsonPayload(opts.payload);
-      const ctx = await openContext(cmd);
+      const ctx = await openContext(cmd, 'light');
       // Inside a handler the chain goes on: one step deeper than the run that triggers.
       const inherited = Number(process.env.CONDUCTOR_EVENT_DEPTH);
       const depth = process.env.CONDUCTOR_EVENT_DEPTH && Number.isInteger(inherited) ? inherited + 1 : 0;

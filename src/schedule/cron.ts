@@ -36,7 +36,11 @@ function parser(): typeof import('cron-parser').CronExpressionParser {
 
 const FIELDS = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
 
-export function parseCron(input: string): CronSpec {
+/**
+ * The five fields of an expression (nicknames expanded), checked for form
+ * only: count and characters. Cheap; parseCron does the full check.
+ */
+export function cronFields(input: string): string[] {
   const raw = String(input ?? '').trim();
   const expanded = raw.startsWith('@') ? NICKNAMES[raw.toLowerCase()] : raw;
   if (!expanded) {
@@ -46,6 +50,13 @@ export function parseCron(input: string): CronSpec {
   if (parts.length !== 5) {
     throw new InputError(`invalid cron expression '${raw}': expected 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}`);
   }
+  parts.forEach((value, i) => checkFieldForm(i, value));
+  return parts;
+}
+
+export function parseCron(input: string): CronSpec {
+  const raw = String(input ?? '').trim();
+  const parts = cronFields(raw);
   parts.forEach((value, i) => checkField(i, value));
   let parsed;
   try {
@@ -68,12 +79,19 @@ export function parseCron(input: string): CronSpec {
   };
 }
 
+const NAMES = /^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed|thu|fri|sat)$/i;
+
+/** Only what conductor supports: numbers, names, '*', ',', '-' and '/' (no L, W, #, ?, H). */
+function checkFieldForm(index: number, value: string): void {
+  const rest = value.replace(/[a-z]{3}/gi, (m) => (NAMES.test(m) ? '' : m));
+  if (!/^[0-9*,\/-]*$/.test(rest) || value === '') {
+    throw new InputError(`invalid cron ${FIELDS[index]} field '${value}': only numbers, names, '*', ',', '-' and '/' are supported`);
+  }
+}
+
 /** Validates one field alone so the error can name it and its value. */
 function checkField(index: number, value: string): void {
   const name = FIELDS[index];
-  if (/[LW#?H]/i.test(value.replace(/[a-z]{3}/gi, (m) => (/^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed|thu|fri|sat)$/i.test(m) ? '' : m)))) {
-    throw new InputError(`invalid cron ${name} field '${value}': only numbers, names, '*', ',', '-' and '/' are supported`);
-  }
   const probe = ['*', '*', '*', '*', '*'];
   probe[index] = value;
   try {

@@ -3,7 +3,7 @@ import { checkId } from '../ids.js';
 import { checkEnvSize, checkHandlerSize } from '../run/exec-limits.js';
 import type { CatchUp, Definition, Overlap, RetryPolicy, ScheduleType } from '../model.js';
 import { isValidZone, localZone, parseDuration } from '../time.js';
-import { parseCron } from './cron.js';
+import { cronFields, parseCron } from './cron.js';
 import { parseInterval } from './interval.js';
 import { parseOnce } from './once.js';
 
@@ -91,11 +91,30 @@ function idList(value: unknown): string[] {
   return [...new Set(ids)];
 }
 
+/** The fields of a Definition, as a stored schedule carries them. */
+export const DEFINITION_KEYS: readonly (keyof Definition)[] = [
+  'task_id', 'task_name', 'handler', 'schedule_type', 'schedule_expr', 'priority', 'enabled', 'circuit_breaker',
+  'retry_policy', 'retries', 'backoff', 'timeout', 'cpu', 'mem', 'tz', 'overlap', 'catch_up', 'depends_on', 'cwd', 'env',
+  'breaker_threshold', 'breaker_cooldown',
+];
+
+export interface DefinitionChecks {
+  /**
+   * Check the time zone against the zone data and the expression in full
+   * (cron field ranges, a once timestamp in its zone). The first use of Intl
+   * and cron-parser costs tens of milliseconds, which `queue` and `trigger`
+   * (which never compute a time) should not pay; without it the expression
+   * is checked for form only.
+   */
+  timing: boolean;
+}
+
 /**
- * Validates a schedule definition from create's options or a schedules file
- * item; the error names the field and the value. `base` supplies defaults.
+ * Validates a schedule definition from create's options, a schedules file
+ * item or a stored schedule; the error names the field and the value. `base`
+ * supplies defaults.
  */
-export function parseDefinition(raw: Record<string, unknown>, base?: Definition): Definition {
+export function parseDefinition(raw: Record<string, unknown>, base?: Definition, checks: DefinitionChecks = { timing: true }): Definition {
   for (const k of Object.keys(raw)) {
     if (!DEFINITION_FIELDS.has(k) && !READ_ONLY_FIELDS.has(k)) throw new InputError(`unknown field '${k}'`);
   }
@@ -104,13 +123,11 @@ export function parseDefinition(raw: Record<string, unknown>, base?: Definition)
 
   const task_id = checkId(raw.task_id ?? base?.task_id, 'task id');
   const schedule_type = oneOf('schedule type', raw.schedule_type ?? base?.schedule_type, TYPES);
-  const tz = pick('tz', (v) => {
-    const z = text('time zone', v);
-    if (!isValidZone(z)) throw new InputError(`invalid time zone '${z}': expected an IANA name such as Europe/Berlin`);
-    return z;
-  }, base?.tz ?? localZone());
+  // The default is looked up only when needed: localZone() is a first use of Intl.
+  const tz = has('tz') ? text('time zone', raw.tz) : base?.tz ?? localZone();
   const schedule_expr = text('schedule expression', raw.schedule_expr ?? base?.schedule_expr).trim();
-  checkExpression(schedule_type, schedule_expr, tz);
+  if (checks.timing) checkTiming(schedule_type, schedule_expr, tz);
+  else checkForm(schedule_type, schedule_expr, tz);
 
   let enabled = pick('enabled', (v) => bool('enabled', v), base?.enabled ?? true);
   if (has('disabled')) enabled = !bool('disabled', raw.disabled);
@@ -153,6 +170,35 @@ const READ_ONLY_FIELDS = new Set([
   'average_duration_ms', 'breaker_state', 'measured_cpu_percent', 'measured_memory_mb', 'description', 'once_fired',
   'max_attempts',
 ]);
+
+// A daemon reads every schedule every second: each distinct (type, expression, zone) is checked once.
+const timingChecked = new Map<string, string | null>();
+
+/** The zone and the expression in full; remembered, since the answer never changes. */
+function checkTiming(type: ScheduleType, expr: string, tz: string): void {
+  const key = `${type}\0${expr}\0${tz}`;
+  let why = timingChecked.get(key);
+  if (why === undefined) {
+    try {
+      if (!isValidZone(tz)) throw new InputError(`invalid time zone '${tz}': expected an IANA name such as Europe/Berlin`);
+      checkExpression(type, expr, tz);
+      why = null;
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      why = err.message;
+    }
+    if (timingChecked.size >= 10_000) timingChecked.clear();
+    timingChecked.set(key, why);
+  }
+  if (why !== null) throw new InputError(why);
+}
+
+/** What can be checked without zone data or cron-parser: the form of the zone name and the expression. */
+function checkForm(type: ScheduleType, expr: string, tz: string): void {
+  if (!/^[A-Za-z][A-Za-z0-9_+/-]*$/.test(tz)) throw new InputError(`invalid time zone '${tz}': expected an IANA name such as Europe/Berlin`);
+  if (type === 'cron') cronFields(expr);
+  else if (type !== 'once') checkExpression(type, expr, 'UTC');
+}
 
 function checkExpression(type: ScheduleType, expr: string, tz: string): void {
   switch (type) {

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { messageOf, RunError } from '../errors.js';
-import { checkId, ID_PATTERN } from '../ids.js';
-import { scheduleProblem } from './check.js';
+import { checkId } from '../ids.js';
+import { deadLetterProblem, entryProblem, scheduleProblem, type Checks } from './check.js';
 import { Journal, readJournal } from './journal.js';
 import { selfIdentity, tokenAlive } from '../run/proc.js';
 import { commitBatch, rollForward, type BatchFile } from './batch.js';
@@ -31,7 +31,8 @@ export class FileStore implements Store {
   private queueCache = new Map<string, Entry>();
   private refCache = new Map<string, QueuedRef>();
 
-  constructor(home: string) {
+  /** How deeply schedules are checked when read (see Checks); every record is checked. */
+  constructor(home: string, private readonly checks: Checks = 'full') {
     this.home = path.resolve(home);
   }
 
@@ -148,7 +149,7 @@ export class FileStore implements Store {
   }
 
   private checkSchedule(file: string) {
-    return (v: any): string | null => scheduleProblem(v, path.basename(file, '.json'), 'file name');
+    return (v: any): string | null => scheduleProblem(v, path.basename(file, '.json'), 'file name', this.checks);
   }
 
   readSchedule(id: string): Schedule | null {
@@ -296,14 +297,9 @@ export class FileStore implements Store {
 
   // ---------- queue ----------
 
-  private checkEntry(file: string) {
-    return (v: any): string | null => {
-      if (typeof v.format !== 'number') return 'no format version';
-      if (v.format > FORMAT) return `format ${v.format} is newer than this conductor understands (${FORMAT})`;
-      if (typeof v.entry_id !== 'string' || !path.basename(file).startsWith(v.entry_id)) return 'entry_id does not match the file name';
-      if (typeof v.task_id !== 'string' || typeof v.priority !== 'number') return 'not a queue entry';
-      return null;
-    };
+  /** An entry (queued, running, in trash/) or a dead letter, whose file is named after it. */
+  private checkEntry(file: string, problem: (v: unknown) => string | null = entryProblem) {
+    return (v: any): string | null => problem(v) ?? (namedAfter(path.basename(file), v.entry_id) ? null : 'entry_id does not match the file name');
   }
 
   /** Atomic create: the entry appears whole or not at all. */
@@ -360,15 +356,17 @@ export class FileStore implements Store {
       this.quarantine(file, 'not a queue entry file');
       return null;
     }
-    const e = this.readJson<Entry>(file, (v) => (typeof v.format === 'number' && typeof v.entry_id === 'string' && typeof v.task_id === 'string' && typeof v.priority === 'number' && ID_PATTERN.test(v.entry_id) && ID_PATTERN.test(v.task_id) ? null : 'not a queue entry'));
+    const e = this.readJson<Entry>(file, entryProblem);
     if (!e) return null;
-    const target = queueName({ ...e, attempt: e.attempt ?? 1, source: e.source ?? 'manual' });
+    const target = queueName(e);
     try {
       fs.renameSync(file, path.join(this.dir('queue'), target));
     } catch {
       return null; // claimed or moved meanwhile
     }
-    return parseQueueName(target);
+    const ref = parseQueueName(target);
+    if (!ref) this.quarantine(path.join(this.dir('queue'), target), 'a queue entry whose name cannot be put in conductor\'s form');
+    return ref;
   }
 
   /** The whole entry behind a name (queue files never change once written, so it is cached). */
@@ -412,17 +410,17 @@ export class FileStore implements Store {
     if (!name) return null;
     this.refCache.delete(name);
     this.queueCache.delete(name);
-    return this.take<Entry>(path.join(this.dir('queue'), name), `${entryId}.json`);
+    return this.take<Entry>(path.join(this.dir('queue'), name), `${entryId}.json`, entryProblem);
   }
 
   /**
    * Moves a file to trash/ by rename (of several takers exactly one wins),
    * then reads and deletes it; null if someone else took it first.
    */
-  private take<T>(from: string, trashName: string): T | null {
+  private take<T>(from: string, trashName: string, problem: (v: unknown) => string | null): T | null {
     const to = path.join(this.dir('trash'), trashName);
     if (!renameIfPresent(from, to)) return null;
-    const value = this.readJson<T>(to, this.checkEntry(to));
+    const value = this.readJson<T>(to, this.checkEntry(to, problem));
     rmQuiet(to);
     return value;
   }
@@ -701,7 +699,7 @@ export class FileStore implements Store {
     const out: DeadLetter[] = [];
     for (const name of listNames(this.dir('dlq')).sort()) {
       const file = path.join(this.dir('dlq'), name);
-      const d = this.readJson<DeadLetter>(file, this.checkEntry(file));
+      const d = this.readJson<DeadLetter>(file, this.checkEntry(file, deadLetterProblem));
       if (d) out.push(d);
     }
     return out;
@@ -709,7 +707,7 @@ export class FileStore implements Store {
 
   /** Removes one dead letter and returns it; only one caller gets it. */
   takeDlq(entryId: string): DeadLetter | null {
-    return this.take<DeadLetter>(this.dlqPath(checkId(entryId, 'entry id')), `${entryId}.dlq.json`);
+    return this.take<DeadLetter>(this.dlqPath(checkId(entryId, 'entry id')), `${entryId}.dlq.json`, deadLetterProblem);
   }
 
   // ---------- breakers ----------
@@ -869,6 +867,11 @@ function parseOrNull(text: string): unknown {
   } catch {
     return null;
   }
+}
+
+/** queue/ and running/ names begin `<entry_id>~`; dlq/ and trash/ names are `<entry_id>.json` or `<entry_id>.dlq.json`. */
+function namedAfter(name: string, entryId: string): boolean {
+  return name.startsWith(`${entryId}~`) || name === `${entryId}.json` || name === `${entryId}.dlq.json`;
 }
 
 function staleLocks(dir: string, now: number): string[] {

@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import type { Checks } from './check.js';
 import { FileStore } from './file-store.js';
 import type { Store } from './store.js';
 
@@ -6,13 +7,14 @@ import type { Store } from './store.js';
  * The store a command works on: the file store in `home` unless a PostgreSQL
  * URL is given (--store or CONDUCTOR_STORE). The home stays local either
  * way: output being captured and the daemon's pid file live there.
+ * `checks`: how deeply schedules are checked when read (see Checks).
  */
-export function openStore(home: string, url: string | undefined): Store {
-  if (url === undefined || url === '' || url === 'file') return new FileStore(home);
+export function openStore(home: string, url: string | undefined, checks: Checks = 'full'): Store {
+  if (url === undefined || url === '' || url === 'file') return new FileStore(home, checks);
   if (/^postgres(ql)?:\/\//.test(url)) {
     // Loaded only for this backend: the file store's commands never pay for the driver.
     const { PgStore } = require('./pg-store.js') as typeof import('./pg-store.js');
-    return new PgStore(home, url);
+    return new PgStore(home, url, checks);
   }
   throw new InputError(`invalid store '${url}': expected a postgres:// URL (or 'file' for the home directory)`);
 }

@@ -7,7 +7,7 @@ import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, ty
 import { tokenAlive, tokenIsLocal } from '../run/proc.js';
 import { ensureDir, readText } from './atomic.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './pg-schema.js';
-import { scheduleProblem } from './check.js';
+import { deadLetterProblem, entryProblem, scheduleProblem, type Checks } from './check.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
   newBreaker, retiredCountersOf, retiredKey, type RetiredCounters, type Awaitable, type BreakerRecord, type EventRecord, type Problem, type PromotionPlan, type RunningRecord, type Store, type StoreFinding,
@@ -43,7 +43,8 @@ export class PgStore implements Store {
   private pool: Pool;
   private renewedAt = -Infinity;
 
-  constructor(home: string, url: string) {
+  /** `checks`: how deeply schedules are checked when read (see Checks); every row is checked. */
+  constructor(home: string, url: string, private readonly checks: Checks = 'full') {
     this.home = path.resolve(home);
     this.location = redact(url);
     const pg = require('pg') as typeof import('pg');
@@ -208,19 +209,40 @@ export class PgStore implements Store {
 
   /** Sets an unusable row aside (written by hand or by a newer version), so that the rest works. */
   private async quarantine(table: string, key: string, keyValue: string, body: unknown, reason: string): Promise<void> {
-    await this.tx(async (c) => {
-      const del = await c.query(`DELETE FROM conductor.${table} WHERE ${key} = $1`, [keyValue]);
-      if (del.rowCount) {
-        await c.query('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [`${table}/${keyValue}`, reason, JSON.stringify(body)]);
-      }
-    });
-    this.problems.push({ file: `${table}/${keyValue}`, reason, moved_to: 'quarantine' });
+    await this.tx((c) => this.quarantineIn(c, table, key, keyValue, body, reason));
+  }
+
+  /** The same inside a transaction the caller holds. */
+  private async quarantineIn(c: PoolClient, table: string, key: string, keyValue: string, body: unknown, reason: string): Promise<void> {
+    const del = await c.query(`DELETE FROM conductor.${table} WHERE ${key} = $1`, [keyValue]);
+    if (del.rowCount) await this.keepAside(c, `${table}/${keyValue}`, body, reason);
+  }
+
+  /** Records a row already taken out of its table (take, claim) in the quarantine, and reports it. */
+  private async keepAside(c: PoolClient | null, source: string, body: unknown, reason: string): Promise<void> {
+    const sql = 'INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)';
+    if (c) await c.query(sql, [source, reason, JSON.stringify(body)]);
+    else await this.q(sql, [source, reason, JSON.stringify(body)]);
+    this.problems.push({ file: source, reason, moved_to: 'quarantine' });
+  }
+
+  /** Why a queue, running or dead-letter body cannot be used, or null. */
+  private entryWhy(body: any, key: string, problem: (v: unknown) => string | null = entryProblem): string | null {
+    return problem(body) ?? (body.entry_id === key ? null : 'entry_id does not match the row key');
+  }
+
+  /** The row's entry if it is usable; otherwise it is quarantined and null returned. */
+  private async checkedEntry<T>(table: string, key: string, body: any, problem?: (v: unknown) => string | null): Promise<T | null> {
+    const why = this.entryWhy(body, key, problem);
+    if (!why) return body as T;
+    await this.quarantine(table, 'entry_id', key, body, why);
+    return null;
   }
 
   // ---------- schedules ----------
 
   private async checkedSchedule(row: { task_id: string; body: any }): Promise<Schedule | null> {
-    const why = scheduleProblem(row.body, row.task_id, 'row key');
+    const why = scheduleProblem(row.body, row.task_id, 'row key', this.checks);
     if (!why) return row.body as Schedule;
     await this.quarantine('schedules', 'task_id', row.task_id, row.body, why);
     return null;
@@ -285,6 +307,11 @@ export class PgStore implements Store {
     return this.tx(async (c) => {
       const r = await c.query('SELECT body FROM conductor.schedules WHERE task_id = $1 FOR UPDATE', [checkId(id)]);
       if (!r.rows[0]) return null;
+      const why = scheduleProblem(r.rows[0].body, id, 'row key', this.checks);
+      if (why) {
+        await this.quarantineIn(c, 'schedules', 'task_id', id, r.rows[0].body, why);
+        return null;
+      }
       const cur = r.rows[0].body as Schedule;
       const next = await change(cur);
       if (next === undefined) return cur;
@@ -349,7 +376,7 @@ export class PgStore implements Store {
 
   async readQueued(ref: QueuedRef): Promise<Entry | null> {
     const rows = await this.q('SELECT body FROM conductor.queue WHERE entry_id = $1', [ref.entry_id]);
-    return rows[0]?.body ?? null;
+    return rows[0] ? this.checkedEntry<Entry>('queue', ref.entry_id, rows[0].body) : null;
   }
 
   async claim(ref: QueuedRef, owner: string, maxRunning: number): Promise<Entry | null | 'full'> {
@@ -360,6 +387,11 @@ export class PgStore implements Store {
       if (n.rows[0].n >= maxRunning) return 'full' as const;
       const r = await c.query('SELECT body FROM conductor.queue WHERE entry_id = $1 FOR UPDATE SKIP LOCKED', [ref.entry_id]);
       if (!r.rows[0]) return null;
+      const why = this.entryWhy(r.rows[0].body, ref.entry_id);
+      if (why) {
+        await this.quarantineIn(c, 'queue', 'entry_id', ref.entry_id, r.rows[0].body, why);
+        return null;
+      }
       const e = r.rows[0].body as Entry;
       await c.query('DELETE FROM conductor.queue WHERE entry_id = $1', [ref.entry_id]);
       await c.query('INSERT INTO conductor.running (entry_id, owner, task_id, body) VALUES ($1, $2, $3, $4)', [e.entry_id, owner, e.task_id, JSON.stringify(e)]);
@@ -369,7 +401,15 @@ export class PgStore implements Store {
 
   async takeQueued(entryId: string): Promise<Entry | null> {
     const rows = await this.q('DELETE FROM conductor.queue WHERE entry_id = $1 RETURNING body', [entryId]);
-    return rows[0]?.body ?? null;
+    return rows[0] ? this.taken<Entry>('queue', entryId, rows[0].body, entryProblem) : null;
+  }
+
+  /** A row just deleted by a take: its entry, or (unusable) into the quarantine and null. */
+  private async taken<T>(table: string, key: string, body: any, problem: (v: unknown) => string | null): Promise<T | null> {
+    const why = this.entryWhy(body, key, problem);
+    if (!why) return body as T;
+    await this.keepAside(null, `${table}/${key}`, body, why);
+    return null;
   }
 
   // ---------- running ----------
@@ -383,8 +423,12 @@ export class PgStore implements Store {
   }
 
   async listRunning(): Promise<RunningRecord[]> {
-    const rows = await this.q('SELECT entry_id, owner, body FROM conductor.running ORDER BY entry_id');
-    return rows.map((r) => ({ entry: r.body as Entry, owner: r.owner, file: `running/${r.entry_id}` }));
+    const out: RunningRecord[] = [];
+    for (const r of await this.q('SELECT entry_id, owner, body FROM conductor.running ORDER BY entry_id')) {
+      const entry = await this.checkedEntry<Entry>('running', r.entry_id, r.body);
+      if (entry) out.push({ entry, owner: r.owner, file: `running/${r.entry_id}` });
+    }
+    return out;
   }
 
   async takeOver(rec: RunningRecord, newOwner: string): Promise<boolean> {
@@ -491,12 +535,17 @@ export class PgStore implements Store {
   }
 
   async listDlq(): Promise<DeadLetter[]> {
-    return (await this.q('SELECT body FROM conductor.dlq ORDER BY entry_id COLLATE "C"')).map((r) => r.body as DeadLetter);
+    const out: DeadLetter[] = [];
+    for (const r of await this.q('SELECT entry_id, body FROM conductor.dlq ORDER BY entry_id COLLATE "C"')) {
+      const d = await this.checkedEntry<DeadLetter>('dlq', r.entry_id, r.body, deadLetterProblem);
+      if (d) out.push(d);
+    }
+    return out;
   }
 
   async takeDlq(entryId: string): Promise<DeadLetter | null> {
     const rows = await this.q('DELETE FROM conductor.dlq WHERE entry_id = $1 RETURNING body', [checkId(entryId, 'entry id')]);
-    return rows[0]?.body ?? null;
+    return rows[0] ? this.taken<DeadLetter>('dlq', entryId, rows[0].body, deadLetterProblem) : null;
   }
 
   // ---------- breakers ----------

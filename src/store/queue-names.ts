@@ -15,7 +15,10 @@ export function queueName(e: Entry): string {
   return `${e.entry_id}~p${e.priority}~a${e.attempt}~${flags}~n${nb}~${e.task_id}.json`;
 }
 
-const NAME = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})~p(\d{1,2})~a(\d+)~([a-z-]+)~n(\d+)~([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.json$/;
+// Only what queueName writes of a valid entry: priority 1..10, attempt from 1, a known source. A name
+// outside this never parses, so its file is looked at (and refiled or quarantined), never left unseen.
+const NAME = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})~p([1-9]|10)~a([1-9]\d{0,5})~([mserd]g?)~n(\d{1,16})~([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.json$/;
+const LATEST_MS = 8.64e15;
 
 export function parseQueueName(name: string): QueuedRef | null {
   const m = NAME.exec(name);
@@ -23,6 +26,7 @@ export function parseQueueName(name: string): QueuedRef | null {
   const enqueued = msOfTimeOrderedId(m[1]);
   if (!Number.isFinite(enqueued)) return null;
   const nb = Number(m[5]);
+  if (nb > LATEST_MS) return null;
   return {
     entry_id: m[1],
     task_id: m[6],
