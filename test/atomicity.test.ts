@@ -3,30 +3,15 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, fileStoreOnly, idleReadings, json, ok, readLines, sqlOn, storeEnv, tempHome, workDir } from './helpers.js';
+import { BIN, cli, fileStoreOnly, fillDisk, idleReadings, json, mountTmpfs, ok, readLines, sqlOn, storeEnv, tempHome, workDir } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function mountTmpfs(dir: string, size: string): boolean {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Fills the file system, then frees exactly one page: room for one small file, not for two. */
 function leaveOnePage(mnt: string): () => void {
   const reserve = path.join(mnt, 'reserve');
   fs.writeFileSync(reserve, Buffer.alloc(4096));
-  const filler = path.join(mnt, 'filler');
-  try {
-    execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'], { stdio: 'ignore' });
-  } catch {
-    /* dd stops at ENOSPC */
-  }
+  const filler = fillDisk(mnt);
   fs.rmSync(reserve);
   return () => fs.rmSync(filler, { force: true });
 }

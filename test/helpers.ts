@@ -176,3 +176,25 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Mounts a small tmpfs (a disk that can be filled); false where mounting is refused (not root). */
+export function mountTmpfs(dir: string, size: string): boolean {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Fills the file system of `dir` with one file, which it returns. */
+export function fillDisk(dir: string): string {
+  const filler = path.join(dir, 'filler');
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'], { stdio: 'ignore' });
+  } catch {
+    /* dd stops at ENOSPC */
+  }
+  return filler;
+}

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, fileStoreOnly, json, ok, tempHome } from './helpers.js';
+import { cli, fillDisk, fileStoreOnly, json, mountTmpfs, ok, tempHome } from './helpers.js';
 
 /** The value of one sample of `stats --format prometheus`. */
 function sample(text: string, series: string): number {
@@ -80,16 +80,6 @@ describe('counters', () => {
   });
 });
 
-function canMountTmpfs(dir: string, size: string): boolean {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const historyDir = (home: string) => path.join(home, 'history');
 const archiveOf = (home: string) => {
   const a = fs.readdirSync(historyDir(home)).filter((n) => n.startsWith('archive-'));
@@ -102,7 +92,7 @@ describe.runIf(fileStoreOnly)('history on files', () => {
   it('a disk that fills while journals are folded into the archive loses no record', async (t) => {
     const base = tempHome();
     const mnt = path.join(path.dirname(base), 'mnt');
-    if (!canMountTmpfs(mnt, '256k')) {
+    if (!mountTmpfs(mnt, '256k')) {
       t.skip();
       return;
     }
@@ -117,12 +107,7 @@ describe.runIf(fileStoreOnly)('history on files', () => {
       const before = (await json<any[]>(home, ['history'])).map((x) => x.execution_id).sort();
       expect(before).toHaveLength(31);
       // Fill the disk, then free one page: the fold's append (about 13 KB) cannot fit.
-      const filler = path.join(mnt, 'filler');
-      try {
-        execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'], { stdio: 'ignore' });
-      } catch {
-        /* dd stops at ENOSPC */
-      }
+      const filler = fillDisk(mnt);
       fs.truncateSync(filler, fs.statSync(filler).size - 4096);
       const p = await cli(home, ['process']);
       expect(p.code).toBe(1);

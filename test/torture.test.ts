@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, fileStoreOnly, idleReadings, json, ok, readLines, sqlOn, tempHome, workDir } from './helpers.js';
+import { BIN, cli, fileStoreOnly, fillDisk, idleReadings, json, mountTmpfs, ok, readLines, sqlOn, tempHome, workDir } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -103,21 +103,11 @@ describe('torture', () => {
   }, 180_000);
 });
 
-function canMountTmpfs(dir: string): boolean {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe.runIf(fileStoreOnly)('disk full', () => {
   it('a full disk gives a clear error and loses nothing', async (t) => {
     const base = tempHome();
     const mnt = path.join(path.dirname(base), 'mnt');
-    if (!canMountTmpfs(mnt)) {
+    if (!mountTmpfs(mnt, '1m')) {
       t.skip();
       return;
     }
@@ -127,12 +117,7 @@ describe.runIf(fileStoreOnly)('disk full', () => {
       const env = { CONDUCTOR_RESOURCES_FILE: readings };
       await ok(home, ['create', 'w', 'W', 'echo hi', 'event', 'never'], env);
       const first = (await ok(home, ['queue', 'w'], env)).trim();
-      const filler = path.join(mnt, 'filler');
-      try {
-        execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'], { stdio: 'ignore' });
-      } catch {
-        /* dd stops at ENOSPC */
-      }
+      const filler = fillDisk(mnt);
       const before = fs.readdirSync(path.join(home, 'queue')).sort();
       const r = await cli(home, ['queue', 'w'], env);
       expect(r.code).toBe(1);
