@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import * as verbs from './verbs.js';
 
-const BY_NAME: Record<string, (p: Command) => void> = {
+// A Map, not an object: a verb typed as `__proto__` or `constructor` must not find Object's own members.
+const BY_NAME = new Map<string, (p: Command) => void>(Object.entries({
   create: verbs.registerCreate,
   list: verbs.registerList,
   get: verbs.registerGet,
@@ -27,7 +28,7 @@ const BY_NAME: Record<string, (p: Command) => void> = {
   migrate: verbs.registerMigrate,
   export: verbs.registerExport,
   import: verbs.registerImport,
-};
+}));
 
 const GLOBAL_WITH_VALUE = new Set(['--home', '--store']);
 
@@ -48,7 +49,7 @@ function verbOf(argv: string[]): string | null {
  */
 export function registerAll(program: Command, argv: string[] = process.argv): void {
   const verb = verbOf(argv);
-  const only = verb ? BY_NAME[verb] : undefined;
+  const only = verb ? BY_NAME.get(verb) : undefined;
   if (only && !argv.includes('--help') && !argv.includes('-h')) {
     only(program);
     return;
