@@ -553,8 +553,8 @@ function stripRun(e: Entry): Entry {
 function tail(file: string | null, bytes: number): string {
   if (!file) return '';
   try {
-    const size = fs.statSync(file).size;
-    const fd = fs.openSync(file, 'r');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const size = fs.fstatSync(fd).size;
     const buf = Buffer.alloc(Math.min(bytes, size));
     fs.readSync(fd, buf, 0, buf.length, Math.max(0, size - bytes));
     fs.closeSync(fd);

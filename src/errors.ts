@@ -20,6 +20,7 @@ export function messageOf(err: unknown): string {
     if (code === 'EACCES' || code === 'EPERM') return `permission denied${pathOf(err)}`;
     if (code === 'EROFS') return `read-only file system${pathOf(err)}`;
     if (code === 'EDQUOT') return `disk quota exceeded${pathOf(err)}`;
+    if (code === 'ELOOP') return `a symbolic link where conductor follows none${pathOf(err)}`;
     return err.message.split('\n')[0];
   }
   return String(err);

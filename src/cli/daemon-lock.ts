@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context.js';
 import { RunError } from '../errors.js';
+import { readText, writeAtomic } from '../store/atomic.js';
 import { selfIdentity, tokenAlive } from '../run/proc.js';
 
 /** flock(1)'s exit code when the lock is held elsewhere (-E); any other non-zero is a failure of flock itself. */
@@ -19,7 +20,7 @@ const HELD = 75;
  */
 export function claimDaemonLock(ctx: Context): () => void {
   const pidFile = ctx.store.pidFile();
-  const fd = fs.openSync(path.join(path.dirname(pidFile), 'daemon.lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = fs.openSync(path.join(path.dirname(pidFile), 'daemon.lock'), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
   const r = spawnSync('flock', ['-n', '-E', String(HELD), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
   if (r.error) {
     fs.closeSync(fd);
@@ -31,9 +32,7 @@ export function claimDaemonLock(ctx: Context): () => void {
     throw new RunError(`cannot lock the home for the daemon: flock: ${String(r.stderr).trim() || `exit ${r.status}`}`);
   }
   const me = selfIdentity();
-  const tmp = `${pidFile}.${me.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ pid: me.pid, token: me.token, host: me.host }) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, pidFile);
+  writeAtomic(pidFile, JSON.stringify({ pid: me.pid, token: me.token, host: me.host }) + '\n');
   return () => {
     try {
       fs.unlinkSync(pidFile);
@@ -48,7 +47,7 @@ export function claimDaemonLock(ctx: Context): () => void {
 function holderPid(pidFile: string): string {
   for (let i = 0; i < 40; i++) {
     try {
-      const holder = JSON.parse(fs.readFileSync(pidFile, 'utf8'));
+      const holder = JSON.parse(readText(pidFile) ?? '');
       if (holder.token && tokenAlive(holder.token)) return String(holder.pid);
     } catch {
       /* not there yet, or being replaced */

@@ -5,6 +5,11 @@ import { globals, openContext, printJson, printTable } from './common.js';
 
 export function registerDlq(program: Command): void {
   const dlq = program.command('dlq').description('the dead-letter queue: entries that exhausted their retries');
+  // Without a subcommand commander would do nothing and exit 0: that is a usage error.
+  dlq.action(() => {
+    process.stderr.write(dlq.helpInformation());
+    process.exitCode = 2;
+  });
   dlq
     .command('list')
     .description('list dead letters')

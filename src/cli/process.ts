@@ -35,6 +35,7 @@ export function registerProcess(program: Command): void {
       const starvationMs = parseDuration(opts.starvationThreshold, 'starvation threshold');
       const graceMs = parseDuration(opts.grace, 'grace');
       const ctx = await openContext(cmd);
+      await ctx.store.trustForRun();
       const c = setupColor(g);
       const fdCap = descriptorCap(openFileLimit());
       if (fdCap.max < limits.maxConcurrent) {

@@ -89,6 +89,22 @@ export function launchHere(req: LaunchRequest, events: LaunchEvents): void {
   });
 }
 
+const LOG_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+/**
+ * A log is a new file: a name already there (a symlink planted in logs/) is
+ * unlinked, never written through, and the log created in its place.
+ */
+async function openFreshLog(file: string): Promise<fs.promises.FileHandle> {
+  try {
+    return await fs.promises.open(file, LOG_FLAGS, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    await fs.promises.unlink(file);
+    return fs.promises.open(file, LOG_FLAGS, 0o600);
+  }
+}
+
 /**
  * Captures output into the log file, opened only when the first byte
  * arrives (most handlers print nothing) and written off the main thread.
@@ -100,7 +116,7 @@ function createLogWriter(file: string, cap: number) {
   let handle: Promise<fs.promises.FileHandle> | null = null;
   let chain: Promise<unknown> = Promise.resolve();
   const append = (data: Buffer) => {
-    handle ??= fs.promises.open(file, 'w', 0o600);
+    handle ??= openFreshLog(file);
     const h = handle;
     chain = chain.then(async () => (await h).write(data)).catch(() => undefined);
   };

@@ -13,7 +13,8 @@ import type { LaunchEvents, LaunchRequest } from './launch.js';
  * fraction of that, and it is always there: Debian's perl-base is an
  * Essential package. The Perl side only forks, execs `/bin/sh -c` as the
  * leader of a new session, and copies output into the log (first byte opens
- * the file, the cap is kept, the rest counted); everything that decides
+ * the file, O_EXCL and O_NOFOLLOW: a planted symlink is replaced, never written
+ * through; the cap is kept, the rest counted); everything that decides
  * (limits, timeouts, signals, sampling, records) stays in Node, which talks to
  * it over a pipe:
  *
@@ -29,7 +30,7 @@ import type { LaunchEvents, LaunchRequest } from './launch.js';
  * If perl is missing or the helper dies, launches fall back to Node's spawn.
  */
 const PERL = `
-use strict; use POSIX qw(:sys_wait_h setsid _exit O_WRONLY O_CREAT O_TRUNC); use IO::Select;
+use strict; use POSIX qw(:sys_wait_h setsid _exit O_WRONLY O_CREAT O_EXCL EEXIST); use Fcntl qw(O_NOFOLLOW); use IO::Select;
 $SIG{$_} = 'IGNORE' for qw(PIPE INT TERM HUP); STDOUT->autoflush(1);
 my (%env, %run, %byfh, %bypid, @execs); my $sel = IO::Select->new(\\*STDIN); my $buf = '';
 sub hx { return pack('H*', substr(shift, 1)) }
@@ -38,11 +39,14 @@ sub finish { my $r = shift; my $fh = $r->{fh}; if ($fh) { $sel->remove($fh); del
   if ($r->{dropped} > 0) { logwrite($r, "\\n[conductor: output truncated, $r->{dropped} more bytes dropped]\\n", 1) }
   close($r->{log}) if $r->{log}; out('C', $r->{id}, $r->{kept} + $r->{dropped}); delete $run{$r->{id}} }
 sub logwrite { my ($r, $data, $force) = @_;
-  if (!$r->{log}) { sysopen(my $l, $r->{path}, O_WRONLY | O_CREAT | O_TRUNC, 0600) or return; binmode $l; $r->{log} = $l }
+  if (!$r->{log}) { my $l = logopen($r->{path}) or return; binmode $l; $r->{log} = $l }
   if ($force) { syswrite($r->{log}, $data); return }
   my $room = $r->{cap} - $r->{kept}; my $n = length($data);
   if ($room > 0) { my $part = $n <= $room ? $data : substr($data, 0, $room); syswrite($r->{log}, $part); $r->{kept} += length($part) }
   $r->{dropped} += $n - ($room > 0 ? ($n <= $room ? $n : $room) : 0) }
+# A log is a new file: a name already there (a symlink planted in logs/) is unlinked, never written through.
+sub logopen { my $p = shift; my $f = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW; my $l;
+  return $l if sysopen($l, $p, $f, 0600); return undef unless $! == EEXIST; unlink($p); return sysopen($l, $p, $f, 0600) ? $l : undef }
 sub launch { my ($id, $envid, $cwd, $cmd, $log, $cap, @extra) = @_;
   ($cwd, $cmd, $log) = (hx($cwd), hx($cmd), hx($log));
   if (!-d $cwd) { out('F', $id, 'x' . unpack('H*', "working directory $cwd does not exist")); return }

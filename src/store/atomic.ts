@@ -5,13 +5,22 @@ import * as path from 'node:path';
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
+/**
+ * Flags for every open of a file in the home: a symlink planted there is
+ * refused (ELOOP), never followed; reads do not block on a FIFO.
+ */
+const C = fs.constants;
+export const READ_FLAGS = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
+export const APPEND_FLAGS = C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NOFOLLOW;
+export const CREATE_FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+
 function tempNameFor(file: string): string {
   return path.join(path.dirname(file), `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
 function writeTemp(file: string, data: string | Buffer): string {
   const tmp = tempNameFor(file);
-  const fd = fs.openSync(tmp, 'wx', FILE_MODE);
+  const fd = fs.openSync(tmp, CREATE_FLAGS, FILE_MODE);
   try {
     writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
@@ -76,7 +85,7 @@ export function renameIfPresent(from: string, to: string): boolean {
 
 /** Makes the names created or removed in a directory durable. */
 export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
+  const fd = fs.openSync(dir, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
   try {
     fs.fsyncSync(fd);
   } finally {
@@ -92,10 +101,6 @@ export function rmQuiet(file: string): void {
   }
 }
 
-export function ensureDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-}
-
 /** Names in a directory, or none if it does not exist. Hidden names (temp files) are left out. */
 export function listNames(dir: string): string[] {
   try {
@@ -107,16 +112,39 @@ export function listNames(dir: string): string[] {
 }
 
 export function readText(file: string): string | null {
+  return readOwned(file)?.text ?? null;
+}
+
+/**
+ * A file's text and its owner, read through one descriptor that follows no
+ * symlink (ELOOP) and only from a regular file (ENOTREG otherwise); null if
+ * it does not exist.
+ */
+export function readOwned(file: string): { text: string; uid: number } | null {
+  let fd: number;
   try {
-    return fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, READ_FLAGS);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOTREG', path: file });
+    return { text: fs.readFileSync(fd, 'utf8'), uid: st.uid };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
+/** Whether a name exists, a dangling symlink included (it is never followed). */
 export function exists(file: string): boolean {
-  return fs.existsSync(file);
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Temp files left by a writer killed mid-write; removed once they are clearly abandoned. */
@@ -130,7 +158,7 @@ export function sweepTemps(dir: string, olderThanMs: number, now: number): void 
   for (const n of names) {
     const p = path.join(dir, n);
     try {
-      if (now - fs.statSync(p).mtimeMs > olderThanMs) fs.unlinkSync(p);
+      if (now - fs.lstatSync(p).mtimeMs > olderThanMs) fs.unlinkSync(p);
     } catch {
       /* raced with its writer or another sweeper */
     }

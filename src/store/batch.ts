@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FILE_MODE, listNames, readText, renameIfPresent, rmQuiet } from './atomic.js';
+import { CREATE_FLAGS, exists, FILE_MODE, fsyncDir, listNames, readText, renameIfPresent, rmQuiet } from './atomic.js';
 
 /**
  * All-or-nothing creation of several files of the home (the listeners of one
@@ -63,7 +63,7 @@ function writeStage(stage: string, files: BatchFile[]): void {
 }
 
 function writeSynced(file: string, data: string): void {
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, FILE_MODE);
+  const fd = fs.openSync(file, CREATE_FLAGS, FILE_MODE);
   try {
     fs.writeSync(fd, data);
     fs.fsyncSync(fd);
@@ -72,21 +72,14 @@ function writeSynced(file: string, data: string): void {
   }
 }
 
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+const syncDir = fsyncDir;
 
 /** Moves what is left of a committed batch into place, then removes it. */
 function moveIntoPlace(home: string, committed: string, setAside: (file: string, why: string) => void): void {
   const manifest = readManifest(committed);
   if (manifest === 'missing') {
     // Completed by another pass meanwhile (it removes the manifest last but one), or never ours.
-    if (!removeDir(committed) && fs.existsSync(committed)) setAside(committed, 'a committed batch without a manifest');
+    if (!removeDir(committed) && exists(committed)) setAside(committed, 'a committed batch without a manifest');
     return;
   }
   if (manifest === 'bad') {
@@ -97,8 +90,8 @@ function moveIntoPlace(home: string, committed: string, setAside: (file: string,
     const from = path.join(committed, item.file);
     const to = path.join(home, item.dir, item.name);
     // Another pass may be moving the same batch: whoever renames first wins, the other sees ENOENT.
-    if (fs.existsSync(to)) {
-      if (fs.existsSync(from)) setAside(from, `${item.dir}/${item.name} already exists; this copy from a batch was not put over it`);
+    if (exists(to)) {
+      if (exists(from)) setAside(from, `${item.dir}/${item.name} already exists; this copy from a batch was not put over it`);
       continue;
     }
     renameIfPresent(from, to);
@@ -144,6 +137,11 @@ export function rollForward(home: string, isAlive: (owner: string) => boolean, s
   for (const name of listNames(incoming)) {
     const dir = path.join(incoming, name);
     const [kind, owner] = name.split('~');
+    // A link or a file here is not a batch of ours: moving "its" files would move what we never wrote.
+    if (!fs.lstatSync(dir).isDirectory()) {
+      setAside(dir, 'not a batch of conductor\'s (not a directory; a symbolic link is never followed)');
+      continue;
+    }
     if (kind === 'commit') {
       moveIntoPlace(home, dir, setAside);
       done++;

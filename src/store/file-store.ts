@@ -12,10 +12,17 @@ import {
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
-  createExclusive, ensureDir, exists, fsyncDir, listNames, writeAll, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
+  APPEND_FLAGS, createExclusive, exists, fsyncDir, listNames, writeAll, readOwned, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
 } from './atomic.js';
+import { foreignOwner, homeTrustProblems, openHome, userName } from './home-check.js';
 
 export type { BreakerRecord, EventRecord, Problem, RunningRecord } from './store.js';
+
+/** Folders whose files say what runs: under `process`, a file of another user in them is not run. */
+/** proper-lockfile's staleness: a holder refreshes its lock's mtime every 2 s. */
+const LOCK_STALE_MS = 10_000;
+
+const RUN_DIRS = new Set(['schedules', 'queue', 'running']);
 
 const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes', 'incoming', 'counters'];
 
@@ -30,6 +37,12 @@ export class FileStore implements Store {
   readonly problems: Problem[] = [];
   private queueCache = new Map<string, Entry>();
   private refCache = new Map<string, QueuedRef>();
+  /** Set by trustForRun: the user whose files alone are run. */
+  private runAs: number | null = null;
+  /** Queue names of other users' files, left where they are and no longer listed. */
+  private foreign = new Set<string>();
+  /** Files already reported as not ours or unreadable (a daemon says so once). */
+  private said = new Set<string>();
 
   /** How deeply schedules are checked when read (see Checks); every record is checked. */
   constructor(home: string, private readonly checks: Checks = 'full') {
@@ -69,20 +82,69 @@ export class FileStore implements Store {
 
   healthFindings(now: number): StoreFinding[] {
     const out: StoreFinding[] = [];
-    const stale = staleLocks(this.dir('locks'), now);
+    const stale = staleLocks(this.dir('locks'), now, Date.now());
     out.push({ check: 'locks', ok: stale.length === 0, message: stale.length ? `stale locks: ${stale.join(', ')}` : 'no stale locks' });
-    const mode = fs.statSync(this.home).mode & 0o777;
+    const mode = fs.lstatSync(this.home).mode & 0o777;
+    const trust = homeTrustProblems(this.home, SUBDIRS, process.geteuid!());
     const unfolded = this.unfoldedJournals();
     out.push({ check: 'history', ok: unfolded.length === 0, message: unfolded.length ? `${unfolded.length} history journal(s) of finished passes could not be folded into the archive (disk full?); the next process retries` : 'history journals folded' });
     out.push(diskFinding(this.home));
-    out.push({ check: 'permissions', ok: (mode & 0o077) === 0, message: `home ${this.home} has mode ${mode.toString(8)}${mode & 0o077 ? ' (others can read it; expected 700)' : ''}` });
+    out.push({
+      check: 'permissions',
+      ok: (mode & 0o077) === 0 && trust.length === 0,
+      message: trust.length ? trust.join('; ') : `home ${this.home} has mode ${mode.toString(8)}${mode & 0o077 ? ' (others can read it; expected 700)' : ''}`,
+    });
+    const foreign = this.foreignFiles(process.geteuid!());
+    out.push({ check: 'ownership', ok: foreign.length === 0, message: foreign.length ? `${foreign.length} file(s) owned by another user, which process does not run: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''}` : 'every schedule and queue file is the home owner\'s' });
     return out;
   }
 
-  /** Creates the home on first use, with owner-only permissions. */
+  /** Files in schedules/, queue/ and running/ that `process` run by `uid` would leave alone. */
+  private foreignFiles(uid: number): string[] {
+    const out: string[] = [];
+    for (const d of RUN_DIRS) {
+      for (const n of listNames(this.dir(d))) {
+        try {
+          const owner = fs.lstatSync(path.join(this.dir(d), n)).uid;
+          if (owner !== uid) out.push(`${d}/${n} (${userName(owner)})`);
+        } catch {
+          /* moved meanwhile */
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Creates the home on first use, with owner-only permissions; a folder that is a symlink is refused. */
   init(): void {
-    ensureDir(this.home);
-    for (const d of SUBDIRS) ensureDir(this.dir(d));
+    openHome(this.home, SUBDIRS);
+  }
+
+  /**
+   * Before `process` runs anything: the home must be ours and writable by us
+   * alone; from then on files of other users in schedules/, queue/ and
+   * running/ are reported and left alone, never run.
+   */
+  trustForRun(): void {
+    const uid = process.geteuid!();
+    const problems = homeTrustProblems(this.home, SUBDIRS, uid);
+    if (problems.length) throw new RunError(problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more; see conductor health)` : ''));
+    this.runAs = uid;
+  }
+
+  /** A file another user owns, under trustForRun: reported once, and true (the caller leaves it). */
+  private notOurs(file: string, uid: number): boolean {
+    if (this.runAs === null || !RUN_DIRS.has(path.basename(path.dirname(file)))) return false;
+    const why = foreignOwner(uid, this.runAs);
+    if (!why) return false;
+    this.sayOnce(file, `${why}: not run; if you trust it, chown ${userName(this.runAs)} ${file}, else remove it`);
+    return true;
+  }
+
+  private sayOnce(file: string, reason: string): void {
+    if (this.said.has(file)) return;
+    this.said.add(file);
+    this.problems.push({ file: path.relative(this.home, file), reason, moved_to: null });
   }
 
   /** Removes temp files of writers killed mid-write, once clearly abandoned (the dispatcher does this). */
@@ -123,9 +185,41 @@ export class FileStore implements Store {
       .map((n) => ({ file: `quarantine/${n}`, reason: (readText(path.join(this.dir('quarantine'), `${n}.why`)) ?? '').trim() }));
   }
 
+  /**
+   * Reads a file of the home without following a link: a link or a FIFO is
+   * set aside (the link itself moves), an unreadable file (another user's,
+   * 0600) is reported and skipped; null for all of these.
+   */
+  private readHomeFile(file: string): string | null {
+    let read: { text: string; uid: number } | null;
+    try {
+      read = readOwned(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') this.quarantine(file, 'a symbolic link (conductor follows no links in its home)');
+      else if (code === 'ENOTREG') this.quarantine(file, 'not a regular file');
+      else if (code === 'EACCES') this.unreadable(file);
+      else throw err;
+      return null;
+    }
+    if (read === null || this.notOurs(file, read.uid)) return null;
+    return read.text;
+  }
+
+  private unreadable(file: string): void {
+    let uid: number | null = null;
+    try {
+      uid = fs.lstatSync(file).uid;
+    } catch {
+      return; // gone meanwhile
+    }
+    if (this.notOurs(file, uid)) return;
+    this.sayOnce(file, `cannot be read (permission denied; owned by ${userName(uid)}): skipped; chown it to the home's owner or remove it`);
+  }
+
   /** Parses a JSON state file; a corrupt one is quarantined and null returned. */
   private readJson<T>(file: string, check: (v: any) => string | null): T | null {
-    const text = readText(file);
+    const text = this.readHomeFile(file);
     if (text === null) return null;
     let value: any;
     try {
@@ -246,7 +340,6 @@ export class FileStore implements Store {
       if (text === null) return false;
       const kept = retiredCountersOf(parseOrNull(text), FORMAT);
       if (kept) {
-        ensureDir(this.dir('counters'));
         writeJsonAtomic(path.join(this.dir('counters'), `${retiredKey(kept)}.json`), kept);
         fsyncDir(this.dir('counters'));
       }
@@ -271,6 +364,7 @@ export class FileStore implements Store {
    */
   async withLock<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
     const target = path.join(this.dir('locks'), name);
+    this.clearBogusLock(`${target}.lock`);
     let release: (() => Promise<void>) | undefined;
     // Loaded on first use: most commands never lock, and start-up time matters from crontab.
     const lockfile = require('proper-lockfile') as typeof import('proper-lockfile');
@@ -278,7 +372,7 @@ export class FileStore implements Store {
       release = await lockfile.lock(target, {
         realpath: false,
         lockfilePath: `${target}.lock`,
-        stale: 10_000,
+        stale: LOCK_STALE_MS,
         update: 2_000,
         retries: { retries: 200, factor: 1.3, minTimeout: 5, maxTimeout: 200, randomize: true },
         onCompromised: () => {
@@ -292,6 +386,33 @@ export class FileStore implements Store {
       return await fn();
     } finally {
       await release().catch(() => undefined);
+    }
+  }
+
+  /**
+   * proper-lockfile takes over a lock whose mtime is older than `stale`, but
+   * waits out one dated in the future (38 s, then fails): a holder refreshes
+   * its mtime every 2 s, so one ahead of the real clock by more than `stale`
+   * has no holder and is removed. A lock that is not a directory is not
+   * proper-lockfile's and is set aside.
+   */
+  private clearBogusLock(lock: string): void {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(lock);
+    } catch {
+      return;
+    }
+    if (!st.isDirectory()) {
+      this.quarantine(lock, 'a lock that is not a directory (not proper-lockfile\'s)');
+      return;
+    }
+    if (st.mtimeMs - Date.now() <= LOCK_STALE_MS) return;
+    try {
+      fs.rmdirSync(lock);
+      this.problems.push({ file: path.relative(this.home, lock), reason: `was dated in the future (${st.mtime.toISOString()}) and had no holder; removed`, moved_to: null });
+    } catch {
+      /* taken or removed meanwhile: proper-lockfile decides */
     }
   }
 
@@ -325,6 +446,7 @@ export class FileStore implements Store {
     const seen = this.refCache.size > 0 ? new Set<string>() : null;
     const out: QueuedRef[] = [];
     for (const name of names) {
+      if (this.foreign.has(name)) continue;
       seen?.add(name);
       let ref = this.refCache.get(name);
       if (!ref) {
@@ -392,6 +514,7 @@ export class FileStore implements Store {
    * The concurrency limit is the dispatcher's check against its last listing.
    */
   claim(ref: QueuedRef, owner: string): Entry | null {
+    if (this.runAs !== null && !this.ownsRun(ref)) return null;
     const to = this.runningPath(ref.entry_id, owner);
     if (!renameIfPresent(path.join(this.dir('queue'), ref.name), to)) return null;
     // The file's content is what it was when queued; a cached copy saves the read.
@@ -399,6 +522,23 @@ export class FileStore implements Store {
     this.queueCache.delete(ref.name);
     this.refCache.delete(ref.name);
     return cached ?? this.readJson<Entry>(to, this.checkEntry(to));
+  }
+
+  /** Checked before the claim, so that nothing of another user's is ever taken: its queue file and its schedule. */
+  private ownsRun(ref: QueuedRef): boolean {
+    for (const file of [path.join(this.dir('queue'), ref.name), this.schedulePath(ref.task_id)]) {
+      let uid: number;
+      try {
+        uid = fs.lstatSync(file).uid;
+      } catch {
+        continue; // claimed by another pass, or the schedule is gone: the claim below finds out
+      }
+      if (this.notOurs(file, uid)) {
+        this.foreign.add(ref.name);
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -463,6 +603,11 @@ export class FileStore implements Store {
 
   /** Moves a running entry to a new owner (crash recovery); only one recoverer wins. */
   takeOver(rec: RunningRecord, newOwner: string): boolean {
+    try {
+      if (this.notOurs(rec.file, fs.lstatSync(rec.file).uid)) return false;
+    } catch {
+      return false;
+    }
     return renameIfPresent(rec.file, this.runningPath(rec.entry.entry_id, newOwner));
   }
 
@@ -616,12 +761,19 @@ export class FileStore implements Store {
   /** One journal into the archive; [] when done, else why it was kept. */
   private foldJournal(file: string, archive: string): string[] {
     try {
-      const data = fs.readFileSync(file);
-      const end = data.lastIndexOf(0x0a) + 1;
-      if (end < data.length) {
-        this.setAsideTail(file, data.subarray(end), end);
-        fs.truncateSync(file, end);
+      const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+      let data: Buffer;
+      try {
+        data = fs.readFileSync(fd);
+        const end = data.lastIndexOf(0x0a) + 1;
+        if (end < data.length) {
+          this.setAsideTail(file, data.subarray(end), end);
+          fs.ftruncateSync(fd, end);
+        }
+      } finally {
+        fs.closeSync(fd);
       }
+      const end = data.lastIndexOf(0x0a) + 1;
       if (end > 0) {
         appendVerified(archive, data.subarray(0, end), (fragment, at) => this.setAsideTail(archive, fragment, at));
         fsyncDir(this.dir('history'));
@@ -766,7 +918,12 @@ export class FileStore implements Store {
   }
 
   appendEvent(rec: EventRecord): void {
-    fs.appendFileSync(this.statePath('events.jsonl'), JSON.stringify(rec) + '\n', { mode: 0o600 });
+    const fd = fs.openSync(this.statePath('events.jsonl'), APPEND_FLAGS, 0o600);
+    try {
+      writeAll(fd, Buffer.from(JSON.stringify(rec) + '\n'));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   listEvents(limit: number): EventRecord[] {
@@ -794,7 +951,7 @@ export class FileStore implements Store {
  * write is synced and read back, and on any failure cut off again.
  */
 function appendVerified(file: string, data: Buffer, setAside: (fragment: Buffer, at: number) => void): void {
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
   try {
     let size = fs.fstatSync(fd).size;
     const at = lineStart(fd, size);
@@ -874,12 +1031,16 @@ function namedAfter(name: string, entryId: string): boolean {
   return name.startsWith(`${entryId}~`) || name === `${entryId}.json` || name === `${entryId}.dlq.json`;
 }
 
-function staleLocks(dir: string, now: number): string[] {
+/** Locks untouched for a minute (by the clock in use), or dated in the future by the real clock (no holder keeps that). */
+function staleLocks(dir: string, now: number, realNow: number): string[] {
   const out: string[] = [];
   for (const n of listNames(dir)) {
     if (!n.endsWith('.lock')) continue;
     try {
-      if (now - fs.statSync(path.join(dir, n)).mtimeMs > 60_000) out.push(n.replace(/\.lock$/, ''));
+      const mtime = fs.lstatSync(path.join(dir, n)).mtime;
+      const name = n.replace(/\.lock$/, '');
+      if (mtime.getTime() - realNow > LOCK_STALE_MS) out.push(`${name} (dated in the future, ${mtime.toISOString()})`);
+      else if (now - mtime.getTime() > 60_000) out.push(name);
     } catch {
       /* released meanwhile */
     }

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { writeAll } from './atomic.js';
+import { APPEND_FLAGS, readText, writeAll } from './atomic.js';
 
 /**
  * An append-only file of JSON lines with group commit. Creating a file costs
@@ -22,7 +22,7 @@ export class Journal {
 
   append(record: unknown): void {
     if (this.fd === null) {
-      this.fd = fs.openSync(this.file, 'a', 0o600);
+      this.fd = fs.openSync(this.file, APPEND_FLAGS, 0o600);
       this.length = fs.fstatSync(this.fd).size;
     }
     const data = Buffer.from(JSON.stringify(record) + '\n');
@@ -72,13 +72,13 @@ export interface JournalText<T> {
 
 /** Every complete record of a journal file; torn or foreign lines are counted, not thrown. */
 export function readJournal<T>(file: string): JournalText<T> {
-  let text: string;
+  let text: string | null;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readText(file);
   } catch {
-    return { records: [], corrupt: 0, tail: '' };
+    text = null;
   }
-  return parseJournal<T>(text);
+  return parseJournal<T>(text ?? '');
 }
 
 export function parseJournal<T>(text: string): JournalText<T> {

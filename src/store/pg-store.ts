@@ -5,7 +5,8 @@ import { InputError, RunError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { tokenAlive, tokenIsLocal } from '../run/proc.js';
-import { ensureDir, readText } from './atomic.js';
+import { readText } from './atomic.js';
+import { homeTrustProblems, openHome } from './home-check.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './pg-schema.js';
 import { deadLetterProblem, entryProblem, scheduleProblem, type Checks } from './check.js';
 import { parseQueueName, queueName } from './queue-names.js';
@@ -35,6 +36,9 @@ export function redact(url: string): string {
  * locks the entry's row (FOR UPDATE SKIP LOCKED), counts what runs on every
  * host and moves the row to `running`; owners keep a lease by heartbeat.
  */
+/** What the PostgreSQL store keeps in the local home. */
+const LOCAL_DIRS = ['logs', 'state'];
+
 export class PgStore implements Store {
   readonly kind = 'postgres' as const;
   readonly home: string;
@@ -138,10 +142,18 @@ export class PgStore implements Store {
    * file store creates its home; one at an older version is left for an
    * explicit `conductor migrate`, since hosts may still run the old code.
    */
+  /**
+   * Rows have no owner: whoever can write to the database decides what runs,
+   * so its roles are the trust boundary. The local home (logs, the daemon's
+   * files) is checked as the file store's is.
+   */
+  trustForRun(): void {
+    const problems = homeTrustProblems(this.home, LOCAL_DIRS, process.geteuid!());
+    if (problems.length) throw new RunError(problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more; see conductor health)` : ''));
+  }
+
   async init(): Promise<void> {
-    ensureDir(this.home);
-    ensureDir(path.join(this.home, 'logs'));
-    ensureDir(path.join(this.home, 'state'));
+    openHome(this.home, LOCAL_DIRS);
     const v = await this.schemaVersion();
     if (v === 0) {
       await this.migrate();
@@ -196,7 +208,9 @@ export class PgStore implements Store {
       `SELECT count(*) AS n FROM conductor.dispatchers WHERE seen_at > now() - make_interval(secs => $1::double precision / 1000)`,
       [leaseMs()],
     );
+    const trust = homeTrustProblems(this.home, LOCAL_DIRS, process.geteuid!());
     return [
+      { check: 'permissions', ok: trust.length === 0, message: trust.length ? trust.join('; ') : `home ${this.home} is private to its owner` },
       { check: 'database', ok: v === SCHEMA_VERSION, message: `${this.location} at schema version ${v} (this conductor: ${SCHEMA_VERSION})` },
       { check: 'dispatchers', ok: true, message: `${hosts[0].n} dispatcher(s) with a live lease` },
     ];

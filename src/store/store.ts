@@ -94,6 +94,12 @@ export interface Store {
   readonly location: string;
 
   init(): Awaitable<void>;
+  /**
+   * Before `process` runs anything: throws (exit 1, saying why and the fix)
+   * when the home is another user's or others can write into it; from then on
+   * records another user wrote are not run.
+   */
+  trustForRun(): Awaitable<void>;
   /** Creates or upgrades the schema; returns [version before, version after]. */
   migrate(): Promise<[number, number]>;
   close(): Awaitable<void>;
