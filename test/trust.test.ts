@@ -55,14 +55,21 @@ describe('no symlink is followed inside the home (item 1)', () => {
     expect(fs.readdirSync(path.join(home, 'quarantine'))).toEqual([]);
   });
 
-  it('a home that is itself a symlink is refused', async () => {
+  it('a home that is itself a symlink (moved to another disk, linked back) is the directory it names; a dangling one is refused', async () => {
     const home = tempHome();
-    await ok(home, ['list']);
+    await ok(home, ['create', 'w', 'W', 'true', 'event', 'never']);
     const link = path.join(path.dirname(home), 'link');
     fs.symlinkSync(home, link);
-    const r = await execa(BIN, ['--home', link, 'list'], { reject: false, env: { NO_COLOR: '1', ...storeEnv(home) } });
-    expect(r.exitCode, r.stderr).toBe(1);
-    expect(r.stderr).toContain(`${link} is a symbolic link`);
+    const env = { NO_COLOR: '1', ...storeEnv(home) };
+    const r = await execa(BIN, ['--home', link, 'list', '--json'], { reject: false, env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(String(r.stdout)).map((s: any) => s.task_id)).toEqual(['w']);
+    const dangling = path.join(path.dirname(home), 'dangling');
+    fs.symlinkSync(path.join(path.dirname(home), 'nowhere'), dangling);
+    const d = await execa(BIN, ['--home', dangling, 'create', 'x', 'X', 'true', 'event', 'e'], { reject: false, env });
+    expect(d.exitCode, d.stderr).toBe(1);
+    expect(String(d.stderr)).toContain(`${dangling} is a symbolic link`);
+    expect(fs.existsSync(path.join(path.dirname(home), 'nowhere'))).toBe(false);
   });
 
   it.runIf(fileStoreOnly)('a symlink inside queue/ is set aside as a link and never read through', async () => {
@@ -90,6 +97,7 @@ describe('no hang, no silence (item 4)', () => {
     expect(r.timedOut).toBe(false);
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr).toContain('/proc/self');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(NO_TRACE);
   });
 

@@ -14,7 +14,7 @@ import { parseQueueName, queueName } from './queue-names.js';
 import {
   APPEND_FLAGS, createExclusive, exists, fsyncDir, listNames, writeAll, readOwned, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
 } from './atomic.js';
-import { foreignOwner, homeTrustProblems, openHome, userName } from './home-check.js';
+import { foreignOwner, homeTrustProblems, openHome, resolveHome, userName } from './home-check.js';
 
 export type { BreakerRecord, EventRecord, Problem, RunningRecord } from './store.js';
 
@@ -34,6 +34,8 @@ const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'qua
 export class FileStore implements Store {
   readonly kind = 'file' as const;
   readonly home: string;
+  /** The home as the user named it, for messages when it is a link. */
+  private readonly named: string;
   readonly problems: Problem[] = [];
   private queueCache = new Map<string, Entry>();
   private refCache = new Map<string, QueuedRef>();
@@ -46,7 +48,8 @@ export class FileStore implements Store {
 
   /** How deeply schedules are checked when read (see Checks); every record is checked. */
   constructor(home: string, private readonly checks: Checks = 'full') {
-    this.home = path.resolve(home);
+    this.named = path.resolve(home);
+    this.home = resolveHome(home);
   }
 
   get location(): string {
@@ -117,7 +120,7 @@ export class FileStore implements Store {
 
   /** Creates the home on first use, with owner-only permissions; a folder that is a symlink is refused. */
   init(): void {
-    openHome(this.home, SUBDIRS);
+    openHome(this.home, SUBDIRS, this.named);
   }
 
   /**

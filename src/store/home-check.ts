@@ -13,10 +13,30 @@ import { DIR_MODE } from './atomic.js';
  *    can write to, and does not run files another user owns (see FileStore).
  */
 
+/**
+ * The home as named by the user, through a symlink if it is one (a home moved
+ * to another disk and linked back is common): that link is the user's own
+ * choice, and the ownership checks apply to where it leads. Links inside the
+ * home are never followed.
+ */
+export function resolveHome(home: string): string {
+  const abs = path.resolve(home);
+  try {
+    return fs.lstatSync(abs).isSymbolicLink() ? fs.realpathSync(abs) : abs;
+  } catch {
+    return abs; // not there yet (created on first use), or a dangling link (refused by openHome)
+  }
+}
+
 /** Creates (if missing) and checks the home and its folders: each must be a real directory. */
-export function openHome(home: string, folders: readonly string[]): void {
-  realDir(home, true);
-  for (const f of folders) realDir(path.join(home, f), false);
+export function openHome(home: string, folders: readonly string[], named: string = home): void {
+  try {
+    realDir(home, true);
+    for (const f of folders) realDir(path.join(home, f), false);
+  } catch (err) {
+    if (named === path.resolve(home) || !(err instanceof RunError)) throw err;
+    throw new RunError(`${err.message} (the home ${named} leads to ${home})`);
+  }
 }
 
 function realDir(dir: string, withParents: boolean): void {
@@ -26,7 +46,7 @@ function realDir(dir: string, withParents: boolean): void {
     try {
       fs.mkdirSync(dir, { mode: DIR_MODE });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunError(`cannot create ${dir}: ${errnoText(err)}`);
     }
     st = fs.lstatSync(dir);
   }
@@ -47,7 +67,7 @@ function makeParents(dir: string): void {
   try {
     fs.mkdirSync(dir, { mode: 0o755 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunError(`cannot create ${dir}: ${(err as Error).message.split(':')[0]}`);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunError(`cannot create ${dir}: ${errnoText(err)}`);
   }
 }
 
@@ -107,4 +127,9 @@ export function userName(uid: number): string {
     names.set(uid, name);
   }
   return name;
+}
+
+/** "no such file or directory" from Node's "ENOENT: no such file or directory, mkdir '/x'". */
+function errnoText(err: unknown): string {
+  return String((err as Error).message ?? err).replace(/^[A-Z0-9]+: /, '').split(',')[0];
 }

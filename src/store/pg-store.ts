@@ -6,7 +6,7 @@ import { checkId } from '../ids.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { tokenAlive, tokenIsLocal } from '../run/proc.js';
 import { readText } from './atomic.js';
-import { homeTrustProblems, openHome } from './home-check.js';
+import { homeTrustProblems, openHome, resolveHome } from './home-check.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './pg-schema.js';
 import { deadLetterProblem, entryProblem, scheduleProblem, type Checks } from './check.js';
 import { parseQueueName, queueName } from './queue-names.js';
@@ -42,6 +42,8 @@ const LOCAL_DIRS = ['logs', 'state'];
 export class PgStore implements Store {
   readonly kind = 'postgres' as const;
   readonly home: string;
+  /** The home as the user named it, for messages when it is a link. */
+  private readonly named: string;
   readonly problems: Problem[] = [];
   readonly location: string;
   private pool: Pool;
@@ -49,7 +51,8 @@ export class PgStore implements Store {
 
   /** `checks`: how deeply schedules are checked when read (see Checks); every row is checked. */
   constructor(home: string, url: string, private readonly checks: Checks = 'full') {
-    this.home = path.resolve(home);
+    this.named = path.resolve(home);
+    this.home = resolveHome(home);
     this.location = redact(url);
     const pg = require('pg') as typeof import('pg');
     // Timestamps travel as text: records keep the ISO strings they were written with.
@@ -153,7 +156,7 @@ export class PgStore implements Store {
   }
 
   async init(): Promise<void> {
-    openHome(this.home, LOCAL_DIRS);
+    openHome(this.home, LOCAL_DIRS, this.named);
     const v = await this.schemaVersion();
     if (v === 0) {
       await this.migrate();
