@@ -597,7 +597,9 @@ export async function promoteDue(ctx: Context, now: number, o: Pick<DispatchOpti
     // A run group whose upstream schedule is gone (deleted by hand, quarantined) cannot be built:
     // say so and go on with the other schedules (this one is left as it was and tried again).
     const queued = await store.promote(s0.task_id, async (s) => {
-      const p = await planPromotion(ctx, s, now, o);
+      // Read the clock again under the lock: others may have promoted past `now` while we waited,
+      // and planning at the older instant would read their progress as a clock that went back.
+      const p = await planPromotion(ctx, s, Math.max(now, ctx.clock()), o);
       after = p?.schedule ?? s;
       return p;
     }).catch((err: unknown) => {

@@ -107,9 +107,12 @@ describe('a clock that went back (rewoundNext)', () => {
     expect(rewoundNext(s, at('2026-01-01T10:02:00Z'))).toBe(at('2026-01-01T10:05:00Z'));
   });
 
-  it('leaves a next run within one period, and a short jump back waits as cronie does', () => {
+  it('leaves a next run within one period, and a jump back under three hours waits as cronie does', () => {
     expect(rewoundNext({ ...base, next_execution: '2026-01-01T10:05:00Z' }, at('2026-01-01T10:01:00Z'))).toBeNull();
     expect(rewoundNext({ ...base, next_execution: '2026-01-01T10:05:00Z' }, at('2026-01-01T10:03:00Z'))).toBeNull();
+    // Two hours back: the 08:05..10:00 runs already ran; they are not repeated.
+    expect(rewoundNext({ ...base, next_execution: '2026-01-01T10:05:00Z' }, at('2026-01-01T08:02:00Z'))).toBeNull();
+    expect(rewoundNext({ ...base, next_execution: '2026-01-01T12:05:00Z' }, at('2026-01-01T08:02:00Z'))).toBe(at('2026-01-01T08:05:00Z'));
     // Monday to Friday: on Saturday the next run is two days ahead and right.
     const weekdays = { ...base, schedule_expr: '0 9 * * 1-5', next_execution: '2026-01-05T09:00:00Z' };
     expect(rewoundNext(weekdays, at('2026-01-03T12:00:00Z'))).toBeNull();

@@ -1,6 +1,7 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, json, ok, readLines, tempHome, workDir } from './helpers.js';
+import { cli, fileStoreOnly, json, ok, readLines, tempHome, workDir } from './helpers.js';
 
 /** How long the overlapping passes go on; the reproducer ran for a minute. */
 const SECONDS = Number(process.env.CONDUCTOR_TORTURE_SECONDS) || 60;
@@ -45,4 +46,41 @@ describe('torture: overlapping crontab passes', () => {
     const hist = await json<any[]>(home, ['history']);
     expect(hist.filter((x) => x.task_id === 's').map((x) => x.entry_id).sort()).toEqual([...s].sort());
   }, SECONDS * 1000 + 120_000);
+});
+
+describe('a pass that waited for a schedule lock', () => {
+  it('does not take what other passes promoted meanwhile for a clock that went back: each due time runs once', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'a', 'A', 'true', 'interval', '1s', '--catch-up', 'all', '--overlap', 'allow']);
+    await new Promise((r) => setTimeout(r, 1500));
+    if (fileStoreOnly) {
+      // What a pass killed while holding the lock leaves: the next waits for it to go stale (10 s).
+      fs.mkdirSync(path.join(home, 'locks', 'schedule-a.lock'));
+    }
+    const first = cli(home, ['process']);
+    await new Promise((r) => setTimeout(r, 5000));
+    const second = cli(home, ['process']);
+    expect((await first).code).toBe(0);
+    expect((await second).code).toBe(0);
+    await ok(home, ['disable', 'a']);
+    await ok(home, ['process']);
+    const times = (await json<any[]>(home, ['history', 'a'])).map((x) => x.scheduled_for);
+    expect(times.length).toBeGreaterThan(3);
+    expect(duplicates(times)).toEqual([]);
+  }, 60_000);
+});
+
+describe('clocks a few seconds apart (two hosts, NTP slewing)', () => {
+  it('a pass whose clock is 5 s behind does not re-arm a 1 s interval: no due time runs twice', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'a', 'A', 'true', 'interval', '1s', '--catch-up', 'all', '--overlap', 'allow']);
+    await new Promise((r) => setTimeout(r, 3000));
+    await ok(home, ['process']);
+    await ok(home, ['process'], { CONDUCTOR_NOW: new Date(Date.now() - 5000).toISOString() });
+    await new Promise((r) => setTimeout(r, 1500));
+    await ok(home, ['process']);
+    const times = (await json<any[]>(home, ['history', 'a'])).map((x) => x.scheduled_for);
+    expect(times.length).toBeGreaterThan(2);
+    expect(duplicates(times)).toEqual([]);
+  });
 });

@@ -85,15 +85,22 @@ export function dueRuns(s: Schedule, nowMs: number): DueDecision | null {
 }
 
 /**
+ * A jump back shorter than this is taken for skew (hosts a second apart, a
+ * pass that waited for a lock, NTP slewing) and waited out, as cronie does
+ * for jumps under three hours: re-arming would run again times already run.
+ */
+export const CLOCK_CORRECTION_MS = 3 * 3_600_000;
+
+/**
  * The clock went back (a pass ran under a clock set ahead, or it was
  * corrected): a stored next run further ahead than one period of the
- * schedule would keep it silent until the clock catches up. Answers the
- * next run as of now, or null while the stored one is right. Smaller jumps
- * back wait, as cronie does, so a run is not repeated for a short jump.
+ * schedule, and than CLOCK_CORRECTION_MS, would keep it silent until the
+ * clock catches up. Answers the next run as of now, or null while the stored
+ * one stands.
  */
 export function rewoundNext(s: Schedule, nowMs: number): number | null {
   const stored = s.enabled ? parseIso(s.next_execution) : null;
-  if (stored === null || stored <= nowMs) return null;
+  if (stored === null || stored - nowMs <= CLOCK_CORRECTION_MS) return null;
   switch (s.schedule_type) {
     case 'interval': {
       const every = parseInterval(s.schedule_expr);
