@@ -3,7 +3,7 @@ import { InputError } from './errors.js';
 import { FORMAT, type Definition, type Schedule } from './model.js';
 import { impossibleEstimate } from './queue/admission.js';
 import { firstRun } from './schedule/next.js';
-import { isoInZone, isoOrNull } from './time.js';
+import { isoInZone, isoMsInZone, isoOrNull } from './time.js';
 
 export const DEFAULT_LIMITS = { maxCpu: 80, maxMem: 85 };
 
@@ -11,7 +11,9 @@ export function newSchedule(def: Definition, nowMs: number): Schedule {
   return {
     format: FORMAT,
     ...def,
-    created_at: isoInZone(nowMs),
+    // To the millisecond: a schedule deleted and created again within one second is a new one
+    // (the counters kept at its deletion are keyed by id and creation time).
+    created_at: isoMsInZone(nowMs),
     updated_at: isoInZone(nowMs),
     last_executed: null,
     next_execution: isoOrNull(firstRun(def, nowMs), def.tz),

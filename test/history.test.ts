@@ -64,6 +64,21 @@ describe('counters', () => {
     expect(await counters(home)).toEqual({ ...before, success: 4, completed: 4 });
   }, 60_000);
 
+  it('never go down when a schedule is deleted and created again within one second', async () => {
+    const home = tempHome();
+    const at = (ms: string) => ({ CONDUCTOR_NOW: `2026-11-27T12:00:00.${ms}Z` });
+    await ok(home, ['create', 's', 'S', 'true', 'event', 'never'], at('100'));
+    await ok(home, ['queue', 's', '--count', '3'], at('100'));
+    await ok(home, ['process'], at('100'));
+    await ok(home, ['delete', 's'], at('100'));
+    await ok(home, ['create', 's', 'S', 'true', 'event', 'never'], at('900'));
+    expect((await counters(home)).success).toBe(3);
+    await ok(home, ['queue', 's'], at('900'));
+    await ok(home, ['process'], at('900'));
+    await ok(home, ['delete', 's'], at('900'));
+    expect((await counters(home)).success).toBe(4);
+  }, 60_000);
+
   it.runIf(fileStoreOnly)('are counted once when a delete was cut short after keeping them', async () => {
     const home = tempHome();
     await ok(home, ['create', 'good', 'Good', 'true', 'event', 'never']);
