@@ -11,17 +11,34 @@ function tempNameFor(file: string): string {
 
 function writeTemp(file: string, data: string | Buffer): string {
   const tmp = tempNameFor(file);
-  const fd = fs.openSync(tmp, 'wx', FILE_MODE);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx', FILE_MODE);
+  } catch (err) {
+    throw asErrorOf(err, tmp, file);
+  }
   try {
     writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
     rmQuiet(tmp);
-    throw err;
+    throw asErrorOf(err, tmp, file);
   }
   fs.closeSync(fd);
   return tmp;
+}
+
+/**
+ * The temp file is ours, not the user's: an error met while writing it (a
+ * missing folder, a full disk, no permission) names the file asked for.
+ */
+function asErrorOf(err: unknown, tmp: string, file: string): unknown {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (!(e instanceof Error)) return err;
+  e.message = e.message.split(tmp).join(file).replace(` -> '${file}'`, '').replace(` -> '${e.dest}'`, '');
+  if (e.path === tmp) e.path = file;
+  return e;
 }
 
 /** write(2) until all is written: a short write (a disk filling up) throws ENOSPC instead of leaving a part. */
@@ -41,7 +58,7 @@ export function writeAtomic(file: string, data: string | Buffer): void {
     fs.renameSync(tmp, file);
   } catch (err) {
     rmQuiet(tmp);
-    throw err;
+    throw asErrorOf(err, tmp, file);
   }
 }
 
@@ -53,7 +70,7 @@ export function createExclusive(file: string, data: string): boolean {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    throw asErrorOf(err, tmp, file);
   } finally {
     rmQuiet(tmp);
   }
@@ -102,6 +119,16 @@ export function listNames(dir: string): string[] {
     return fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** A file's bytes; null if it does not exist. */
+export function readBytes(file: string): Buffer | null {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }
