@@ -18,6 +18,7 @@ export function messageOf(err: unknown): string {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC') return `no space left on device${pathOf(err)}`;
     if (code === 'EACCES' || code === 'EPERM') return `permission denied${pathOf(err)}`;
+    if (code === 'ENOENT') return `no such file or directory${pathOf(err)}`;
     if (code === 'EROFS') return `read-only file system${pathOf(err)}`;
     if (code === 'EDQUOT') return `disk quota exceeded${pathOf(err)}`;
     if (code === 'ELOOP') return `a symbolic link where conductor follows none${pathOf(err)}`;

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf, messageOf } from './errors.js';
 import { registerAll } from './cli/index.js';
 import { reportLeftProblems } from './cli/common.js';
+import { nonUtf8Argument, printable } from './text.js';
 
 // A reader that goes away (`conductor list | head`) is not an error of ours.
 for (const stream of [process.stdout, process.stderr]) {
@@ -29,6 +30,14 @@ program
 
 registerAll(program);
 
+// Every handler, env value and name is stored as text: bytes that are not
+// UTF-8 would be changed (into U+FFFD) without a word. Refused instead.
+const badArg = nonUtf8Argument(process.argv);
+if (badArg !== null) {
+  process.stderr.write(`conductor: argument '${badArg}' is not valid UTF-8: conductor stores text; write it in UTF-8 (or let the handler produce the bytes, e.g. printf '\\377')\n`);
+  process.exit(2);
+}
+
 // No verb at all is a usage error (exit 2), with the help on stderr; `--help` asks for it (exit 0).
 if (process.argv.length <= 2) {
   process.stderr.write(program.helpInformation());
@@ -40,11 +49,11 @@ function fail(err: unknown): never {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
       process.exit(0);
     }
-    process.stderr.write(`conductor: ${err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`);
+    process.stderr.write(`conductor: ${printable(err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '))}\n`);
     process.exit(2);
   }
   reportLeftProblems();
-  process.stderr.write(`conductor: ${messageOf(err)}\n`);
+  process.stderr.write(`conductor: ${printable(messageOf(err))}\n`);
   if (process.env.CONDUCTOR_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exit(exitCodeOf(err));
 }

@@ -6,6 +6,7 @@ import type { Definition, Schedule } from './model.js';
 import { parseDefinition } from './schedule/definition.js';
 import { firstRun } from './schedule/next.js';
 import { checkDependencyGraph, checkEstimates, CREATE_LOCK, newSchedule } from './schedules.js';
+import { invalidUtf8At, strictUtf8 } from './text.js';
 import { isoInZone, isoOrNull } from './time.js';
 
 export interface FileProblem {
@@ -24,11 +25,18 @@ export interface ParsedFile {
  * validated; each problem carries the line of its item.
  */
 export function readScheduleFile(file: string): ParsedFile {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (err) {
     throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  // A lossy decode would store U+FFFD in place of the bytes without a word.
+  const text = strictUtf8(bytes);
+  if (text === null) {
+    const at = invalidUtf8At(bytes);
+    const line = bytes.subarray(0, at).filter((b) => b === 0x0a).length + 1;
+    return { definitions: [], problems: [{ line, message: `not valid UTF-8 (byte ${at}): save the file as UTF-8` }] };
   }
   const { LineCounter, parseDocument, isMap, isSeq } = require('yaml') as typeof import('yaml');
   const lines = new LineCounter();

@@ -1,5 +1,6 @@
 import type { Context } from './context.js';
-import { InputError } from './errors.js';
+import { InputError, RunError } from './errors.js';
+import type { Store } from './store/store.js';
 import { FORMAT, type Definition, type Schedule } from './model.js';
 import { impossibleEstimate } from './queue/admission.js';
 import { firstRun } from './schedule/next.js';
@@ -88,7 +89,7 @@ export async function setEnabled(ctx: Context, id: string, enabled: boolean): Pr
     const next = enabled ? firstRun({ ...cur, enabled }, now, cur.once_fired) : null;
     return { ...cur, enabled, next_execution: isoOrNull(next, cur.tz), updated_at: isoInZone(now), pending: cur.pending };
   });
-  if (!s) throw new InputError(`unknown task id '${id}'`);
+  if (!s) throw await missingSchedule(ctx.store, id);
   return s;
 }
 
@@ -97,5 +98,30 @@ export async function deleteSchedule(ctx: Context, id: string): Promise<void> {
   if (dependents.length) {
     throw new InputError(`cannot delete '${id}': ${dependents.join(', ')} depend${dependents.length === 1 ? 's' : ''} on it`);
   }
-  if (!(await ctx.store.deleteSchedule(id))) throw new InputError(`unknown task id '${id}'`);
+  if (!(await ctx.store.deleteSchedule(id))) throw await missingSchedule(ctx.store, id);
+}
+
+/**
+ * Why schedule `id` could not be had. A schedule set aside (by this command's
+ * read just now, or before) is not an unknown id: the user made it and should
+ * learn where it went and why; its record is unusable, so exit 1. The warning
+ * a fresh set-aside would print at exit is taken over by this one line.
+ */
+export async function missingSchedule(store: Store, id: string): Promise<Error> {
+  const mine = (file: string) => file === `schedules/${id}.json` || file === `schedules/${id}`;
+  const i = store.problems.findIndex((p) => mine(p.file));
+  if (i >= 0) {
+    const [p] = store.problems.splice(i, 1);
+    return new RunError(`schedule ${id} was set aside: ${p.reason} (${p.moved_to ?? 'left in place'})`);
+  }
+  const earlier = (await store.listQuarantine()).filter((q) => quarantinedFrom(q.file, id)).pop();
+  // A PostgreSQL row is listed as 'quarantine/<n> (schedules/<id>)': the id is already said.
+  if (earlier) return new RunError(`schedule ${id} was set aside: ${earlier.reason} (${earlier.file.replace(` (schedules/${id})`, '')})`);
+  return new InputError(`unknown task id '${id}'`);
+}
+
+/** quarantine/schedules__<id>.json[.<ms>] (files) or quarantine/<n> (schedules/<id>) (PostgreSQL). */
+function quarantinedFrom(file: string, id: string): boolean {
+  const name = `quarantine/schedules__${id}.json`;
+  return file === name || (file.startsWith(`${name}.`) && /^\d+$/.test(file.slice(name.length + 1))) || file.endsWith(` (schedules/${id})`);
 }

@@ -12,8 +12,7 @@ export const systemClock: Clock = () => Date.now();
 export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): Clock {
   const pinned = env.CONDUCTOR_NOW;
   if (!pinned) return systemClock;
-  const at = Date.parse(pinned);
-  if (Number.isNaN(at)) throw new InputError(`invalid CONDUCTOR_NOW '${pinned}': expected an ISO-8601 timestamp`);
+  const at = parseTimestamp(pinned, 'CONDUCTOR_NOW');
   const started = Date.now();
   return () => at + (Date.now() - started);
 }
@@ -60,6 +59,28 @@ export const MAX_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 export function instantInRange(ms: number): boolean {
   return ms >= MIN_INSTANT_MS && ms <= MAX_INSTANT_MS;
 }
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * A full ISO-8601 timestamp (date and time; without an offset, local time) of
+ * a real calendar day in the years 1970 to 9999. Date.parse alone takes '0'
+ * as the year 2000 and rolls 2026-02-30 over into March.
+ */
+export function parseTimestamp(text: string, what: string): number {
+  const m = TIMESTAMP.exec(text.trim());
+  if (!m) throw new InputError(`invalid ${what} '${text}': expected an ISO-8601 date and time, e.g. 2026-12-24T18:00:00Z`);
+  const [y, mo, d, h, mi, s = 0] = m.slice(1, 7).map((v) => Number(v ?? 0));
+  const day = new Date(Date.UTC(2000, mo - 1, d));
+  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || (mo === 2 && d === 29 && !leapYear(y)) || h > 23 || mi > 59 || s > 59) {
+    throw new InputError(`invalid ${what} '${text}': no such date or time`);
+  }
+  const t = Date.parse(text.trim().replace(' ', 'T'));
+  if (Number.isNaN(t) || !instantInRange(t)) throw new InputError(`invalid ${what} '${text}': must lie in the years 1970 to 9999 (UTC)`);
+  return t;
+}
+
+const leapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 
 /** Node timers hold at most 2^31-1 ms (about 24.8 days); longer ones fire at once with a warning. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

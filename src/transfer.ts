@@ -5,6 +5,7 @@ import { deadLetterProblem, entryProblem, scheduleProblem } from './store/check.
 import type { DeadLetter, Entry, Execution, Schedule } from './model.js';
 import { writeAtomic } from './store/atomic.js';
 import type { BreakerRecord } from './store/store.js';
+import { strictUtf8 } from './text.js';
 import { isoInZone } from './time.js';
 
 /**
@@ -19,7 +20,8 @@ export interface Dump {
   paused: boolean;
   schedules: Schedule[];
   queue: Entry[];
-  executions: (Execution & { output: string })[];
+  /** Output that is not UTF-8 is in base64, with `output_encoding: "base64"`, so that every byte survives. */
+  executions: (Execution & { output: string; output_encoding?: 'base64' })[];
   dlq: DeadLetter[];
   breakers: BreakerRecord[];
 }
@@ -32,7 +34,7 @@ export async function exportState(ctx: Context): Promise<Dump> {
     throw new RunError(`${running.length} entr${running.length === 1 ? 'y is' : 'ies are'} running; pause and let them finish before exporting`);
   }
   const executions: Dump['executions'] = [];
-  for (const x of (await store.listExecutions()).reverse()) executions.push({ ...x, output: await store.readLog(x) });
+  for (const x of (await store.listExecutions()).reverse()) executions.push({ ...x, ...outputField(await store.readLog(x)) });
   const queue: Entry[] = [];
   for (const ref of await store.listQueued()) {
     const e = await store.readQueued(ref);
@@ -50,6 +52,17 @@ export async function exportState(ctx: Context): Promise<Dump> {
     dlq: await store.listDlq(),
     breakers: await store.listBreakers(),
   };
+}
+
+/** Captured output as JSON text: as it is when it is UTF-8, else base64 with its encoding named. */
+export function outputField(bytes: Buffer): { output: string; output_encoding?: 'base64' } {
+  const text = strictUtf8(bytes);
+  return text === null ? { output: bytes.toString('base64'), output_encoding: 'base64' } : { output: text };
+}
+
+function outputBytes(x: { output?: unknown; output_encoding?: unknown }): Buffer {
+  if (typeof x.output !== 'string') return Buffer.alloc(0);
+  return x.output_encoding === 'base64' ? Buffer.from(x.output, 'base64') : Buffer.from(x.output);
 }
 
 const isObj = (v: unknown): v is Record<string, any> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
@@ -77,7 +90,8 @@ export function parseDump(text: string, source: string): Dump {
   const unless = (ok: boolean) => (ok ? null : 'a field is missing or invalid');
   list('schedules', (s) => (isId(s.task_id) ? scheduleProblem(s, s.task_id, 'task id') : 'invalid task_id'), 'schedule');
   list('queue', entryProblem, 'queue entry');
-  list('executions', (x) => unless(isId(x.execution_id) && isId(x.task_id) && typeof x.status === 'string' && !Number.isNaN(Date.parse(x.started_at)) && !Number.isNaN(Date.parse(x.finished_at))), 'execution');
+  list('executions', (x) => unless(isId(x.execution_id) && isId(x.task_id) && typeof x.status === 'string' && !Number.isNaN(Date.parse(x.started_at)) && !Number.isNaN(Date.parse(x.finished_at))
+    && (x.output_encoding === undefined || (x.output_encoding === 'base64' && typeof x.output === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(x.output)))), 'execution');
   list('dlq', deadLetterProblem, 'dead letter');
   list('breakers', (b) => unless(isId(b.name) && ['closed', 'open', 'half-open'].includes(b.state)), 'breaker');
   return d as Dump;
@@ -114,9 +128,10 @@ export async function importState(ctx: Context, d: Dump): Promise<ImportResult> 
       res.executions_present++;
       continue;
     }
-    const { output, ...rest } = x;
-    const log = output ? store.logPath(x.execution_id) : null;
-    if (log) writeAtomic(log, output);
+    const { output: _output, output_encoding: _encoding, ...rest } = x;
+    const bytes = outputBytes(x);
+    const log = bytes.length ? store.logPath(x.execution_id) : null;
+    if (log) writeAtomic(log, bytes);
     await store.recordExecution({ ...rest, log });
     res.executions++;
   }

@@ -15,15 +15,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.runIf(STORE === 'postgres')('postgres store', () => {
   it('migrate creates the schema, is safe to repeat, and a newer schema is refused', async () => {
     const home = tempHome();
-    expect(await json(home, ['migrate'])).toMatchObject({ store: 'postgres', from_version: 0, to_version: 1, applied: 1 });
-    expect(await json(home, ['migrate'])).toMatchObject({ from_version: 1, to_version: 1, applied: 0 });
-    expect(sqlOn(home, `SELECT value FROM conductor.meta WHERE key = 'schema_version'`).trim()).toBe('1');
+    expect(await json(home, ['migrate'])).toMatchObject({ store: 'postgres', from_version: 0, to_version: 2, applied: 2 });
+    expect(await json(home, ['migrate'])).toMatchObject({ from_version: 2, to_version: 2, applied: 0 });
+    expect(sqlOn(home, `SELECT value FROM conductor.meta WHERE key = 'schema_version'`).trim()).toBe('2');
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
     sqlOn(home, `UPDATE conductor.meta SET value = '99' WHERE key = 'schema_version'`);
     for (const args of [['list'], ['migrate']]) {
       const r = await cli(home, args);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toMatch(/^conductor: database .* schema version 99, newer than this conductor \(1\)$/);
+      expect(r.stderr.trim()).toMatch(/^conductor: database .* schema version 99, newer than this conductor \(2\)$/);
     }
     const bad = await cli(home, ['list'], { CONDUCTOR_STORE: 'mysql://x' });
     expect(bad.code).toBe(2);

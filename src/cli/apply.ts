@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { applyPlan, planApply, readScheduleFile } from '../schedule-file.js';
-import { globals, openContext, printJson, setupColor } from './common.js';
+import { printable } from '../text.js';
+import { globals, openContext, printJson, setupColor, warnMissingCwd } from './common.js';
 
 export function registerApply(program: Command): void {
   program
@@ -14,13 +15,14 @@ export function registerApply(program: Command): void {
       const g = globals(cmd);
       const parsed = readScheduleFile(file);
       if (parsed.problems.length) {
-        for (const p of parsed.problems.slice(1)) process.stderr.write(`conductor: ${file}:${p.line ?? '?'}: ${p.message}\n`);
+        for (const p of parsed.problems.slice(1)) process.stderr.write(`conductor: ${printable(`${file}:${p.line ?? '?'}: ${p.message}`)}\n`);
         const p = parsed.problems[0];
         throw new InputError(`${file}:${p.line ?? '?'}: ${p.message}${parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more problems); nothing applied` : '; nothing applied'}`);
       }
       const ctx = await openContext(cmd);
       const changes = await planApply(ctx, parsed.definitions, Boolean(opts.prune));
       if (!opts.dryRun) await applyPlan(ctx, parsed.definitions, changes);
+      warnMissingCwd(parsed.definitions);
       if (g.json) {
         printJson({ dry_run: Boolean(opts.dryRun), changes });
         return;

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type TableType from 'cli-table3';
 import type { Command } from 'commander';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context.js';
 import { InputError } from '../errors.js';
@@ -8,7 +9,9 @@ import type { Checks } from '../store/check.js';
 import type { Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
 import { clockFromEnv } from '../time.js';
+import { missingSchedule } from '../schedules.js';
 import { checkPayloadSize } from '../run/exec-limits.js';
+import { printable } from '../text.js';
 
 export interface GlobalOptions {
   home?: string;
@@ -22,7 +25,12 @@ export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
+/** An empty --home or CONDUCTOR_HOME would resolve to the current directory: refused, never guessed. */
 export function homeDir(g: GlobalOptions): string {
+  if (g.home === '') throw new InputError("--home is empty: name the home directory, e.g. --home /srv/app/.conductor");
+  if (g.home === undefined && process.env.CONDUCTOR_HOME === '') {
+    throw new InputError('CONDUCTOR_HOME is set but empty: name the home directory, or unset it to use ./.conductor');
+  }
   return path.resolve(g.home ?? process.env.CONDUCTOR_HOME ?? '.conductor');
 }
 
@@ -49,7 +57,8 @@ export function reportLeftProblems(): void {
 }
 
 export function useColor(g: GlobalOptions): boolean {
-  if (g.color === false || 'NO_COLOR' in process.env) return false;
+  // TERM=dumb: a terminal that understands no escape sequences (Emacs shell buffers, some CI logs).
+  if (g.color === false || 'NO_COLOR' in process.env || process.env.TERM === 'dumb') return false;
   return Boolean(process.stdout.isTTY);
 }
 
@@ -71,8 +80,24 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, process.stdout.isTTY ? 2 : undefined) + '\n');
 }
 
-/** A boxed table on a terminal; plain aligned columns for pipes and scripts. */
-export function printTable(head: string[], rows: (string | number | null)[][]): void {
+/** A table cell coloured by us: its escape sequences are ours, so it is printed as it is. */
+export interface Styled {
+  styled: string;
+}
+
+export const styled = (text: string): Styled => ({ styled: text });
+
+function cellText(v: string | number | null | undefined | Styled): string {
+  if (v === null || v === undefined) return '-';
+  return typeof v === 'object' ? v.styled : printable(String(v));
+}
+
+/**
+ * A boxed table on a terminal; plain aligned columns for pipes and scripts.
+ * Every cell but a Styled one is made printable, so no stored text can add a
+ * row or send the terminal an escape sequence.
+ */
+export function printTable(head: string[], rows: (string | number | null | Styled)[][]): void {
   const tty = Boolean(process.stdout.isTTY);
   const Table = require('cli-table3') as typeof TableType;
   const c = chalk();
@@ -86,7 +111,7 @@ export function printTable(head: string[], rows: (string | number | null)[][]): 
         },
         style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
       });
-  for (const r of rows) table.push(r.map((v) => (v === null || v === undefined ? '-' : String(v))));
+  for (const r of rows) table.push(r.map(cellText));
   process.stdout.write(table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n');
 }
 
@@ -95,7 +120,7 @@ export function reportProblems(ctx: Pick<Context, 'store'>): void {
   const problems = ctx.store.problems;
   const SHOWN = 10;
   for (const p of problems.slice(0, SHOWN)) {
-    process.stderr.write(`conductor: warning: ${p.file}: ${p.reason}${p.moved_to ? `; moved to ${p.moved_to}` : ''}\n`);
+    process.stderr.write(printable(`conductor: warning: ${p.file}: ${p.reason}${p.moved_to ? `; moved to ${p.moved_to}` : ''}`) + '\n');
   }
   if (problems.length > SHOWN) {
     process.stderr.write(`conductor: warning: ${problems.length - SHOWN} more unreadable files moved to quarantine/ (see 'conductor health')\n`);
@@ -114,7 +139,26 @@ export function parseJsonPayload(text: string | undefined): string | null {
   return text;
 }
 
-export function requireSchedule<T>(value: T | null, id: string): T {
-  if (value === null) throw new InputError(`unknown task id '${id}'`);
+/** The schedule read, or the error saying it is unknown or was set aside (see missingSchedule). */
+export async function requireSchedule<T>(store: Store, value: T | null, id: string): Promise<T> {
+  if (value === null) throw await missingSchedule(store, id);
   return value;
+}
+
+/**
+ * A working directory that is not there yet is allowed (it may be made by a
+ * deploy before the first run), but said at once: a run that finds it missing
+ * fails naming it. A relative one depends on where `process` runs: not checked.
+ */
+export function warnMissingCwd(defs: { task_id: string; cwd?: string | null }[]): void {
+  for (const d of defs) {
+    if (!d.cwd || !path.isAbsolute(d.cwd)) continue;
+    let dir = false;
+    try {
+      dir = fs.statSync(d.cwd).isDirectory();
+    } catch {
+      /* missing or unreadable: warned below */
+    }
+    if (!dir) process.stderr.write(`conductor: warning: ${printable(d.task_id)}: working directory ${printable(d.cwd)} does not exist (yet); its runs fail until it does\n`);
+  }
 }

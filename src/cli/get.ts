@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { checkId } from '../ids.js';
 import { globals, openContext, printJson, reportProblems, requireSchedule } from './common.js';
 import { publicSchedule } from './view.js';
+import { printable } from '../text.js';
 
 export function registerGet(program: Command): void {
   program
@@ -11,7 +12,7 @@ export function registerGet(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
       const ctx = await openContext(cmd);
-      const s = requireSchedule(await ctx.store.readSchedule(id), id);
+      const s = await requireSchedule(ctx.store, await ctx.store.readSchedule(id), id);
       reportProblems(ctx);
       const view = await publicSchedule(ctx, s);
       if (globals(cmd).json) {
@@ -21,7 +22,7 @@ export function registerGet(program: Command): void {
       const width = Math.max(...Object.keys(view).map((k) => k.length));
       for (const [k, v] of Object.entries(view)) {
         const text = v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-        process.stdout.write(`${k.padEnd(width)}  ${text}\n`);
+        process.stdout.write(`${k.padEnd(width)}  ${printable(text)}\n`);
       }
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { collectStats } from '../stats.js';
 import { formatDuration, parseDuration } from '../time.js';
+import { printable } from '../text.js';
 import { globals, openContext, printJson, setupColor } from './common.js';
 
 interface Finding {
@@ -44,7 +45,7 @@ export function registerHealth(program: Command): void {
       if (g.json) printJson({ healthy, findings });
       else {
         const c = setupColor(g);
-        for (const f of findings) process.stdout.write(`${f.ok ? c.green('ok  ') : c.red('FAIL')} ${f.check}: ${f.message}\n`);
+        for (const f of findings) process.stdout.write(`${f.ok ? c.green('ok  ') : c.red('FAIL')} ${printable(`${f.check}: ${f.message}`)}\n`);
       }
       process.exitCode = healthy ? 0 : 1;
     });

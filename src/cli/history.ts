@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkId } from '../ids.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { formatDuration } from '../time.js';
-import { globals, openContext, printJson, printTable, reportProblems, setupColor } from './common.js';
+import { globals, openContext, printJson, printTable, reportProblems, setupColor, styled } from './common.js';
 
 export function registerHistory(program: Command): void {
   program
@@ -31,7 +31,7 @@ export function registerHistory(program: Command): void {
         ['EXECUTION', 'TASK', 'ATTEMPT', 'STATUS', 'EXIT', 'STARTED', 'DURATION', 'PEAK CPU', 'PEAK MEM'],
         xs.map((x) => [
           x.execution_id, x.task_id, x.attempt,
-          x.status === 'success' ? c.green(x.status) : x.status === 'skipped' || x.status === 'cancelled' ? c.yellow(x.status) : c.red(x.status),
+          styled(x.status === 'success' ? c.green(x.status) : x.status === 'skipped' || x.status === 'cancelled' ? c.yellow(x.status) : c.red(x.status)),
           x.exit_code, x.started_at, formatDuration(x.duration_ms),
           x.peak_cpu_percent === null ? null : `${x.peak_cpu_percent}%`, x.peak_memory_mb === null ? null : `${x.peak_memory_mb} MB`,
         ]),

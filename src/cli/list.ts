@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { globals, openContext, printJson, printTable, reportProblems, setupColor } from './common.js';
+import { globals, openContext, printJson, printTable, reportProblems, setupColor, styled } from './common.js';
 import { breakerStateOf, describeCron, publicSchedule } from './view.js';
 
 export function registerList(program: Command): void {
@@ -31,9 +31,9 @@ export function registerList(program: Command): void {
           return [
             s.task_id, s.task_name, s.schedule_type, s.schedule_expr + (s.tz && s.schedule_type === 'cron' ? ` (${s.tz})` : ''),
             s.schedule_type === 'cron' ? describeCron(s.schedule_expr) : null,
-            s.priority, s.enabled ? c.green('yes') : c.yellow('no'), s.next_execution, s.last_executed,
-            s.execution_count, s.failure_count ? c.red(String(s.failure_count)) : 0,
-            breaker === 'closed' ? breaker : c.red(breaker),
+            s.priority, styled(s.enabled ? c.green('yes') : c.yellow('no')), s.next_execution, s.last_executed,
+            s.execution_count, s.failure_count ? styled(c.red(String(s.failure_count))) : 0,
+            breaker === 'closed' ? breaker : styled(c.red(breaker)),
           ];
         }),
       );

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
+import { outputField } from '../transfer.js';
 import { globals, openContext, printJson } from './common.js';
 
 export function registerLogs(program: Command): void {
@@ -13,8 +14,9 @@ export function registerLogs(program: Command): void {
       const ctx = await openContext(cmd);
       const x = await ctx.store.getExecution(id);
       if (!x) throw new InputError(`unknown execution id '${id}'`);
-      const text = await ctx.store.readLog(x);
-      if (globals(cmd).json) printJson({ execution_id: id, task_id: x.task_id, status: x.status, output: text });
-      else process.stdout.write(text);
+      const bytes = await ctx.store.readLog(x);
+      // The bytes as captured: a handler's output need not be UTF-8 (JSON says so by output_encoding).
+      if (globals(cmd).json) printJson({ execution_id: id, task_id: x.task_id, status: x.status, ...outputField(bytes) });
+      else process.stdout.write(bytes);
     });
 }

@@ -1,3 +1,4 @@
+import { printable } from '../text.js';
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { dispatch, type DispatchEvent, type StopSignal } from '../dispatcher.js';
@@ -83,14 +84,14 @@ export function registerProcess(program: Command): void {
             progress.finished();
             const colour = x.status === 'success' ? c.green : x.status === 'skipped' || x.status === 'cancelled' ? c.yellow : c.red;
             const code = x.exit_code === null ? '' : ` exit ${x.exit_code}`;
-            say(`${colour(x.status.padEnd(8))} ${x.task_id} ${c.dim(x.execution_id)}${code} in ${formatDuration(x.duration_ms)}${x.error && x.status !== 'failed' ? ` (${x.error})` : ''}`);
+            say(`${colour(x.status.padEnd(8))} ${x.task_id} ${c.dim(x.execution_id)}${code} in ${formatDuration(x.duration_ms)}${x.error && x.status !== 'failed' ? ` (${printable(x.error)})` : ''}`);
             break;
           }
           case 'recovered':
-            say(`${c.yellow('recovered')} ${ev.entry_id}: ${ev.what}`);
+            say(`${c.yellow('recovered')} ${ev.entry_id}: ${printable(ev.what)}`);
             break;
           case 'note':
-            say(`${c.yellow('note')}     ${ev.message}`);
+            say(`${c.yellow('note')}     ${printable(ev.message)}`);
         }
         progress.draw(ctx);
       };
@@ -143,6 +144,7 @@ function openFileLimit(): number | null {
   }
 }
 
+/** One line of the pass's report; what came from the home (errors, notes) is made printable by the caller. */
 function say(line: string): void {
   process.stdout.write(line + '\n');
 }

@@ -21,7 +21,7 @@ export function registerQueue(program: Command): void {
       const payload = parseJsonPayload(opts.payload);
       const count = parseIntIn('count', opts.count, 1, 1_000_000);
       const ctx = await openContext(cmd, 'light');
-      const s = requireSchedule(await ctx.store.readSchedule(id), id);
+      const s = await requireSchedule(ctx.store, await ctx.store.readSchedule(id), id);
       checkEstimates(s);
       const now = ctx.clock();
       if (count > 1) {

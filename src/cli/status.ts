@@ -3,7 +3,7 @@ import { effectivePriority } from '../queue/order.js';
 import type { Entry, Schedule } from '../model.js';
 import { maxAttempts } from '../policy/retry.js';
 import { isoMsInZone, parseDuration } from '../time.js';
-import { globals, openContext, printJson, printTable, reportProblems, setupColor } from './common.js';
+import { globals, openContext, printJson, printTable, reportProblems, setupColor, styled } from './common.js';
 
 export function registerStatus(program: Command): void {
   program
@@ -84,7 +84,7 @@ export function registerStatus(program: Command): void {
         ['ENTRY', 'TASK', 'PRIO', 'EFF', 'STATUS', 'ENQUEUED', 'ATTEMPT', 'WHY WAITING'],
         rows.map((r) => [
           r.entry_id as string, r.task_id as string, r.priority as number, r.effective_priority as number,
-          r.status === 'running' ? c.blue('running') : 'queued', r.enqueued_at as string,
+          styled(r.status === 'running' ? c.blue('running') : 'queued'), r.enqueued_at as string,
           `${r.attempt}/${r.max_attempts}`, (r.blocked_reason as string) ?? (r.group ? `group ${r.group}` : null),
         ]),
       );

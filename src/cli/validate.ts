@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { readScheduleFile } from '../schedule-file.js';
 import { checkDependencyGraph } from '../schedules.js';
+import { printable } from '../text.js';
 import { globals, printJson } from './common.js';
 
 export function registerValidate(program: Command): void {
@@ -23,7 +24,7 @@ export function registerValidate(program: Command): void {
       }
       if (globals(cmd).json) printJson({ file, valid: problems.length === 0, schedules: parsed.definitions.length, problems });
       else if (problems.length === 0) process.stdout.write(`${file}: ok, ${parsed.definitions.length} schedules\n`);
-      for (const p of problems) process.stderr.write(`${file}:${p.line ?? '?'}: ${p.message}\n`);
+      for (const p of problems) process.stderr.write(`${printable(`${file}:${p.line ?? '?'}: ${p.message}`)}\n`);
       if (problems.length) process.exitCode = 2;
     });
 }

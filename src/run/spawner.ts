@@ -144,7 +144,10 @@ export function createSpawner(): Spawner | null {
     try {
       // Its own process group and deaf to INT/TERM/HUP: a Ctrl-C or a stop signal is for the
       // dispatcher, which decides what happens to running handlers; the helper ends when its stdin does.
-      child = spawn('/usr/bin/perl', ['-e', PERL], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+      // Its stderr is not ours to write to: it is the user's cron log, and the helper's only
+      // words there would be perl's own ("Unable to flush stdout: Broken pipe" when the
+      // dispatcher went first). Whatever goes wrong reaches Node as F/X lines or its death.
+      child = spawn('/usr/bin/perl', ['-e', PERL], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     } catch {
       dead = true;
       return null;

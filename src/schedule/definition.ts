@@ -62,9 +62,11 @@ function handlerText(value: unknown): string {
 }
 
 function envMap(value: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   const put = (k: string, v: unknown) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new InputError(`invalid env name '${k}': use letters, digits and '_'`);
+    // A plain object drops it (it sets the prototype): refused rather than lost or let near a prototype.
+    if (k === '__proto__') throw new InputError(`invalid env name '__proto__': reserved, choose another name`);
     out[k] = String(v ?? '');
     checkEnvSize(k, out[k]);
   };

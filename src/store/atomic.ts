@@ -20,17 +20,34 @@ function tempNameFor(file: string): string {
 
 function writeTemp(file: string, data: string | Buffer): string {
   const tmp = tempNameFor(file);
-  const fd = fs.openSync(tmp, CREATE_FLAGS, FILE_MODE);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, CREATE_FLAGS, FILE_MODE);
+  } catch (err) {
+    throw asErrorOf(err, tmp, file);
+  }
   try {
     writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
     rmQuiet(tmp);
-    throw err;
+    throw asErrorOf(err, tmp, file);
   }
   fs.closeSync(fd);
   return tmp;
+}
+
+/**
+ * The temp file is ours, not the user's: an error met while writing it (a
+ * missing folder, a full disk, no permission) names the file asked for.
+ */
+function asErrorOf(err: unknown, tmp: string, file: string): unknown {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (!(e instanceof Error)) return err;
+  e.message = e.message.split(tmp).join(file).replace(` -> '${file}'`, '').replace(` -> '${e.dest}'`, '');
+  if (e.path === tmp) e.path = file;
+  return e;
 }
 
 /** write(2) until all is written: a short write (a disk filling up) throws ENOSPC instead of leaving a part. */
@@ -50,7 +67,7 @@ export function writeAtomic(file: string, data: string | Buffer): void {
     fs.renameSync(tmp, file);
   } catch (err) {
     rmQuiet(tmp);
-    throw err;
+    throw asErrorOf(err, tmp, file);
   }
 }
 
@@ -62,7 +79,7 @@ export function createExclusive(file: string, data: string): boolean {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    throw asErrorOf(err, tmp, file);
   } finally {
     rmQuiet(tmp);
   }
@@ -111,16 +128,27 @@ export function listNames(dir: string): string[] {
   }
 }
 
+/** A file's bytes; null if it does not exist. */
+export function readBytes(file: string): Buffer | null {
+  return readSafely(file)?.data ?? null;
+}
+
 export function readText(file: string): string | null {
   return readOwned(file)?.text ?? null;
 }
 
+/** A file's text and its owner (see readSafely). */
+export function readOwned(file: string): { text: string; uid: number } | null {
+  const r = readSafely(file);
+  return r && { text: r.data.toString('utf8'), uid: r.uid };
+}
+
 /**
- * A file's text and its owner, read through one descriptor that follows no
+ * A file's bytes and its owner, read through one descriptor that follows no
  * symlink (ELOOP) and only from a regular file (ENOTREG otherwise); null if
  * it does not exist.
  */
-export function readOwned(file: string): { text: string; uid: number } | null {
+function readSafely(file: string): { data: Buffer; uid: number } | null {
   let fd: number;
   try {
     fd = fs.openSync(file, READ_FLAGS);
@@ -131,7 +159,7 @@ export function readOwned(file: string): { text: string; uid: number } | null {
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOTREG', path: file });
-    return { text: fs.readFileSync(fd, 'utf8'), uid: st.uid };
+    return { data: fs.readFileSync(fd), uid: st.uid };
   } finally {
     fs.closeSync(fd);
   }

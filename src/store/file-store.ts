@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { messageOf, RunError } from '../errors.js';
-import { checkId } from '../ids.js';
+import { checkId, ID_PATTERN } from '../ids.js';
 import { deadLetterProblem, entryProblem, scheduleProblem, type Checks } from './check.js';
 import { Journal, readJournal } from './journal.js';
 import { selfIdentity, tokenAlive } from '../run/proc.js';
@@ -12,7 +12,7 @@ import {
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { parseQueueName, queueName } from './queue-names.js';
 import {
-  APPEND_FLAGS, createExclusive, exists, fsyncDir, listNames, writeAll, readOwned, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
+  APPEND_FLAGS, createExclusive, exists, fsyncDir, listNames, writeAll, readBytes, readOwned, readText, renameIfPresent, rmQuiet, sweepTemps, writeAtomic, writeJsonAtomic,
 } from './atomic.js';
 import { foreignOwner, homeTrustProblems, openHome, resolveHome, userName } from './home-check.js';
 
@@ -836,8 +836,8 @@ export class FileStore implements Store {
     return path.join(this.dir('logs'), `${executionId}.log`);
   }
 
-  readLog(x: Execution): string {
-    return (x.log && readText(x.log)) || '';
+  readLog(x: Execution): Buffer {
+    return (x.log && readBytes(x.log)) || Buffer.alloc(0);
   }
 
   // ---------- dead letters ----------
@@ -879,7 +879,11 @@ export class FileStore implements Store {
   listBreakers(): BreakerRecord[] {
     const out: BreakerRecord[] = [];
     for (const name of listNames(this.dir('breakers')).sort()) {
-      if (!name.endsWith('.json')) continue;
+      // Not a name a breaker can have: someone else's file, set aside like any foreign file.
+      if (!name.endsWith('.json') || !ID_PATTERN.test(name.slice(0, -'.json'.length))) {
+        this.quarantine(path.join(this.dir('breakers'), name), 'not a breaker file (expected <breaker-name>.json)');
+        continue;
+      }
       const b = this.readBreaker(name.slice(0, -'.json'.length));
       if (b) out.push(b);
     }

@@ -5,7 +5,7 @@ import { InputError, RunError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { FORMAT, type DeadLetter, type Entry, type Execution, type QueuedRef, type Schedule } from '../model.js';
 import { tokenAlive, tokenIsLocal } from '../run/proc.js';
-import { readText } from './atomic.js';
+import { readBytes } from './atomic.js';
 import { homeTrustProblems, openHome, resolveHome } from './home-check.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './pg-schema.js';
 import { deadLetterProblem, entryProblem, scheduleProblem, type Checks } from './check.js';
@@ -237,10 +237,9 @@ export class PgStore implements Store {
 
   /** Records a row already taken out of its table (take, claim) in the quarantine, and reports it. */
   private async keepAside(c: PoolClient | null, source: string, body: unknown, reason: string): Promise<void> {
-    const sql = 'INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)';
-    if (c) await c.query(sql, [source, reason, JSON.stringify(body)]);
-    else await this.q(sql, [source, reason, JSON.stringify(body)]);
-    this.problems.push({ file: source, reason, moved_to: 'quarantine' });
+    const sql = 'INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3) RETURNING id';
+    const rows = c ? (await c.query(sql, [source, reason, JSON.stringify(body)])).rows : await this.q(sql, [source, reason, JSON.stringify(body)]);
+    this.problems.push({ file: source, reason, moved_to: `quarantine/${rows[0].id}` });
   }
 
   /** Why a queue, running or dead-letter body cannot be used, or null. */
@@ -501,7 +500,7 @@ export class PgStore implements Store {
 
   /** The output captured on this host goes into the row, so `logs` works from every host. */
   async recordExecution(x: Execution): Promise<void> {
-    const output = x.log ? readText(x.log) : null;
+    const output = x.log ? readBytes(x.log) : null;
     const body = JSON.stringify(x);
     const rows = await this.q(
       `INSERT INTO conductor.executions (execution_id, task_id, started_at, finished_at, body, output)
@@ -539,10 +538,10 @@ export class PgStore implements Store {
     return path.join(this.home, 'logs', `${executionId}.log`);
   }
 
-  async readLog(x: Execution): Promise<string> {
+  async readLog(x: Execution): Promise<Buffer> {
     const rows = await this.q('SELECT output FROM conductor.executions WHERE execution_id = $1', [x.execution_id]);
     // A record written before its output was copied in (imported, or a crash in between): the local file.
-    return rows[0]?.output ?? ((x.log && readText(x.log)) || '');
+    return rows[0]?.output ?? ((x.log && readBytes(x.log)) || Buffer.alloc(0));
   }
 
   // ---------- dead letters ----------

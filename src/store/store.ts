@@ -191,8 +191,8 @@ export interface Store {
   listExecutions(filter?: { taskId?: string; limit?: number }): Awaitable<Execution[]>;
   /** Where a handler's output is captured while it runs (always local). */
   logPath(executionId: string): string;
-  /** The captured output of a recorded execution ('' if none). */
-  readLog(x: Execution): Awaitable<string>;
+  /** The captured output of a recorded execution, the bytes as captured (empty if none). */
+  readLog(x: Execution): Awaitable<Buffer>;
 
   // ----- dead letters -----
   toDlq(d: DeadLetter): Awaitable<void>;
