@@ -206,3 +206,37 @@ describe.runIf(fileStoreOnly)('history on files', () => {
     expect(fs.existsSync(old)).toBe(false);
   });
 });
+
+describe.runIf(fileStoreOnly)('history read while journals are folded', () => {
+  it('shows every record, every time, while another pass folds 100 journals (8 rounds, 2 readers)', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'e', 'E', 'true', 'event', 'never']);
+    await ok(home, ['queue', 'e', '--count', '200']);
+    await ok(home, ['process', '--max-concurrent', '8']);
+    await ok(home, ['process']); // folds the first pass's journal
+    const archive = archiveOf(home);
+    const lines = fs.readFileSync(archive, 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(200);
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const counts: number[] = [];
+    for (let round = 0; round < 8; round++) {
+      // As 100 passes that have finished leave them: journals of dead owners, waiting to be folded.
+      fs.rmSync(archiveOf(home));
+      for (let i = 0; i < 100; i++) {
+        const part = lines.slice(i * 2, i * 2 + 2).join('\n') + '\n';
+        fs.writeFileSync(path.join(historyDir(home), `${boot}.${4_000_000 + i}.1.jsonl`), part, { mode: 0o600 });
+      }
+      const fold = cli(home, ['process']);
+      let folding = true;
+      void fold.then(() => (folding = false));
+      const reader = async () => {
+        while (folding) counts.push((await json<any[]>(home, ['history', 'e'])).length);
+      };
+      await Promise.all([reader(), reader()]);
+      expect((await fold).code).toBe(0);
+      expect(journalsOf(home)).toEqual([]);
+    }
+    expect(counts.length).toBeGreaterThan(8);
+    expect(counts.filter((n) => n !== 200)).toEqual([]);
+  }, 120_000);
+});

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { messageOf, RunError } from '../errors.js';
 import { checkId, ID_PATTERN } from '../ids.js';
 import { deadLetterProblem, entryProblem, scheduleProblem, type Checks } from './check.js';
-import { Journal, readJournal } from './journal.js';
+import { Journal, parseJournal } from './journal.js';
 import { selfIdentity, tokenAlive } from '../run/proc.js';
 import { commitBatch, rollForward, type BatchFile } from './batch.js';
 import {
@@ -228,7 +228,8 @@ export class FileStore implements Store {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      this.quarantine(file, `not valid JSON (${(err as Error).message})`);
+      // Not V8's message: it quotes the content, which may be anything (the reason is printed and kept).
+      this.quarantine(file, 'not valid JSON');
       return null;
     }
     const why = value && typeof value === 'object' && !Array.isArray(value) ? check(value) : 'not a JSON object';
@@ -688,6 +689,33 @@ export class FileStore implements Store {
   }
 
   /**
+   * The text of every history file as of one moment. A fold moves records
+   * from a journal (renamed, then deleted) into the archive while we read:
+   * when a file we listed is gone, its records may be in the archive we read
+   * before, so everything is read again. A record then seen in both places
+   * is a byte-identical copy, counted once.
+   */
+  private historyTexts(): { file: string; text: string }[] {
+    for (let attempt = 0; ; attempt++) {
+      const out: { file: string; text: string }[] = [];
+      let vanished = false;
+      for (const file of this.journals()) {
+        let text: string | null;
+        try {
+          text = readText(file);
+        } catch (err) {
+          // A link or a device planted in history/: never read through, set aside.
+          this.quarantine(file, `not a history file conductor can read (${(err as NodeJS.ErrnoException).code ?? messageOf(err)})`);
+          continue;
+        }
+        if (text === null) vanished = true;
+        else out.push({ file, text });
+      }
+      if (!vanished || attempt >= 20) return out;
+    }
+  }
+
+  /**
    * Every execution record, in no particular order. Only byte-identical
    * copies count once (a fold cut short leaves a record in a journal and in
    * the archive); two different records of one execution are both returned
@@ -696,8 +724,8 @@ export class FileStore implements Store {
   private allExecutions(): Execution[] {
     const seen = new Map<string, string[]>();
     const out: Execution[] = [];
-    for (const file of this.journals()) {
-      const j = readJournal<Execution>(file);
+    for (const { file, text } of this.historyTexts()) {
+      const j = parseJournal<Execution>(text);
       let foreign = 0;
       for (const { line, value } of j.records) {
         if (typeof value.execution_id !== 'string') {
@@ -816,10 +844,9 @@ export class FileStore implements Store {
   getExecution(executionId: string): Execution | null {
     checkId(executionId, 'execution id');
     const needle = `"execution_id":"${executionId}"`;
-    for (const file of this.journals()) {
-      const text = readText(file);
-      if (!text || !text.includes(needle)) continue;
-      const found = readJournal<Execution>(file).records.find((r) => r.value.execution_id === executionId);
+    for (const { text } of this.historyTexts()) {
+      if (!text.includes(needle)) continue;
+      const found = parseJournal<Execution>(text).records.find((r) => r.value.execution_id === executionId);
       if (found) return found.value;
     }
     return null;

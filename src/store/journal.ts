@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { APPEND_FLAGS, readText, writeAll } from './atomic.js';
+import { APPEND_FLAGS, writeAll } from './atomic.js';
 
 /**
  * An append-only file of JSON lines with group commit. Creating a file costs
@@ -70,17 +70,7 @@ export interface JournalText<T> {
   tail: string;
 }
 
-/** Every complete record of a journal file; torn or foreign lines are counted, not thrown. */
-export function readJournal<T>(file: string): JournalText<T> {
-  let text: string | null;
-  try {
-    text = readText(file);
-  } catch {
-    text = null;
-  }
-  return parseJournal<T>(text ?? '');
-}
-
+/** Every complete record of a journal's text; torn or foreign lines are counted, not thrown. */
 export function parseJournal<T>(text: string): JournalText<T> {
   const records: { line: string; value: T }[] = [];
   let corrupt = 0;
