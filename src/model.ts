@@ -47,6 +47,8 @@ export interface Schedule extends Definition {
   average_duration_ms: number;
   measured_cpu_percent: number | null;
   measured_memory_mb: number | null;
+  /** Random, set at creation: this schedule, as against an earlier one of the same id. */
+  incarnation?: string;
   /** For `once`: whether its single run has been queued. */
   once_fired?: boolean;
   /**

@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import type { Context } from './context.js';
 import { InputError, RunError } from './errors.js';
 import type { Store } from './store/store.js';
 import { FORMAT, type Definition, type Schedule } from './model.js';
 import { impossibleEstimate } from './queue/admission.js';
 import { firstRun } from './schedule/next.js';
-import { isoInZone, isoMsInZone, isoOrNull } from './time.js';
+import { isoInZone, isoOrNull } from './time.js';
 
 export const DEFAULT_LIMITS = { maxCpu: 80, maxMem: 85 };
 
@@ -12,9 +13,10 @@ export function newSchedule(def: Definition, nowMs: number): Schedule {
   return {
     format: FORMAT,
     ...def,
-    // To the millisecond: a schedule deleted and created again within one second is a new one
-    // (the counters kept at its deletion are keyed by id and creation time).
-    created_at: isoMsInZone(nowMs),
+    created_at: isoInZone(nowMs),
+    // Tells this schedule from one deleted before under the same id, even within the second
+    // (the counters kept at a deletion are keyed by it).
+    incarnation: randomBytes(8).toString('hex'),
     updated_at: isoInZone(nowMs),
     last_executed: null,
     next_execution: isoOrNull(firstRun(def, nowMs), def.tz),

@@ -19,7 +19,7 @@ export async function breakerStateOf(ctx: Context, s: Schedule): Promise<Breaker
 
 /** The object `get --json` prints: the stored fields minus internals, plus derived ones. */
 export async function publicSchedule(ctx: Context, s: Schedule): Promise<Record<string, unknown>> {
-  const { pending: _p, once_fired: _o, format: _f, ...rest } = s;
+  const { pending: _p, once_fired: _o, format: _f, incarnation: _i, ...rest } = s;
   return {
     ...rest,
     breaker_state: await breakerStateOf(ctx, s),

@@ -75,6 +75,7 @@ const STORED_RULES: Rule[] = [
   ['measured_cpu_percent', orNull(num(0)), 'null or a number from 0'],
   ['measured_memory_mb', orNull(num(0)), 'null or a number from 0'],
   ['once_fired', optional(oneOf(true, false)), 'true or false'],
+  ['incarnation', optional(isId), 'an id'],
 ];
 
 const PENDING_REF_RULES: Rule[] = [

@@ -59,6 +59,8 @@ export interface RetiredCounters {
   format: number;
   task_id: string;
   created_at: string;
+  /** The schedule's `incarnation` (schedules of older versions have none: their creation time serves). */
+  incarnation?: string;
   execution_count: number;
   failure_count: number;
   average_duration_ms: number;
@@ -69,11 +71,13 @@ export function retiredCountersOf(s: any, format: number): RetiredCounters | nul
   if (!s || typeof s !== 'object' || typeof s.task_id !== 'string' || typeof s.created_at !== 'string') return null;
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
   if (!n(s.execution_count)) return null;
-  return { format, task_id: s.task_id, created_at: s.created_at, execution_count: n(s.execution_count), failure_count: n(s.failure_count), average_duration_ms: n(s.average_duration_ms) };
+  const incarnation = typeof s.incarnation === 'string' && /^[0-9a-f]{1,32}$/.test(s.incarnation) ? { incarnation: s.incarnation } : {};
+  return { format, task_id: s.task_id, created_at: s.created_at, ...incarnation, execution_count: n(s.execution_count), failure_count: n(s.failure_count), average_duration_ms: n(s.average_duration_ms) };
 }
 
-/** One name per schedule lifetime: its id and the instant it was created. */
-export function retiredKey(r: RetiredCounters): string {
+/** One name per schedule lifetime: its id and its incarnation (or, for older schedules, its creation time). */
+export function retiredKey(r: Pick<RetiredCounters, 'task_id' | 'created_at' | 'incarnation'>): string {
+  if (r.incarnation) return `${r.task_id}~${r.incarnation}`;
   const at = Date.parse(r.created_at);
   return `${r.task_id}~${Number.isFinite(at) ? at : 'unknown'}`;
 }
