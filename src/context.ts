@@ -5,4 +5,10 @@ import type { Clock } from './time.js';
 export interface Context {
   store: Store;
   clock: Clock;
+  /**
+   * How deep a chain of events may go (CONDUCTOR_MAX_EVENT_DEPTH): read by the CLI, carried
+   * here because the dispatcher triggers lifecycle events with the context it was given.
+   * Absent: the default cap.
+   */
+  maxEventDepth?: number;
 }

@@ -15,7 +15,8 @@ import { createSampler, type Sampler } from './run/sampler.js';
 import { runHandler, type RunResult, type Running } from './run/spawn.js';
 import { dueRuns, rewoundNext } from './schedule/next.js';
 import type { Awaitable, BreakerRecord, PromotionPlan, RunningRecord } from './store/store.js';
-import { buildRunGroup, endedWithoutRun, newEntry, trigger } from './tasks.js';
+import { buildRunGroup, endedWithoutRun, newEntry } from './app/entries.js';
+import { trigger } from './app/events.js';
 import { isoInZone, isoMsInZone, parseDuration } from './time.js';
 
 export interface DispatchOptions {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { InputError } from '../errors.js';
-import { applyPlan, planApply, readScheduleFile } from '../schedule-file.js';
+import { applySchedules, problemsError, readScheduleFile } from '../app/apply.js';
 import { printable } from '../text.js';
 import { globals, openContext, printJson, setupColor, warnMissingCwd } from './common.js';
 
@@ -15,19 +14,20 @@ export function registerApply(program: Command): void {
       const g = globals(cmd);
       const parsed = readScheduleFile(file);
       if (parsed.problems.length) {
+        // Refused before the store is opened (which would create the home); the first problem is
+        // the error, the others are said before it.
         for (const p of parsed.problems.slice(1)) process.stderr.write(`conductor: ${printable(`${file}:${p.line ?? '?'}: ${p.message}`)}\n`);
-        const p = parsed.problems[0];
-        throw new InputError(`${file}:${p.line ?? '?'}: ${p.message}${parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more problems); nothing applied` : '; nothing applied'}`);
+        throw problemsError(file, parsed.problems);
       }
       const ctx = await openContext(cmd);
-      const changes = await planApply(ctx, parsed.definitions, Boolean(opts.prune));
-      if (!opts.dryRun) await applyPlan(ctx, parsed.definitions, changes);
+      const doc = await applySchedules(ctx, file, parsed, { prune: Boolean(opts.prune), dryRun: Boolean(opts.dryRun) });
       warnMissingCwd(parsed.definitions);
       if (g.json) {
-        printJson({ dry_run: Boolean(opts.dryRun), changes });
+        printJson(doc);
         return;
       }
       const c = setupColor(g);
+      const { changes } = doc;
       for (const ch of changes) {
         const colour = ch.op === '+' ? c.green : ch.op === '-' ? c.red : c.yellow;
         process.stdout.write(colour(`${ch.op} ${ch.task_id}${ch.fields ? ` (${ch.fields.join(', ')})` : ''}`) + '\n');

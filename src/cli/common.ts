@@ -9,7 +9,6 @@ import type { Checks } from '../store/check.js';
 import type { Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
 import { clockFromEnv } from '../time.js';
-import { missingSchedule } from '../schedules.js';
 import { checkPayloadSize } from '../run/exec-limits.js';
 import { printable } from '../text.js';
 
@@ -46,7 +45,13 @@ export async function openContext(cmd: Command, checks: Checks = 'full'): Promis
   const store = openStore(homeDir(g), g.store ?? process.env.CONDUCTOR_STORE, checks);
   opened.push(store);
   await store.init();
-  return { store, clock };
+  return { store, clock, maxEventDepth: maxEventDepthFromEnv() };
+}
+
+/** CONDUCTOR_MAX_EVENT_DEPTH when it is a positive integer; else the app's default cap applies. */
+function maxEventDepthFromEnv(): number | undefined {
+  const n = Number(process.env.CONDUCTOR_MAX_EVENT_DEPTH);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 const opened: Store[] = [];
@@ -137,12 +142,6 @@ export function parseJsonPayload(text: string | undefined): string | null {
   }
   checkPayloadSize(text);
   return text;
-}
-
-/** The schedule read, or the error saying it is unknown or was set aside (see missingSchedule). */
-export async function requireSchedule<T>(store: Store, value: T | null, id: string): Promise<T> {
-  if (value === null) throw await missingSchedule(store, id);
-  return value;
 }
 
 /**

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { parseDefinition } from '../schedule/definition.js';
-import { createSchedule } from '../schedules.js';
+import { createSchedule } from '../app/schedules.js';
 import { globals, openContext, printJson, warnMissingCwd } from './common.js';
-import { publicSchedule } from './view.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -79,7 +78,7 @@ export function registerCreate(program: Command): void {
       const ctx = await openContext(cmd);
       const s = await createSchedule(ctx, def);
       warnMissingCwd([s]);
-      if (globals(cmd).json) printJson(await publicSchedule(ctx, s));
+      if (globals(cmd).json) printJson(s);
       else process.stdout.write(`created ${s.task_id}${s.next_execution ? ` (next run ${s.next_execution})` : ''}\n`);
     });
 }

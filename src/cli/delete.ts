@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkId } from '../ids.js';
-import { deleteSchedule } from '../schedules.js';
+import { deleteSchedule } from '../app/schedules.js';
 import { globals, openContext, printJson } from './common.js';
 
 export function registerDelete(program: Command): void {
@@ -10,9 +10,8 @@ export function registerDelete(program: Command): void {
     .argument('<id>', 'task id')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
-      const ctx = await openContext(cmd);
-      await deleteSchedule(ctx, id);
-      if (globals(cmd).json) printJson({ deleted: id });
+      const doc = await deleteSchedule(await openContext(cmd), id);
+      if (globals(cmd).json) printJson(doc);
       else process.stdout.write(`deleted ${id}\n`);
     });
 }

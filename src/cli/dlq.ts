@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InputError } from '../errors.js';
+import { listDeadLetters, purgeDeadLetters, retryDeadLetter } from '../app/dlq.js';
 import { checkId } from '../ids.js';
 import { globals, openContext, printJson, printTable } from './common.js';
 
@@ -14,8 +14,7 @@ export function registerDlq(program: Command): void {
     .command('list')
     .description('list dead letters')
     .action(async (_opts, cmd: Command) => {
-      const ctx = await openContext(cmd);
-      const items = (await ctx.store.listDlq()).map(({ format: _f, ...d }) => d);
+      const items = await listDeadLetters(await openContext(cmd));
       if (globals(cmd).json) {
         printJson(items);
         return;
@@ -32,12 +31,7 @@ export function registerDlq(program: Command): void {
     .argument('<entry-id>')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id, 'entry id');
-      const ctx = await openContext(cmd);
-      const d = await ctx.store.takeDlq(id);
-      if (!d) throw new InputError(`unknown entry id '${id}' (not in the dead-letter queue)`);
-      const { dead_at: _a, log_tail: _t, last_error: _e, last_exit_code: _c, ...entry } = d;
-      const e = { ...entry, status: 'queued' as const, attempt: 1, not_before: null, source: 'dlq-retry' as const };
-      if (!await ctx.store.enqueue(e)) throw new InputError(`entry '${id}' is already queued`);
+      const e = await retryDeadLetter(await openContext(cmd), id);
       if (globals(cmd).json) printJson(e);
       else process.stdout.write(`${id}\n`);
     });
@@ -45,10 +39,8 @@ export function registerDlq(program: Command): void {
     .command('purge')
     .description('delete every dead letter')
     .action(async (_opts, cmd: Command) => {
-      const ctx = await openContext(cmd);
-      let n = 0;
-      for (const d of await ctx.store.listDlq()) if (await ctx.store.takeDlq(d.entry_id)) n++;
-      if (globals(cmd).json) printJson({ purged: n });
-      else process.stdout.write(`purged ${n}\n`);
+      const doc = await purgeDeadLetters(await openContext(cmd));
+      if (globals(cmd).json) printJson(doc);
+      else process.stdout.write(`purged ${doc.purged}\n`);
     });
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { checkId } from '../ids.js';
-import { setEnabled } from '../schedules.js';
+import { setEnabled } from '../app/schedules.js';
 import { globals, openContext, printJson } from './common.js';
-import { publicSchedule } from './view.js';
 
 function register(program: Command, verb: 'enable' | 'disable'): void {
   program
@@ -11,9 +10,8 @@ function register(program: Command, verb: 'enable' | 'disable'): void {
     .argument('<id>', 'task id')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
-      const ctx = await openContext(cmd);
-      const s = await setEnabled(ctx, id, verb === 'enable');
-      if (globals(cmd).json) printJson(await publicSchedule(ctx, s));
+      const s = await setEnabled(await openContext(cmd), id, verb === 'enable');
+      if (globals(cmd).json) printJson(s);
       else process.stdout.write(`${verb}d ${id}${s.next_execution ? ` (next run ${s.next_execution})` : ''}\n`);
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { recentEvents } from '../app/events.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { globals, openContext, printJson, printTable } from './common.js';
 
@@ -9,8 +10,7 @@ export function registerEvents(program: Command): void {
     .option('--limit <n>', 'at most this many', '50')
     .action(async (opts, cmd: Command) => {
       const limit = parseIntIn('limit', opts.limit, 1, 100_000);
-      const ctx = await openContext(cmd);
-      const events = await ctx.store.listEvents(limit);
+      const events = await recentEvents(await openContext(cmd), limit);
       if (globals(cmd).json) {
         printJson(events);
         return;

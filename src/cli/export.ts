@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { InputError } from '../errors.js';
 import { writeAtomic } from '../store/atomic.js';
-import { exportState, importState, parseDump } from '../transfer.js';
+import { exportState, exportSummary, importState, parseDump } from '../app/transfer.js';
 import { globals, openContext, printJson } from './common.js';
 
 export function registerExport(program: Command): void {
@@ -19,7 +19,7 @@ export function registerExport(program: Command): void {
         return;
       }
       writeAtomic(opts.output, text);
-      const summary = { output: opts.output, schedules: dump.schedules.length, queued: dump.queue.length, executions: dump.executions.length, dlq: dump.dlq.length, breakers: dump.breakers.length };
+      const summary = exportSummary(dump, opts.output);
       if (globals(cmd).json) printJson(summary);
       else process.stderr.write(`exported ${summary.schedules} schedules, ${summary.queued} queued, ${summary.executions} executions, ${summary.dlq} dead letters to ${opts.output}\n`);
     });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { checkId } from '../ids.js';
-import { globals, openContext, printJson, reportProblems, requireSchedule } from './common.js';
-import { publicSchedule } from './view.js';
+import { getSchedule } from '../app/schedules.js';
+import { globals, openContext, printJson, reportProblems } from './common.js';
 import { printable } from '../text.js';
 
 export function registerGet(program: Command): void {
@@ -12,9 +12,8 @@ export function registerGet(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
       const ctx = await openContext(cmd);
-      const s = await requireSchedule(ctx.store, await ctx.store.readSchedule(id), id);
+      const view = await getSchedule(ctx, id);
       reportProblems(ctx);
-      const view = await publicSchedule(ctx, s);
       if (globals(cmd).json) {
         printJson(view);
         return;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { listHistory } from '../app/history.js';
 import { checkId } from '../ids.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { formatDuration } from '../time.js';
@@ -16,10 +17,10 @@ export function registerHistory(program: Command): void {
       // A person reads the latest screenful; a script asking for JSON gets everything unless it says otherwise.
       const limit = opts.limit !== undefined ? parseIntIn('limit', opts.limit, 1, 100_000_000) : g.json ? undefined : 50;
       const ctx = await openContext(cmd);
-      const xs = await ctx.store.listExecutions({ taskId: id, limit });
+      const xs = await listHistory(ctx, { taskId: id, limit });
       reportProblems(ctx);
       if (g.json) {
-        printJson(xs.map(({ format: _f, ...x }) => x));
+        printJson(xs);
         return;
       }
       const c = setupColor(g);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { countQuarantined, listSchedules } from '../app/schedules.js';
 import { globals, openContext, printJson, printTable, reportProblems, setupColor, styled } from './common.js';
-import { breakerStateOf, describeCron, publicSchedule } from './view.js';
 
 export function registerList(program: Command): void {
   program
@@ -9,12 +9,10 @@ export function registerList(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const g = globals(cmd);
       const ctx = await openContext(cmd);
-      const schedules = await ctx.store.listSchedules();
+      const schedules = await listSchedules(ctx);
       reportProblems(ctx);
       if (g.json) {
-        const out = [];
-        for (const s of schedules) out.push(await publicSchedule(ctx, s));
-        printJson(out);
+        printJson(schedules);
         return;
       }
       const c = setupColor(g);
@@ -22,22 +20,17 @@ export function registerList(program: Command): void {
         process.stdout.write('no schedules\n');
         return;
       }
-      const breakers = new Map<string, string>();
-      for (const s of schedules) breakers.set(s.task_id, await breakerStateOf(ctx, s));
       printTable(
         ['ID', 'NAME', 'TYPE', 'EXPR', 'WHEN', 'PRIO', 'ENABLED', 'NEXT RUN', 'LAST RUN', 'RUNS', 'FAILS', 'BREAKER'],
-        schedules.map((s) => {
-          const breaker = breakers.get(s.task_id)!;
-          return [
-            s.task_id, s.task_name, s.schedule_type, s.schedule_expr + (s.tz && s.schedule_type === 'cron' ? ` (${s.tz})` : ''),
-            s.schedule_type === 'cron' ? describeCron(s.schedule_expr) : null,
-            s.priority, styled(s.enabled ? c.green('yes') : c.yellow('no')), s.next_execution, s.last_executed,
-            s.execution_count, s.failure_count ? styled(c.red(String(s.failure_count))) : 0,
-            breaker === 'closed' ? breaker : styled(c.red(breaker)),
-          ];
-        }),
+        schedules.map((s) => [
+          s.task_id, s.task_name, s.schedule_type, s.schedule_expr + (s.tz && s.schedule_type === 'cron' ? ` (${s.tz})` : ''),
+          s.schedule_type === 'cron' ? s.description : null,
+          s.priority, styled(s.enabled ? c.green('yes') : c.yellow('no')), s.next_execution, s.last_executed,
+          s.execution_count, s.failure_count ? styled(c.red(String(s.failure_count))) : 0,
+          s.breaker_state === 'closed' ? s.breaker_state : styled(c.red(s.breaker_state)),
+        ]),
       );
-      const quarantined = (await ctx.store.listQuarantine()).length;
+      const quarantined = await countQuarantined(ctx);
       if (quarantined) process.stderr.write(`conductor: ${quarantined} file(s) in quarantine/ (see 'conductor health')\n`);
     });
 }

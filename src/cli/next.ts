@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
+import { previewCron } from '../app/preview.js';
 import { InputError } from '../errors.js';
-import { parseCron, nextCronRun } from '../schedule/cron.js';
 import { parseIntIn } from '../schedule/definition.js';
-import { clockFromEnv, isValidZone, isoInZone, localZone, parseTimestamp } from '../time.js';
+import { clockFromEnv, isValidZone, localZone, parseTimestamp } from '../time.js';
 import { globals, printJson } from './common.js';
-import { describeCron } from './view.js';
 
 export function registerNext(program: Command): void {
   program
@@ -16,21 +15,15 @@ export function registerNext(program: Command): void {
     .option('--from <timestamp>', 'start after this instant instead of now')
     .action(async (expr: string, opts, cmd: Command) => {
       const tz = opts.tz ?? localZone();
+      // Checked before --count, as always: the first bad option is the one named.
       if (!isValidZone(tz)) throw new InputError(`invalid time zone '${tz}': expected an IANA name such as Europe/Berlin`);
       const count = parseIntIn('count', opts.count, 1, 1000);
-      const spec = parseCron(expr);
-      let t = opts.from === undefined ? clockFromEnv()() : parseTimestamp(opts.from, '--from');
-      const runs: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const n = nextCronRun(spec, t, tz);
-        if (n === null) break;
-        runs.push(isoInZone(n, tz));
-        t = n;
-      }
-      if (globals(cmd).json) printJson({ expr, tz, description: describeCron(expr), runs });
+      const from = () => (opts.from === undefined ? clockFromEnv()() : parseTimestamp(opts.from, '--from'));
+      const preview = previewCron(expr, { tz, count, from });
+      if (globals(cmd).json) printJson(preview);
       else {
-        process.stdout.write(`${describeCron(expr) ?? expr} (${tz})\n`);
-        for (const r of runs) process.stdout.write(`  ${r}\n`);
+        process.stdout.write(`${preview.description ?? expr} (${tz})\n`);
+        for (const r of preview.runs) process.stdout.write(`  ${r}\n`);
       }
     });
 }

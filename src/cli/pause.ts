@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isoInZone } from '../time.js';
+import { setPaused } from '../app/pause.js';
 import { globals, openContext, printJson } from './common.js';
 
 function register(program: Command, verb: 'pause' | 'resume'): void {
@@ -7,10 +7,9 @@ function register(program: Command, verb: 'pause' | 'resume'): void {
     .command(verb)
     .description(verb === 'pause' ? 'start nothing new on this home (running tasks finish)' : 'let the next pass start tasks again')
     .action(async (_opts, cmd: Command) => {
-      const ctx = await openContext(cmd);
-      await ctx.store.setPaused(verb === 'pause', isoInZone(ctx.clock()));
-      if (globals(cmd).json) printJson({ paused: verb === 'pause' });
-      else process.stdout.write(verb === 'pause' ? 'paused: nothing new starts until conductor resume\n' : 'resumed\n');
+      const doc = await setPaused(await openContext(cmd), verb === 'pause');
+      if (globals(cmd).json) printJson(doc);
+      else process.stdout.write(doc.paused ? 'paused: nothing new starts until conductor resume\n' : 'resumed\n');
     });
 }
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
 import { writeAtomic } from '../store/atomic.js';
-import { collectStats, prometheusText } from '../stats.js';
+import { collectStats, prometheusText } from '../app/stats.js';
 import { globals, openContext, printJson, printTable, reportProblems } from './common.js';
 
 export function registerStats(program: Command): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { eventDepthCap, triggerEvent } from '../app/events.js';
 import { InputError } from '../errors.js';
 import { checkEventName } from '../events/match.js';
-import { maxDepth, trigger } from '../tasks.js';
 import { printable } from '../text.js';
 import { globals, openContext, parseJsonPayload, printJson } from './common.js';
 
@@ -16,15 +16,15 @@ export function registerTrigger(program: Command): void {
       if (bad) throw new InputError(bad);
       const payload = parseJsonPayload(opts.payload);
       const ctx = await openContext(cmd, 'light');
+      const cap = eventDepthCap(ctx);
       const inherited = inheritedDepth(process.env.CONDUCTOR_EVENT_DEPTH);
-      const depth = inherited === null ? maxDepth() + 1 : inherited;
-      const res = await trigger(ctx, event, payload, depth, null);
-      const note = inherited === null
-        ? `CONDUCTOR_EVENT_DEPTH '${process.env.CONDUCTOR_EVENT_DEPTH}' is not a non-negative integer: counted as past the cap ${maxDepth()}; '${event}' not delivered`
-        : res.note;
-      if (note) process.stderr.write(`conductor: ${printable(note)}\n`);
-      if (globals(cmd).json) printJson({ event: res.event, queued: res.queued });
-      else process.stdout.write(`${event}: ${res.queued.length} queued${res.queued.length ? ` (${res.queued.join(', ')})` : ''}\n`);
+      const { document, note } = await triggerEvent(ctx, { event, payload, depth: inherited ?? cap + 1 });
+      const said = inherited === null
+        ? `CONDUCTOR_EVENT_DEPTH '${process.env.CONDUCTOR_EVENT_DEPTH}' is not a non-negative integer: counted as past the cap ${cap}; '${event}' not delivered`
+        : note;
+      if (said) process.stderr.write(`conductor: ${printable(said)}\n`);
+      if (globals(cmd).json) printJson(document);
+      else process.stdout.write(`${event}: ${document.queued.length} queued${document.queued.length ? ` (${document.queued.join(', ')})` : ''}\n`);
     });
 }
 

@@ -1,12 +1,12 @@
-import type { Context } from './context.js';
-import { InputError, RunError } from './errors.js';
-import { ID_PATTERN } from './ids.js';
-import { deadLetterProblem, entryProblem, scheduleProblem } from './store/check.js';
-import type { DeadLetter, Entry, Execution, Schedule } from './model.js';
-import { writeAtomic } from './store/atomic.js';
-import type { BreakerRecord } from './store/store.js';
-import { strictUtf8 } from './text.js';
-import { isoInZone } from './time.js';
+import type { Context } from '../context.js';
+import { InputError, RunError } from '../errors.js';
+import { ID_PATTERN } from '../ids.js';
+import { deadLetterProblem, entryProblem, scheduleProblem } from '../store/check.js';
+import type { DeadLetter, Entry, Execution, Schedule } from '../model.js';
+import { writeAtomic } from '../store/atomic.js';
+import type { BreakerRecord } from '../store/store.js';
+import { strictUtf8 } from '../text.js';
+import { isoInZone } from '../time.js';
 
 /**
  * What `export` writes and `import` reads: every record a store keeps that
@@ -52,6 +52,20 @@ export async function exportState(ctx: Context): Promise<Dump> {
     dlq: await store.listDlq(),
     breakers: await store.listBreakers(),
   };
+}
+
+/** What `export --output FILE --json` prints once the dump is written. */
+export interface ExportSummary {
+  output: string;
+  schedules: number;
+  queued: number;
+  executions: number;
+  dlq: number;
+  breakers: number;
+}
+
+export function exportSummary(d: Dump, output: string): ExportSummary {
+  return { output, schedules: d.schedules.length, queued: d.queue.length, executions: d.executions.length, dlq: d.dlq.length, breakers: d.breakers.length };
 }
 
 /** Captured output as JSON text: as it is when it is UTF-8, else base64 with its encoding named. */

@@ -1,10 +1,12 @@
-import { InputError } from './errors.js';
-import { DEFAULT_MAX_DEPTH, listens } from './events/match.js';
-import { timeOrderedId } from './ids.js';
-import { FORMAT, type Entry, type EntrySource, type ExecStatus, type Execution, type Schedule } from './model.js';
-import { maxAttempts } from './policy/retry.js';
-import type { Context } from './context.js';
-import { isoInZone, isoMsInZone } from './time.js';
+import type { Context } from '../context.js';
+import { InputError } from '../errors.js';
+import { timeOrderedId } from '../ids.js';
+import { FORMAT, type Entry, type EntrySource, type ExecStatus, type Execution, type Schedule } from '../model.js';
+import { maxAttempts } from '../policy/retry.js';
+import { isoInZone, isoMsInZone } from '../time.js';
+
+// The records every way into the queue builds: manual runs (enqueue), due schedules and events
+// (the dispatcher, trigger), and the ends of entries that never ran (cancel, skip, recovery).
 
 export interface EntryOptions {
   source: EntrySource;
@@ -41,39 +43,6 @@ export function newEntry(s: Schedule, nowMs: number, o: EntryOptions): Entry {
     group: o.group ?? null,
     after: o.after ?? [],
   };
-}
-
-export function maxDepth(): number {
-  const n = Number(process.env.CONDUCTOR_MAX_EVENT_DEPTH);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_DEPTH;
-}
-
-export interface TriggerResult {
-  event: string;
-  queued: string[];
-  note?: string;
-}
-
-/**
- * Queues every enabled event schedule listening to `event`. The payload goes
- * into the entry and reaches the handler only as CONDUCTOR_PAYLOAD.
- */
-export async function trigger(ctx: Context, event: string, payload: string | null, depth: number, taskId: string | null): Promise<TriggerResult> {
-  const now = ctx.clock();
-  const cap = maxDepth();
-  if (depth > cap) {
-    const note = `event chain depth ${depth} exceeds the cap ${cap}: '${event}' not delivered`;
-    await ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued: [], note });
-    return { event, queued: [], note };
-  }
-  const entries = (await ctx.store.listSchedules())
-    .filter((s) => s.enabled && s.schedule_type === 'event' && listens(s.schedule_expr, event, taskId))
-    .map((s) => newEntry(s, now, { source: 'event', event, payload, depth }));
-  // Every listener or none: a trigger that fails part-way must not run some listeners twice when retried.
-  await ctx.store.enqueueAll(entries);
-  const queued = entries.map((e) => e.entry_id);
-  await ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued });
-  return { event, queued };
 }
 
 /**

@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import type { Node } from 'yaml';
-import type { Context } from './context.js';
-import { InputError } from './errors.js';
-import type { Definition, Schedule } from './model.js';
-import { parseDefinition } from './schedule/definition.js';
-import { firstRun } from './schedule/next.js';
+import type { Context } from '../context.js';
+import { InputError } from '../errors.js';
+import type { Definition, Schedule } from '../model.js';
+import { parseDefinition } from '../schedule/definition.js';
+import { firstRun } from '../schedule/next.js';
+import { isoInZone, isoOrNull } from '../time.js';
+import { invalidUtf8At, strictUtf8 } from '../text.js';
 import { checkDependencyGraph, checkEstimates, CREATE_LOCK, newSchedule } from './schedules.js';
-import { invalidUtf8At, strictUtf8 } from './text.js';
-import { isoInZone, isoOrNull } from './time.js';
 
 export interface FileProblem {
   line: number | null;
@@ -19,11 +19,7 @@ export interface ParsedFile {
   problems: FileProblem[];
 }
 
-/**
- * Reads a schedules file (YAML, or JSON, which is YAML too): a list of
- * schedules or a mapping with the list under `schedules:`. Every item is
- * validated; each problem carries the line of its item.
- */
+/** Reads and parses a schedules file named on the command line (see parseScheduleFile). */
 export function readScheduleFile(file: string): ParsedFile {
   let bytes: Buffer;
   try {
@@ -31,6 +27,16 @@ export function readScheduleFile(file: string): ParsedFile {
   } catch (err) {
     throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  return parseScheduleFile(bytes);
+}
+
+/**
+ * Parses a schedules file (YAML, or JSON, which is YAML too): a list of
+ * schedules or a mapping with the list under `schedules:`. Every item is
+ * validated; each problem carries the line of its item. Takes the bytes so
+ * that a file uploaded over HTTP is read exactly as one on disk.
+ */
+export function parseScheduleFile(bytes: Buffer): ParsedFile {
   // A lossy decode would store U+FFFD in place of the bytes without a word.
   const text = strictUtf8(bytes);
   if (text === null) {
@@ -147,4 +153,47 @@ async function updateFromDefinition(ctx: Context, def: Definition, fields: strin
       once_fired: retime && def.schedule_expr !== cur.schedule_expr ? false : cur.once_fired,
     };
   });
+}
+
+/** What `validate --json` prints. */
+export interface ValidateDocument {
+  file: string;
+  valid: boolean;
+  schedules: number;
+  problems: FileProblem[];
+}
+
+/** Checks a parsed schedules file without the store: its dependencies must resolve within the file itself. */
+export function validateSchedules(source: string, parsed: ParsedFile): ValidateDocument {
+  const problems = [...parsed.problems];
+  if (problems.length === 0) {
+    try {
+      checkDependencyGraph(new Map(parsed.definitions.map((d) => [d.task_id, d.depends_on])));
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      problems.push({ line: null, message: err.message });
+    }
+  }
+  return { file: source, valid: problems.length === 0, schedules: parsed.definitions.length, problems };
+}
+
+/** The one error a file with problems is refused with: the first, and how many more. */
+export function problemsError(source: string, problems: FileProblem[]): InputError {
+  const p = problems[0];
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems); nothing applied` : '; nothing applied';
+  return new InputError(`${source}:${p.line ?? '?'}: ${p.message}${more}`);
+}
+
+/** What `apply --json` prints. */
+export interface ApplyDocument {
+  dry_run: boolean;
+  changes: Change[];
+}
+
+/** Makes the schedules match a parsed file, all or nothing; a dry run only plans. */
+export async function applySchedules(ctx: Context, source: string, parsed: ParsedFile, o: { prune: boolean; dryRun: boolean }): Promise<ApplyDocument> {
+  if (parsed.problems.length) throw problemsError(source, parsed.problems);
+  const changes = await planApply(ctx, parsed.definitions, o.prune);
+  if (!o.dryRun) await applyPlan(ctx, parsed.definitions, changes);
+  return { dry_run: o.dryRun, changes };
 }

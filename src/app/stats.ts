@@ -1,7 +1,7 @@
-import type { Context } from './context.js';
-import { breakerStateAt } from './policy/breaker.js';
-import { retiredKey } from './store/store.js';
-import { parseDuration } from './time.js';
+import type { Context } from '../context.js';
+import { breakerStateAt } from '../policy/breaker.js';
+import { retiredKey } from '../store/store.js';
+import { parseDuration } from '../time.js';
 
 export interface Stats {
   schedules: number;

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Context } from './context.js';
-import { InputError, RunError } from './errors.js';
-import type { Store } from './store/store.js';
-import { FORMAT, type Definition, type Schedule } from './model.js';
-import { impossibleEstimate } from './queue/admission.js';
-import { firstRun } from './schedule/next.js';
-import { isoInZone, isoOrNull } from './time.js';
+import type { Context } from '../context.js';
+import { InputError, RunError } from '../errors.js';
+import { checkId } from '../ids.js';
+import type { Store } from '../store/store.js';
+import { FORMAT, type Definition, type Schedule } from '../model.js';
+import { impossibleEstimate } from '../queue/admission.js';
+import { firstRun } from '../schedule/next.js';
+import { isoInZone, isoOrNull } from '../time.js';
+import { publicSchedule, type ScheduleView } from './schedule-view.js';
 
 export const DEFAULT_LIMITS = { maxCpu: 80, maxMem: 85 };
 
@@ -71,18 +73,22 @@ export async function dependencyGraph(ctx: Context, extra: Definition[] = []): P
 /** The lock every creation of schedules holds, so that an `apply` creates all of its schedules or none. */
 export const CREATE_LOCK = 'schedules';
 
-export async function createSchedule(ctx: Context, def: Definition): Promise<Schedule> {
+/** Creates one schedule; answers `create --json`. */
+export async function createSchedule(ctx: Context, def: Definition): Promise<ScheduleView> {
   checkEstimates(def);
-  return ctx.store.withLock(CREATE_LOCK, async () => {
+  const s = await ctx.store.withLock(CREATE_LOCK, async () => {
     if (await ctx.store.scheduleExists(def.task_id)) throw new InputError(`task id '${def.task_id}' already exists`);
     if (def.depends_on.length) checkDependencyGraph(await dependencyGraph(ctx, [def]));
     const s = newSchedule(def, ctx.clock());
     if (!await ctx.store.createSchedule(s)) throw new InputError(`task id '${def.task_id}' already exists`);
     return s;
   });
+  return publicSchedule(ctx, s);
 }
 
-export async function setEnabled(ctx: Context, id: string, enabled: boolean): Promise<Schedule> {
+/** Enables (its next run computed from now) or disables a schedule; answers `enable --json`. */
+export async function setEnabled(ctx: Context, id: string, enabled: boolean): Promise<ScheduleView> {
+  checkId(id);
   const now = ctx.clock();
   const s = await ctx.store.updateSchedule(id, (cur) => {
     if (cur.enabled === enabled && (enabled ? cur.next_execution !== null || cur.schedule_type === 'event' || cur.once_fired : true)) {
@@ -92,15 +98,43 @@ export async function setEnabled(ctx: Context, id: string, enabled: boolean): Pr
     return { ...cur, enabled, next_execution: isoOrNull(next, cur.tz), updated_at: isoInZone(now), pending: cur.pending };
   });
   if (!s) throw await missingSchedule(ctx.store, id);
-  return s;
+  return publicSchedule(ctx, s);
 }
 
-export async function deleteSchedule(ctx: Context, id: string): Promise<void> {
+/** Deletes a schedule no other depends on; its history stays. Answers `delete --json`. */
+export async function deleteSchedule(ctx: Context, id: string): Promise<{ deleted: string }> {
+  checkId(id);
   const dependents = (await ctx.store.listSchedules()).filter((s) => s.depends_on?.includes(id)).map((s) => s.task_id);
   if (dependents.length) {
     throw new InputError(`cannot delete '${id}': ${dependents.join(', ')} depend${dependents.length === 1 ? 's' : ''} on it`);
   }
   if (!(await ctx.store.deleteSchedule(id))) throw await missingSchedule(ctx.store, id);
+  return { deleted: id };
+}
+
+/** One schedule as `get --json` shows it. */
+export async function getSchedule(ctx: Context, id: string): Promise<ScheduleView> {
+  checkId(id);
+  return publicSchedule(ctx, await requireSchedule(ctx, id));
+}
+
+/** Every schedule as `list --json` shows it. */
+export async function listSchedules(ctx: Context): Promise<ScheduleView[]> {
+  const out: ScheduleView[] = [];
+  for (const s of await ctx.store.listSchedules()) out.push(await publicSchedule(ctx, s));
+  return out;
+}
+
+/** How many records are set aside (a listing mentions them). */
+export async function countQuarantined(ctx: Context): Promise<number> {
+  return (await ctx.store.listQuarantine()).length;
+}
+
+/** The schedule read, or the error saying it is unknown or was set aside (see missingSchedule). */
+export async function requireSchedule(ctx: Context, id: string): Promise<Schedule> {
+  const s = await ctx.store.readSchedule(id);
+  if (s === null) throw await missingSchedule(ctx.store, id);
+  return s;
 }
 
 /**

@@ -1,0 +1,44 @@
+import type { Context } from '../context.js';
+import { formatDuration } from '../time.js';
+import { collectStats } from './stats.js';
+
+export interface Finding {
+  check: string;
+  ok: boolean;
+  message: string;
+}
+
+/** What `health --json` prints; `GET /health` answers 200 when healthy, 503 when not. */
+export interface HealthReport {
+  healthy: boolean;
+  findings: Finding[];
+}
+
+/**
+ * The heartbeat of `process` (at most `maxAgeMs` old), orphaned running
+ * entries, the store's own findings, quarantine, breakers, dead letters.
+ */
+export async function checkHealth(ctx: Context, o: { maxAgeMs: number }): Promise<HealthReport> {
+  const { store } = ctx;
+  const now = ctx.clock();
+  const findings: Finding[] = [];
+  const add = (check: string, ok: boolean, message: string) => findings.push({ check, ok, message });
+  const hb = await store.readState<{ at: string; mode: string; pid: number }>('heartbeat');
+  if (!hb) add('heartbeat', false, 'no process pass has ever run on this home');
+  else {
+    const age = now - Date.parse(hb.at);
+    add('heartbeat', age <= o.maxAgeMs, `last ${hb.mode} heartbeat ${formatDuration(Math.max(0, age))} ago (max ${formatDuration(o.maxAgeMs)})`);
+  }
+  let orphans = 0;
+  for (const r of await store.listRunning()) if (!(await store.ownerAlive(r.owner))) orphans++;
+  add('running', orphans === 0, orphans ? `${orphans} running entr${orphans === 1 ? 'y has' : 'ies have'} no live dispatcher (the next process recovers them)` : 'no orphaned running entries');
+  for (const f of await store.healthFindings(now)) add(f.check, f.ok, f.message);
+  const stats = await collectStats(ctx);
+  const quarantined = store.kind === 'file' ? `${stats.quarantined} file(s) in quarantine/` : `${stats.quarantined} record(s) in quarantine`;
+  add('quarantine', stats.quarantined === 0, stats.quarantined ? quarantined : 'no quarantined files');
+  const open = Object.entries(stats.breakers).filter(([, s]) => s !== 'closed');
+  add('breakers', open.length === 0, open.length ? `breakers not closed: ${open.map(([n, s]) => `${n} (${s})`).join(', ')}` : 'all breakers closed');
+  add('dlq', stats.dlq === 0, `${stats.dlq} dead letter(s)`);
+  if (stats.paused) add('paused', true, 'home is paused');
+  return { healthy: findings.every((f) => f.ok), findings };
+}
