@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { parseCron, nextCronRun } from '../schedule/cron.js';
 import { parseIntIn } from '../schedule/definition.js';
-import { clockFromEnv, isValidZone, isoInZone, localZone, parseTimestamp } from '../time.js';
+import { settings } from '../config.js';
+import { isValidZone, isoInZone, localZone, parseTimestamp, pinnedClock } from '../time.js';
 import { globals, printJson } from './common.js';
 import { describeCron } from './view.js';
 
@@ -19,7 +20,7 @@ export function registerNext(program: Command): void {
       if (!isValidZone(tz)) throw new InputError(`invalid time zone '${tz}': expected an IANA name such as Europe/Berlin`);
       const count = parseIntIn('count', opts.count, 1, 1000);
       const spec = parseCron(expr);
-      let t = opts.from === undefined ? clockFromEnv()() : parseTimestamp(opts.from, '--from');
+      let t = opts.from === undefined ? pinnedClock(settings().now)() : parseTimestamp(opts.from, '--from');
       const runs: string[] = [];
       for (let i = 0; i < count; i++) {
         const n = nextCronRun(spec, t, tz);

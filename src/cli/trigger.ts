@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { settings } from '../config.js';
 import { InputError } from '../errors.js';
 import { checkEventName } from '../events/match.js';
 import { maxDepth, trigger } from '../tasks.js';
@@ -16,11 +17,12 @@ export function registerTrigger(program: Command): void {
       if (bad) throw new InputError(bad);
       const payload = parseJsonPayload(opts.payload);
       const ctx = await openContext(cmd, 'light');
-      const inherited = inheritedDepth(process.env.CONDUCTOR_EVENT_DEPTH);
+      const raw = settings().eventDepth;
+      const inherited = inheritedDepth(raw);
       const depth = inherited === null ? maxDepth() + 1 : inherited;
       const res = await trigger(ctx, event, payload, depth, null);
       const note = inherited === null
-        ? `CONDUCTOR_EVENT_DEPTH '${process.env.CONDUCTOR_EVENT_DEPTH}' is not a non-negative integer: counted as past the cap ${maxDepth()}; '${event}' not delivered`
+        ? `CONDUCTOR_EVENT_DEPTH '${raw}' is not a non-negative integer: counted as past the cap ${maxDepth()}; '${event}' not delivered`
         : res.note;
       if (note) process.stderr.write(`conductor: ${printable(note)}\n`);
       if (globals(cmd).json) printJson({ event: res.event, queued: res.queued });
