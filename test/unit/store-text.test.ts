@@ -28,7 +28,7 @@ describe('queueName and parseQueueName', () => {
     const good = queueName(entry({}));
     for (const bad of [
       good.replace('~p5~', '~p0~'), good.replace('~p5~', '~p11~'), good.replace('~a1~', '~a0~'), good.replace('~m~', '~x~'),
-      good.replace('.json', '.tmp'), good.replace('~backup', '~../x'), `${good}.bak`, 'notes.txt', good.replace(/~n0~/, '~n99999999999999999~'),
+      good.replace('.json', '.tmp'), good.replace('~backup', '~../x'), `${good}.bak`, 'notes.txt', good.replace(/~n0~/, '~n9999999999999999~'),
     ]) {
       expect(parseQueueName(bad), bad).toBeNull();
     }
