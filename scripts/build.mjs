@@ -21,6 +21,8 @@ await Promise.all(
 await build({
   ...common,
   entryPoints: ['src/main.ts'],
+  // Programs in other languages live in their own files (src/run/spawner.pl) and are bundled as text.
+  loader: { '.pl': 'text' },
   outfile: 'dist/conductor.cjs',
   sourcemap: 'linked',
   plugins: [

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf, messageOf } from './errors.js';
 import { registerAll } from './cli/index.js';
 import { reportLeftProblems } from './cli/common.js';
+import { settings } from './config.js';
+import { applyTestHooks } from './test-hooks.js';
 import { nonUtf8Argument, printable } from './text.js';
 
 // A reader that goes away (`conductor list | head`) is not an error of ours.
@@ -29,6 +31,7 @@ program
   });
 
 registerAll(program);
+applyTestHooks(settings().testHooks);
 
 // Every handler, env value and name is stored as text: bytes that are not
 // UTF-8 would be changed (into U+FFFD) without a word. Refused instead.
@@ -54,7 +57,7 @@ function fail(err: unknown): never {
   }
   reportLeftProblems();
   process.stderr.write(`conductor: ${printable(messageOf(err))}\n`);
-  if (process.env.CONDUCTOR_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (settings().debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exit(exitCodeOf(err));
 }
 

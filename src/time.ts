@@ -1,3 +1,4 @@
+import { settings } from './config.js';
 import { InputError } from './errors.js';
 
 /** The one source of "now" for the core; the CLI passes a real or injected one. */
@@ -6,11 +7,10 @@ export type Clock = () => number;
 export const systemClock: Clock = () => Date.now();
 
 /**
- * CONDUCTOR_NOW (an ISO timestamp) pins the clock's start for tests and
+ * A pinned start (CONDUCTOR_NOW, an ISO timestamp: Settings.now) for tests and
  * dry-runs; time still advances from there so durations stay real.
  */
-export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): Clock {
-  const pinned = env.CONDUCTOR_NOW;
+export function pinnedClock(pinned: string | undefined): Clock {
   if (!pinned) return systemClock;
   const at = parseTimestamp(pinned, 'CONDUCTOR_NOW');
   const started = Date.now();
@@ -140,9 +140,10 @@ export function offsetMinutes(ms: number, tz: string): number {
   return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
 }
 
-export function localZone(): string {
-  return process.env.TZ && isValidZone(process.env.TZ)
-    ? process.env.TZ
+/** TZ (Settings.tz) when it names a valid zone, else the system's. */
+export function localZone(tz: string | undefined = settings().tz): string {
+  return tz && isValidZone(tz)
+    ? tz
     : Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 

@@ -8,7 +8,8 @@ import { InputError } from '../errors.js';
 import type { Checks } from '../store/check.js';
 import type { Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
-import { clockFromEnv } from '../time.js';
+import { pinnedClock } from '../time.js';
+import { settings } from '../config.js';
 import { checkPayloadSize } from '../run/exec-limits.js';
 import { printable } from '../text.js';
 
@@ -27,10 +28,11 @@ export function globals(cmd: Command): GlobalOptions {
 /** An empty --home or CONDUCTOR_HOME would resolve to the current directory: refused, never guessed. */
 export function homeDir(g: GlobalOptions): string {
   if (g.home === '') throw new InputError("--home is empty: name the home directory, e.g. --home /srv/app/.conductor");
-  if (g.home === undefined && process.env.CONDUCTOR_HOME === '') {
+  const fromEnv = settings().home;
+  if (g.home === undefined && fromEnv === '') {
     throw new InputError('CONDUCTOR_HOME is set but empty: name the home directory, or unset it to use ./.conductor');
   }
-  return path.resolve(g.home ?? process.env.CONDUCTOR_HOME ?? '.conductor');
+  return path.resolve(g.home ?? fromEnv ?? '.conductor');
 }
 
 /**
@@ -41,17 +43,17 @@ export function homeDir(g: GlobalOptions): string {
  */
 export async function openContext(cmd: Command, checks: Checks = 'full'): Promise<Context> {
   const g = globals(cmd);
-  const clock = clockFromEnv();
-  const store = openStore(homeDir(g), g.store ?? process.env.CONDUCTOR_STORE, checks);
+  const clock = pinnedClock(settings().now);
+  const store = openStore(homeDir(g), storeUrl(g), checks);
   opened.push(store);
   await store.init();
-  return { store, clock, maxEventDepth: maxEventDepthFromEnv() };
+  return { store, clock, maxEventDepth: settings().maxEventDepth };
 }
 
-/** CONDUCTOR_MAX_EVENT_DEPTH when it is a positive integer; else the app's default cap applies. */
-function maxEventDepthFromEnv(): number | undefined {
-  const n = Number(process.env.CONDUCTOR_MAX_EVENT_DEPTH);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
+
+/** --store, else CONDUCTOR_STORE; the home's own store when neither is set. */
+export function storeUrl(g: GlobalOptions): string | undefined {
+  return g.store ?? settings().store;
 }
 
 const opened: Store[] = [];
@@ -63,7 +65,7 @@ export function reportLeftProblems(): void {
 
 export function useColor(g: GlobalOptions): boolean {
   // TERM=dumb: a terminal that understands no escape sequences (Emacs shell buffers, some CI logs).
-  if (g.color === false || 'NO_COLOR' in process.env || process.env.TERM === 'dumb') return false;
+  if (g.color === false || settings().noColor) return false;
   return Boolean(process.stdout.isTTY);
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openStore } from '../store/open.js';
-import { globals, homeDir, printJson } from './common.js';
+import { globals, homeDir, printJson, storeUrl } from './common.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -9,7 +9,7 @@ export function registerMigrate(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const g = globals(cmd);
       // Not openContext: that refuses a database whose schema is older than this conductor.
-      const store = openStore(homeDir(g), g.store ?? process.env.CONDUCTOR_STORE);
+      const store = openStore(homeDir(g), storeUrl(g));
       try {
         const [from, to] = await store.migrate();
         if (g.json) printJson({ store: store.kind, location: store.location, from_version: from, to_version: to, applied: to - from });

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { previewCron } from '../app/preview.js';
 import { InputError } from '../errors.js';
 import { parseIntIn } from '../schedule/definition.js';
-import { clockFromEnv, isValidZone, localZone, parseTimestamp } from '../time.js';
+import { settings } from '../config.js';
+import { isValidZone, localZone, parseTimestamp, pinnedClock } from '../time.js';
 import { globals, printJson } from './common.js';
 
 export function registerNext(program: Command): void {
@@ -18,7 +19,7 @@ export function registerNext(program: Command): void {
       // Checked before --count, as always: the first bad option is the one named.
       if (!isValidZone(tz)) throw new InputError(`invalid time zone '${tz}': expected an IANA name such as Europe/Berlin`);
       const count = parseIntIn('count', opts.count, 1, 1000);
-      const from = () => (opts.from === undefined ? clockFromEnv()() : parseTimestamp(opts.from, '--from'));
+      const from = () => (opts.from === undefined ? pinnedClock(settings().now)() : parseTimestamp(opts.from, '--from'));
       const preview = previewCron(expr, { tz, count, from });
       if (globals(cmd).json) printJson(preview);
       else {

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { dispatch, type DispatchEvent, type StopSignal } from '../dispatcher.js';
 import { InputError } from '../errors.js';
+import { settings as currentSettings } from '../config.js';
 import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
+import { chooseSpawner } from '../run/spawn.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { formatDuration, parseDuration } from '../time.js';
 import { globals, openContext, printJson, reportProblems, setupColor } from './common.js';
@@ -58,7 +60,9 @@ export function registerProcess(program: Command): void {
       process.on('SIGINT', onSignal);
 
       let probe: ResourceProbe;
-      if (process.env.CONDUCTOR_RESOURCES_FILE) probe = fileProbe(process.env.CONDUCTOR_RESOURCES_FILE);
+      const settings = currentSettings();
+      chooseSpawner(settings.spawner);
+      if (settings.resourcesFile) probe = fileProbe(settings.resourcesFile);
       else {
         const p = procProbe();
         await p.warm();
@@ -98,8 +102,8 @@ export function registerProcess(program: Command): void {
       try {
         const summary = await dispatch(ctx, {
           limits, starvationMs, graceMs, daemon, probe, report,
-          logCap: Number(process.env.CONDUCTOR_LOG_CAP) || 1024 * 1024,
-          patienceMs: Number(process.env.CONDUCTOR_PATIENCE_MS) || 3000,
+          logCap: settings.logCap,
+          patienceMs: settings.patienceMs,
           tickMs: 1000,
         }, stop);
         progress.clear();

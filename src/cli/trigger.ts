@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { eventDepthCap, triggerEvent } from '../app/events.js';
+import { settings } from '../config.js';
 import { InputError } from '../errors.js';
 import { checkEventName } from '../events/match.js';
 import { printable } from '../text.js';
@@ -17,10 +18,11 @@ export function registerTrigger(program: Command): void {
       const payload = parseJsonPayload(opts.payload);
       const ctx = await openContext(cmd, 'light');
       const cap = eventDepthCap(ctx);
-      const inherited = inheritedDepth(process.env.CONDUCTOR_EVENT_DEPTH);
+      const raw = settings().eventDepth;
+      const inherited = inheritedDepth(raw);
       const { document, note } = await triggerEvent(ctx, { event, payload, depth: inherited ?? cap + 1 });
       const said = inherited === null
-        ? `CONDUCTOR_EVENT_DEPTH '${process.env.CONDUCTOR_EVENT_DEPTH}' is not a non-negative integer: counted as past the cap ${cap}; '${event}' not delivered`
+        ? `CONDUCTOR_EVENT_DEPTH '${raw}' is not a non-negative integer: counted as past the cap ${cap}; '${event}' not delivered`
         : note;
       if (said) process.stderr.write(`conductor: ${printable(said)}\n`);
       if (globals(cmd).json) printJson(document);

@@ -25,10 +25,16 @@ function bootId(): string {
     } catch {
       boot = 'noboot';
     }
-    // Tests stand in for several hosts on one machine by giving each dispatcher its own boot id.
-    if (process.env.CONDUCTOR_TEST_HOST_ID) boot = process.env.CONDUCTOR_TEST_HOST_ID;
   }
   return boot;
+}
+
+/**
+ * Makes this process pass for one on another machine (see test-hooks.ts): set
+ * before any identity is taken, it stands in for the boot id in owner tokens.
+ */
+export function standInForHost(id: string): void {
+  boot = id;
 }
 
 /** Was the owner token issued on this machine since its last boot (so /proc can tell if it lives)? */
@@ -62,12 +68,6 @@ export function tokenAlive(token: string): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   const ticks = startTicks(pid);
   return ticks !== null && String(ticks) === ticksText;
-}
-
-/** Is this process (pid + start time) still the one we started? */
-export function sameProcess(pid: number, ticks: number | null | undefined): boolean {
-  const now = startTicks(pid);
-  return now !== null && (ticks === null || ticks === undefined || now === ticks);
 }
 
 /** Signals a whole process group; false if it is already gone. */

@@ -1,7 +1,7 @@
 import { longTimeout, type LongTimer } from '../time.js';
 import { launchHere, type LaunchEvents, type LaunchOutcome, type LaunchRequest } from './launch.js';
 import { groupAlive, killGroup } from './proc.js';
-import { createSpawner, type Spawner } from './spawner.js';
+import { createSpawner, type Spawner, type SpawnerChoice } from './spawner.js';
 import type { Peaks, Sampler } from './sampler.js';
 
 export interface RunSpec extends LaunchRequest {
@@ -30,10 +30,16 @@ export interface Running {
 }
 
 let spawner: Spawner | null | undefined;
+let choice: SpawnerChoice = 'perl';
+
+/** Chosen by the CLI (Settings.spawner) before the first launch. */
+export function chooseSpawner(c: SpawnerChoice): void {
+  choice = c;
+}
 
 /** Through the Perl helper where there is one (see spawner.ts), else Node's own spawn. */
 function launch(req: LaunchRequest, events: LaunchEvents): void {
-  if (spawner === undefined) spawner = createSpawner();
+  if (spawner === undefined) spawner = createSpawner(choice);
   if (!spawner?.launch(req, events)) launchHere(req, events);
 }
 

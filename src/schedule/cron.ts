@@ -84,7 +84,7 @@ const NAMES = /^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed
 /** Only what conductor supports: numbers, names, '*', ',', '-' and '/' (no L, W, #, ?, H). */
 function checkFieldForm(index: number, value: string): void {
   const rest = value.replace(/[a-z]{3}/gi, (m) => (NAMES.test(m) ? '' : m));
-  if (!/^[0-9*,\/-]*$/.test(rest) || value === '') {
+  if (!/^[0-9*,/-]*$/.test(rest) || value === '') {
     throw new InputError(`invalid cron ${FIELDS[index]} field '${value}': only numbers, names, '*', ',', '-' and '/' are supported`);
   }
 }

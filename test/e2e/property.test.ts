@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, ok, stateDigest, tempHome } from './helpers.js';
+import { cli, ok, stateDigest, tempHome } from '../helpers.js';
 
 /**
  * The CLI as a hostile script would call it: generated verbs, arguments and

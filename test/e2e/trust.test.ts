@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cli, fileStoreOnly, idleReadings, json, ok, storeEnv, tempHome, workDir } from './helpers.js';
+import { BIN, cli, fileStoreOnly, idleReadings, json, ok, storeEnv, tempHome, workDir } from '../helpers.js';
 
 /**
  * Issue #12 items 1, 2 and 4: the home is a trust boundary. No symlink in it

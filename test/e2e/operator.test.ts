@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, json, ok, sqlOn, STORE, tempHome } from './helpers.js';
+import { cli, json, ok, sqlOn, STORE, tempHome } from '../helpers.js';
 
 describe('next', () => {
   it('previews runs across DST in New York and Berlin', async () => {

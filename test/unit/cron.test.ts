@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { nextCronRun, parseCron } from '../src/schedule/cron.js';
-import { rewoundNext } from '../src/schedule/next.js';
-import { isoInZone } from '../src/time.js';
+import { nextCronRun, parseCron } from '../../src/schedule/cron.js';
+import { rewoundNext } from '../../src/schedule/next.js';
+import { isoInZone } from '../../src/time.js';
 
 /** The next `n` runs after `from`, as ISO strings in the zone. */
 function runs(expr: string, tz: string, from: string, n: number): string[] {
@@ -99,7 +99,7 @@ describe('cron next run', () => {
 describe('a clock that went back (rewoundNext)', () => {
   const base = {
     enabled: true, tz: 'UTC', schedule_type: 'cron', schedule_expr: '*/5 * * * *', next_execution: null,
-  } as unknown as import('../src/model.js').Schedule;
+  } as unknown as import('../../src/model.js').Schedule;
   const at = (iso: string) => Date.parse(iso);
 
   it('re-arms a cron schedule whose next run lies more than one period ahead', () => {

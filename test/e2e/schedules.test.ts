@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, fileStoreOnly, json, ok, readStoredSchedule, stateDigest, tempHome } from './helpers.js';
+import { cli, fileStoreOnly, json, ok, readStoredSchedule, stateDigest, tempHome } from '../helpers.js';
 
 const FIELDS = [
   'task_id', 'task_name', 'handler', 'schedule_type', 'schedule_expr', 'priority', 'enabled', 'created_at',

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, fileStoreOnly, fillDisk, idleReadings, json, mountTmpfs, ok, readLines, sqlOn, storeEnv, tempHome, workDir } from './helpers.js';
+import { BIN, cli, fileStoreOnly, fillDisk, idleReadings, json, mountTmpfs, ok, readLines, sqlOn, storeEnv, tempHome, workDir } from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, fileStoreOnly, json, ok, readLines, tempHome, workDir } from './helpers.js';
+import { cli, fileStoreOnly, json, ok, readLines, tempHome, workDir } from '../helpers.js';
 
 /** How long the overlapping passes go on; the reproducer ran for a minute. */
 const SECONDS = Number(process.env.CONDUCTOR_TORTURE_SECONDS) || 60;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, json, ok, readLines, stateDigest, tempHome, workDir } from './helpers.js';
+import { cli, json, ok, readLines, stateDigest, tempHome, workDir } from '../helpers.js';
 
 /** Handler that logs start and end with nanosecond stamps. */
 const span = (log: string, id: string, extra = '') =>
@@ -130,7 +130,7 @@ describe('lifecycle events', () => {
     const home = tempHome();
     await ok(home, ['create', 'loop', 'Loop', 'true', 'event', 'task.completed:loop']);
     await ok(home, ['create', 'kick', 'Kick', 'true', 'event', 'go']);
-    await ok(home, ['create', 'ping', 'Ping', `${path.resolve(__dirname, '..', 'bin', 'conductor')} --home ${home} trigger ping`, 'event', 'ping']);
+    await ok(home, ['create', 'ping', 'Ping', `${path.resolve(__dirname, '..', '..', 'bin', 'conductor')} --home ${home} trigger ping`, 'event', 'ping']);
     await ok(home, ['queue', 'loop']);
     const out = await ok(home, ['process']);
     const hist = await json<any[]>(home, ['history', 'loop', '--limit', '100']);

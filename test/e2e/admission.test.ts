@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, json, ok, readLines, tempHome, workDir } from './helpers.js';
+import { cli, json, ok, readLines, tempHome, workDir } from '../helpers.js';
 
 function readings(home: string, cpu: number, mem: number): Record<string, string> {
   const file = path.join(path.dirname(home), 'fixed-readings.json');

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, fillDisk, fileStoreOnly, json, mountTmpfs, ok, tempHome } from './helpers.js';
+import { cli, fillDisk, fileStoreOnly, json, mountTmpfs, ok, tempHome } from '../helpers.js';
 
 /** The value of one sample of `stats --format prometheus`. */
 function sample(text: string, series: string): number {

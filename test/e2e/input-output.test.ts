@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   BIN, cli, editStoredSchedule, fileStoreOnly, idleReadings, json, ok, STORE, stateDigest, storeEnv, tempHome, workDir,
-} from './helpers.js';
+} from '../helpers.js';
 
 /**
  * Issue #12 items 3, 5 and 6: every verb says what it set aside; bad input is

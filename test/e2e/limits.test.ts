@@ -2,8 +2,8 @@ import { execa } from 'execa';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as time from '../src/time.js';
-import { alive, BIN, cli, idleReadings, json, ok, readLines, stateDigest, STORE, storeEnv, tempHome, workDir } from './helpers.js';
+import * as time from '../../src/time.js';
+import { alive, BIN, cli, idleReadings, json, ok, readLines, stateDigest, STORE, storeEnv, tempHome, workDir } from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LAUNCHERS: [string, Record<string, string>][] = [['perl helper', {}], ['node spawn', { CONDUCTOR_SPAWNER: 'node' }]];

@@ -2,7 +2,7 @@ import { execa, type ResultPromise } from 'execa';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, idleReadings, json, ok, readLines, sqlOn, STORE, stateDigest, storeEnv, tempHome, workDir } from './helpers.js';
+import { BIN, cli, idleReadings, json, ok, readLines, sqlOn, STORE, stateDigest, storeEnv, tempHome, workDir } from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

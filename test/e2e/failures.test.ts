@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, BIN, cli, idleReadings, json, ok, readLines, tempHome, workDir } from './helpers.js';
+import { alive, BIN, cli, idleReadings, json, ok, readLines, tempHome, workDir } from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { alive, BIN, cli, editStoredSchedule, fileStoreOnly, idleReadings, json, ok, readLines, readStoredSchedule, STORE, tempHome, workDir } from './helpers.js';
+import { alive, BIN, cli, editStoredSchedule, fileStoreOnly, idleReadings, json, ok, readLines, readStoredSchedule, STORE, tempHome, workDir } from '../helpers.js';
 
 describe('process', () => {
   it('starts by priority, then first come first served, at concurrency 1', async () => {

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deadLetterProblem, entryProblem, pendingProblem, scheduleProblem } from '../src/store/check.js';
-import { parseQueueName } from '../src/store/queue-names.js';
+import { deadLetterProblem, entryProblem, pendingProblem, scheduleProblem } from '../../src/store/check.js';
+import { parseQueueName } from '../../src/store/queue-names.js';
 import {
   cli, editStoredSchedule, fileStoreOnly, json, ok, readLines, readStoredSchedule, sqlOn, STORE, stateDigest, tempHome, workDir,
-} from './helpers.js';
+} from '../helpers.js';
 
 /**
  * Issue #11 item 7: a bad record never stops the home. Every record is

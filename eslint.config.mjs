@@ -1,0 +1,33 @@
+// Lint for TypeScript (typescript-eslint's recommended rules) and the build and bench scripts.
+// Formatting is prettier's (see .prettierrc.json), not eslint's.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const node = Object.fromEntries(
+  ['process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', '__dirname', 'require', 'module'].map((g) => [g, 'readonly']),
+);
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: node },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      // Unused names are tsc's job (noUnusedLocals, noUnusedParameters); `_`-prefixed ones are meant.
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Heavy libraries load on first use (require, see scripts/build.mjs): start-up time of `queue` and `trigger`.
+      '@typescript-eslint/no-require-imports': 'off',
+      // `catch { /* why */ }` is how a deliberately ignored failure is written here.
+      'no-empty': ['error', { allowEmptyCatch: true }],
+      // Control characters are matched on purpose: they are what printable() escapes and checks refuse.
+      'no-control-regex': 'off',
+    },
+  },
+  {
+    // Tests read the CLI's JSON output, whose shape is what they check: `any` there is the point.
+    files: ['test/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+);
