@@ -1,7 +1,7 @@
 import { printable } from '../text.js';
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
-import { dispatch, type DispatchEvent, type StopSignal } from '../dispatcher.js';
+import { dispatch, type DispatchEvent, type StopSignal } from '../dispatch/loop.js';
 import { InputError } from '../errors.js';
 import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
 import { parseIntIn } from '../schedule/definition.js';
