@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { settleOrphan } from '../dispatcher.js';
+import { settleOrphan } from '../dispatch/recover.js';
 import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { selfIdentity } from '../run/proc.js';

@@ -1,7 +1,7 @@
 import { printable } from '../text.js';
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
-import { dispatch, type DispatchEvent, type StopSignal } from '../dispatcher.js';
+import { dispatch, type DispatchEvent, type StopSignal } from '../dispatch/loop.js';
 import { InputError } from '../errors.js';
 import { settings as currentSettings } from '../config.js';
 import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
@@ -105,6 +105,7 @@ export function registerProcess(program: Command): void {
           logCap: settings.logCap,
           patienceMs: settings.patienceMs,
           tickMs: 1000,
+          host: { env: process.env, cwd: process.cwd() },
         }, stop);
         progress.clear();
         reportProblems(ctx);

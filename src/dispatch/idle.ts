@@ -1,0 +1,60 @@
+// Idle: after a round, decide whether the pass is over, and nap until the next round is worth
+// running (a run exited, a signal came, a due time or the tick arrived).
+import type { LoopState, Round } from './state.js';
+
+/**
+ * With nothing running: a stop signal ends the pass; a one-shot pass ends once a round with a
+ * fresh listing started nothing and no run was recorded meanwhile (`settled`), but when load is
+ * what holds its entries it first waits up to `patienceMs` for the load to fall.
+ */
+export function idleOutcome(i: {
+  stopping: boolean; daemon: boolean; startedNow: number; settled: boolean; blockedByLoad: boolean;
+  loadWaitStart: number | null; now: number; patienceMs: number;
+}): { over: boolean; loadWaitStart: number | null } {
+  if (i.stopping) return { over: true, loadWaitStart: i.loadWaitStart };
+  if (i.daemon || i.startedNow > 0 || !i.settled) return { over: false, loadWaitStart: i.loadWaitStart };
+  if (!i.blockedByLoad) return { over: true, loadWaitStart: i.loadWaitStart };
+  const since = i.loadWaitStart ?? i.now;
+  return { over: i.now - since >= i.patienceMs, loadWaitStart: since };
+}
+
+/** How long to nap: a daemon to its tick or the next due time; a pass looks again sooner under load. */
+export function napMs(daemon: boolean, tickMs: number, blockedByLoad: boolean, nextDue: number | null, now: number): number {
+  const nap = daemon ? tickMs : blockedByLoad ? 250 : 1000;
+  return daemon && nextDue !== null ? Math.max(0, Math.min(nap, nextDue - now)) : nap;
+}
+
+/** The end of a round: stop runs on a second signal, wait out recordings, and judge idleness. True: the pass is over. */
+export async function passOver(st: LoopState, round: Round, now: number): Promise<boolean> {
+  if (st.stop.killing) for (const a of st.active.values()) a.run.stop('shutdown');
+  if (st.active.size === 0 && st.settling.size > 0) await Promise.all(st.settling);
+  if (st.active.size === 0) {
+    const out = idleOutcome({
+      stopping: st.stop.stopping, daemon: st.o.daemon, startedNow: round.startedNow,
+      settled: round.genAtStart === st.wakeup.generation && (round.freshList || st.timers.paused),
+      blockedByLoad: round.blockedByLoad, loadWaitStart: st.timers.loadWaitStart, now, patienceMs: st.o.patienceMs,
+    });
+    st.timers.loadWaitStart = out.loadWaitStart;
+    if (out.over) return true;
+    // About to go idle: look at the store once more before deciding.
+    if (!round.freshList) st.queue.needList = true;
+  }
+  if (round.startedNow > 0) st.timers.loadWaitStart = null;
+  return false;
+}
+
+/** Naps, unless there is work to do at once: a poke came, a slot is free after starts, or a relist is due. */
+export async function nap(st: LoopState, round: Round): Promise<void> {
+  const w = st.wakeup;
+  const ms = napMs(st.o.daemon, st.o.tickMs, round.blockedByLoad, st.timers.nextDue, st.ctx.clock());
+  await new Promise<void>((resolve) => {
+    const again = w.woken || (round.startedNow > 0 && st.active.size < st.o.limits.maxConcurrent) || (st.active.size === 0 && st.queue.needList);
+    w.woken = false;
+    const t = setTimeout(resolve, again ? 0 : ms);
+    w.wake = () => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
+  w.wake = null;
+}

@@ -1,0 +1,68 @@
+// The `process` loop: each round runs the named phases in order, then naps. A phase owns its part
+// of the loop's state (state.ts); the decisions are pure (gates.ts, idle.ts).
+import type { Context } from '../context.js';
+import { RunError, messageOf } from '../errors.js';
+import { selfIdentity } from '../run/proc.js';
+import { createSampler } from '../run/sampler.js';
+import { isoInZone } from '../time.js';
+import { nap, passOver } from './idle.js';
+import { promotePhase } from './promote.js';
+import { recoverOrphans, recoverPhase } from './recover.js';
+import { selectPhase } from './select.js';
+import { newRound, newWakeup, openState, type LoopState } from './state.js';
+import type { DispatchOptions, StopSignal, Summary } from './types.js';
+import { cancelPhase, heartbeatPhase, pausePhase, writeHeartbeat } from './upkeep.js';
+
+export type { DispatchEvent, DispatchOptions, StopSignal, Summary } from './types.js';
+
+/**
+ * `process`: promote what is due, then start queued entries by effective priority while the
+ * limits allow, until nothing more can start and every started task has finished (or, as a
+ * daemon, until told to stop).
+ */
+export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSignal): Promise<Summary> {
+  const { st, upkeepFailed } = await begin(ctx, o, stop);
+  for (;;) {
+    const now = ctx.clock();
+    await promotePhase(st, now);
+    await recoverPhase(st, now);
+    await heartbeatPhase(st, now);
+    await cancelPhase(st, now);
+    const round = newRound(st);
+    await pausePhase(st, now);
+    st.blocked.beginRound();
+    if (!st.stop.stopping && !st.timers.paused) await selectPhase(st, round, now);
+    await st.blocked.endRound(now, st.timers.paused || st.stop.stopping);
+    await st.stats.flushIfDue();
+    if (await passOver(st, round, now)) break;
+    await nap(st, round);
+  }
+  return end(st, upkeepFailed);
+}
+
+/** Registers us, then the start-up upkeep: what upkeep could not do fails the pass at its end, after the runs. */
+async function begin(ctx: Context, o: DispatchOptions, stop: StopSignal): Promise<{ st: LoopState; upkeepFailed: string[] }> {
+  const me = selfIdentity();
+  await ctx.store.attach(me.token);
+  const sampler = createSampler();
+  const wakeup = newWakeup(stop);
+  const upkeepFailed = await ctx.store.housekeep(me.token, isoInZone(ctx.clock()));
+  const recovered = await recoverOrphans(ctx, o, me);
+  const st = await openState({ ctx, o, stop, me, host: o.host, sampler, wakeup });
+  st.summary.recovered += recovered;
+  return { st, upkeepFailed };
+}
+
+/** Flushes what was buffered, counts what is left, and leaves the last heartbeat with the summary. */
+async function end(st: LoopState, upkeepFailed: string[]): Promise<Summary> {
+  const { store, clock } = st.ctx;
+  await st.blocked.flush();
+  await st.stats.flush().catch((err) => st.failures.push(`statistics: ${messageOf(err)}`));
+  if (st.failures.length) throw new RunError(`could not record ${st.failures.length} execution(s), first: ${st.failures[0]}`);
+  const left = await store.listQueued();
+  st.summary.still_queued = left.length;
+  st.summary.blocked = st.blocked.count(left.length);
+  await writeHeartbeat(st, clock(), st.summary);
+  if (upkeepFailed.length) throw new RunError(upkeepFailed[0] + (upkeepFailed.length > 1 ? ` (and ${upkeepFailed.length - 1} more)` : ''));
+  return st.summary;
+}

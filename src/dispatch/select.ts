@@ -1,0 +1,130 @@
+// Select: walk the ranked queue once a round, read what each entry's gates need, ask them in
+// order, and act on the answer (start, wait with a reason, skip, stop the round).
+import { isReady, rankEntries } from '../queue/order.js';
+import type { QueuedRef, Schedule } from '../model.js';
+import { isoMsInZone } from '../time.js';
+import { recordSkipped } from './finish.js';
+import {
+  admissionGate, breakerGate, concurrencyGate, dependencyGate, estimateOf, firstBroken, overlapGate,
+  reservationGate, starving, type Decision, type Upstream,
+} from './gates.js';
+import { pendingLoad } from './load-window.js';
+import { startEntry } from './start.js';
+import { runningCount, type LoopState, type Round } from './state.js';
+
+/** Entries other processes queue are seen within this long. */
+const RELIST_MS = 250;
+
+/** The select phase: relist when due, then start what the gates let through, in rank order. */
+export async function selectPhase(st: LoopState, round: Round, now: number): Promise<void> {
+  await relist(st, round, now);
+  round.pending = pendingLoad(st.load, now);
+  round.runningTasks = new Set([...st.active.values()].map((a) => a.entry.task_id));
+  for (const e of st.queue.ranked) {
+    if (st.queue.taken.has(e.entry_id) || !isReady(e, now)) continue;
+    const { d, s } = await evaluate(st, round, e, now);
+    if (!(await act(st, round, e, d, s, now))) break;
+  }
+}
+
+/** Rebuilds the ranking from the store when something may have changed it, or RELIST_MS passed. */
+async function relist(st: LoopState, round: Round, now: number): Promise<void> {
+  const { store } = st.ctx;
+  const q = st.queue;
+  if (!q.needList && now - q.listedAt < RELIST_MS) return;
+  q.ranked = rankEntries(await store.listQueued(), now, st.o.starvationMs);
+  q.queuedIds = q.ranked.some((r) => r.grouped) ? new Set(q.ranked.map((r) => r.entry_id)) : new Set();
+  q.othersRunning = (await store.runningOwners()).filter((owner) => owner !== st.me.token).length;
+  q.taken.clear();
+  q.listedAt = now;
+  q.needList = false;
+  round.freshList = true;
+}
+
+/** The first gate that does not say `start`; the reads are made only as far as the gates get. */
+async function evaluate(st: LoopState, round: Round, e: QueuedRef, now: number): Promise<{ d: Decision; s: Schedule | null }> {
+  const limits = st.o.limits;
+  let d = reservationGate(round.reservedBy);
+  if (d.kind === 'start') d = concurrencyGate(runningCount(st), limits);
+  if (d.kind !== 'start') return { d, s: null };
+  const full = e.grouped ? await st.ctx.store.readQueued(e) : null;
+  if (e.grouped && !full) return { d: { kind: 'drop' }, s: null };
+  if (full && full.after.length) {
+    d = await dependencies(st, full.after);
+    if (d.kind !== 'start') return { d, s: null };
+  }
+  const s = await st.schedules.get(e.task_id);
+  d = overlapGate(s, e, round.runningTasks);
+  if (d.kind !== 'start') return { d, s };
+  const held = s !== null && st.breakerHeld.has(s.circuit_breaker);
+  const b = s && !held ? await st.breakers.get(s.circuit_breaker) : null;
+  d = breakerGate(s, held, b, e.entry_id, now);
+  if (d.kind !== 'start') return { d, s };
+  round.readings ??= st.readProbe(now);
+  return { d: admissionGate(estimateOf(s), round.readings, round.pending, runningCount(st), limits), s };
+}
+
+/** The run group gate's inputs: each upstream's outcome, and one that is gone (looked for only if none broke). */
+async function dependencies(st: LoopState, after: string[]): Promise<Decision> {
+  const upstream: Upstream[] = [];
+  for (const id of after) upstream.push({ id, result: await st.ctx.store.groupResult(id) });
+  const lost = firstBroken(upstream) ? null : await findLost(st, upstream);
+  return dependencyGate(upstream, lost);
+}
+
+/**
+ * Gone = not queued, not running, and (read again, after those checks) no outcome: an entry
+ * only moves forward, so one that finished meanwhile shows up in this last read.
+ */
+async function findLost(st: LoopState, upstream: Upstream[]): Promise<string | null> {
+  const { store } = st.ctx;
+  for (const u of upstream) {
+    if (u.result === null && !st.queue.queuedIds.has(u.id) && !(await store.entryIsLive(u.id)) && (await store.groupResult(u.id)) === null) {
+      return u.id;
+    }
+  }
+  return null;
+}
+
+/** Carries out one decision; false when nothing more may start this round. */
+async function act(st: LoopState, round: Round, e: QueuedRef, d: Decision, s: Schedule | null, now: number): Promise<boolean> {
+  switch (d.kind) {
+    case 'start':
+      return startEntry(st, round, e, s, now);
+    case 'block':
+      return block(st, round, e, d, now);
+    case 'skip':
+      await skip(st, e, d, now);
+      return true;
+    case 'drop':
+      st.queue.taken.add(e.entry_id);
+      return true;
+    case 'hold':
+      return true;
+    case 'stop-round':
+      st.blocked.blockRest(d.reason);
+      return false;
+  }
+}
+
+function block(st: LoopState, round: Round, e: QueuedRef, d: Extract<Decision, { kind: 'block' }>, now: number): boolean {
+  const since = st.blocked.block(e.entry_id, d.reason, now);
+  if (!d.byLoad) return true;
+  round.blockedByLoad = true;
+  if (starving(since, now, st.o.starvationMs)) round.reservedBy = e.entry_id;
+  if (!d.blocksRest) return true;
+  st.blocked.blockRest(d.reason);
+  return false;
+}
+
+async function skip(st: LoopState, e: QueuedRef, d: Extract<Decision, { kind: 'skip' }>, now: number): Promise<void> {
+  const { store } = st.ctx;
+  st.queue.taken.add(e.entry_id);
+  const t = await store.takeQueued(e.entry_id, e.name);
+  if (!t) return;
+  await recordSkipped(st.ctx, t, d.reason, st.summary, st.o);
+  // An entry that asked for retries must not be lost to a skip: park it.
+  if (d.park && t.max_attempts > 1) {
+    await store.toDlq({ ...t, dead_at: isoMsInZone(now), last_exit_code: t.last_exit_code ?? null, last_error: d.reason, log_tail: '' });
+  }
+}

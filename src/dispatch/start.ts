@@ -1,0 +1,95 @@
+// Start: claim an entry the gates let through, launch its handler, and count it everywhere the
+// next gates look (slots, load window, overlap, summary).
+import type { Context } from '../context.js';
+import type { Entry, QueuedRef, Schedule } from '../model.js';
+import { runHandler } from '../run/spawn.js';
+import { isoMsInZone, parseDuration } from '../time.js';
+import { recordSkipped, whenDone } from './finish.js';
+import { estimateOf } from './gates.js';
+import { addStart } from './load-window.js';
+import type { Host, LoopState, Round } from './state.js';
+import type { Active } from './types.js';
+
+/** Claims and starts one entry; false when the home's slots are full (the round stops). */
+export async function startEntry(st: LoopState, round: Round, e: QueuedRef, s: Schedule | null, now: number): Promise<boolean> {
+  const max = st.o.limits.maxConcurrent;
+  st.queue.taken.add(e.entry_id);
+  st.blocked.forget(e.entry_id);
+  const claimed = await st.ctx.store.claim(e, st.me.token, max);
+  if (claimed === 'full') {
+    // Other hosts' runs filled the limit since the last listing.
+    st.queue.needList = true;
+    st.blocked.blockRest(`blocked: running = max-concurrent ${max}`);
+    return false;
+  }
+  if (!claimed) return true;
+  if (!s) {
+    await recordSkipped(st.ctx, claimed, `schedule '${e.task_id}' no longer exists`, st.summary, st.o, st.me.token);
+    return true;
+  }
+  await beginTrial(st, s, claimed);
+  const a = launch(st, claimed, s, now);
+  count(st, round, a, now);
+  whenDone(st, a);
+  return true;
+}
+
+/** The gate let an entry through an open breaker past its cool-down: it is the half-open trial. */
+async function beginTrial(st: LoopState, s: Schedule, claimed: Entry): Promise<void> {
+  const b = await st.breakers.get(s.circuit_breaker);
+  if (!b || b.state !== 'open') return;
+  await st.ctx.store.updateBreaker(s.circuit_breaker, (cur) => ({ ...cur, state: 'half-open', trial_entry: claimed.entry_id }));
+  st.breakers.forget(s.circuit_breaker);
+}
+
+/** What the rest of this round (and the load window, for 2 s) must see of a start. */
+function count(st: LoopState, round: Round, a: Active, now: number): void {
+  const est = estimateOf(a.schedule);
+  st.active.set(a.entry.entry_id, a);
+  round.runningTasks.add(a.entry.task_id);
+  addStart(st.load, now, est);
+  round.pending.cpu += est.cpu;
+  round.pending.mem += est.mem;
+  st.summary.started++;
+  round.startedNow++;
+}
+
+function launch(st: LoopState, e: Entry, s: Schedule, now: number): Active {
+  const { ctx, o } = st;
+  const executionId = `${e.entry_id}.${e.runs + 1}`;
+  const env: NodeJS.ProcessEnv = {
+    CONDUCTOR_TASK_ID: e.task_id,
+    CONDUCTOR_ENTRY_ID: e.entry_id,
+    CONDUCTOR_EXECUTION_ID: executionId,
+    CONDUCTOR_ATTEMPT: String(e.attempt),
+    CONDUCTOR_EVENT: e.event ?? '',
+    CONDUCTOR_PAYLOAD: e.payload ?? '',
+    CONDUCTOR_EVENT_DEPTH: String(e.event_depth),
+  };
+  const run = runHandler({
+    command: s.handler,
+    cwd: s.cwd ?? st.host.cwd,
+    env,
+    baseEnv: baseEnv(ctx, st.host, s),
+    logPath: ctx.store.logPath(executionId),
+    logCap: o.logCap,
+    timeoutMs: s.timeout ? parseDuration(s.timeout, 'timeout') : null,
+    graceMs: o.graceMs,
+    sampler: st.sampler,
+  });
+  const entry = { ...e, status: 'running' as const, execution_id: executionId, started_at: isoMsInZone(now) };
+  o.report({ type: 'started', entry, execution_id: executionId });
+  return { entry, schedule: s, executionId, startedMs: now, run };
+}
+
+const baseEnvs = new WeakMap<Schedule, NodeJS.ProcessEnv>();
+
+/** The environment every run of a schedule shares, built once per schedule object. */
+function baseEnv(ctx: Context, host: Host, s: Schedule): NodeJS.ProcessEnv {
+  let env = baseEnvs.get(s);
+  if (!env) {
+    env = { ...host.env, ...s.env, CONDUCTOR_HOME: ctx.store.home };
+    baseEnvs.set(s, env);
+  }
+  return env;
+}

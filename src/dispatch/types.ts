@@ -1,0 +1,67 @@
+import type { Host } from './state.js';
+// The dispatcher's public shapes: what `process` passes in, what it reports, what it returns.
+import type { Entry, Execution, Schedule } from '../model.js';
+import type { Limits } from '../queue/admission.js';
+import type { ResourceProbe } from '../run/resources.js';
+import type { Running } from '../run/spawn.js';
+
+export interface DispatchOptions {
+  limits: Limits;
+  starvationMs: number;
+  graceMs: number;
+  logCap: number;
+  daemon: boolean;
+  probe: ResourceProbe;
+  /** A one-shot pass whose entries are blocked only by load waits this long for it to fall. */
+  patienceMs: number;
+  /** Tick of the daemon. */
+  tickMs: number;
+  report: (ev: DispatchEvent) => void;
+  /**
+   * What handlers get from the process that runs them (the CLI passes its own): the environment
+   * they inherit and the working directory they run in unless their schedule names one.
+   */
+  host: Host;
+}
+
+export type DispatchEvent =
+  | { type: 'queued'; entry: Entry; reason: string }
+  | { type: 'started'; entry: Entry; execution_id: string }
+  | { type: 'exited'; entry_id: string }
+  | { type: 'finished'; execution: Execution }
+  | { type: 'recovered'; entry_id: string; what: string }
+  | { type: 'note'; message: string };
+
+/** Only `report` is needed by the phases a non-dispatching verb (cancel) runs too. */
+export type Reporter = Pick<DispatchOptions, 'report'>;
+
+export interface Summary {
+  promoted: number;
+  started: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  recovered: number;
+  still_queued: number;
+  blocked: number;
+}
+
+/** Set by signal handlers: stop starting, then (second signal) stop what runs. */
+export interface StopSignal {
+  stopping: boolean;
+  killing: boolean;
+  wake?: () => void;
+}
+
+/** A run this dispatcher started and has not yet seen exit. */
+export interface Active {
+  entry: Entry;
+  schedule: Schedule;
+  executionId: string;
+  startedMs: number;
+  run: Running;
+}
+
+export function emptySummary(): Summary {
+  return { promoted: 0, started: 0, succeeded: 0, failed: 0, skipped: 0, recovered: 0, still_queued: 0, blocked: 0 };
+}

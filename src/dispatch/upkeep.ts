@@ -1,0 +1,41 @@
+// Upkeep done every round beside the real work: the liveness signs other processes judge us by,
+// cancel requests for our runs, and whether the home is paused.
+import { FORMAT } from '../model.js';
+import { isoInZone } from '../time.js';
+import type { LoopState } from './state.js';
+import type { Summary } from './types.js';
+
+/** The heartbeat document (for `status` and `health`) is rewritten at most this often. */
+const HEARTBEAT_MS = 5000;
+/** `cancel` waits for us to act; it polls, so looking four times a second is plenty. */
+const CANCEL_CHECK_MS = 250;
+const PAUSE_CHECK_MS = 250;
+
+export async function heartbeatPhase(st: LoopState, now: number): Promise<void> {
+  await st.ctx.store.heartbeat(st.me.token);
+  if (now - st.timers.lastHeartbeat > HEARTBEAT_MS) {
+    await writeHeartbeat(st, now);
+    st.timers.lastHeartbeat = now;
+  }
+}
+
+/** The heartbeat document; the last one of a pass carries its summary. */
+export async function writeHeartbeat(st: LoopState, now: number, summary?: Summary): Promise<void> {
+  const doc = { format: FORMAT, at: isoInZone(now), pid: process.pid, host: st.me.host, mode: st.o.daemon ? 'daemon' : 'pass' };
+  await st.ctx.store.writeState('heartbeat', summary === undefined ? doc : { ...doc, summary });
+}
+
+export async function cancelPhase(st: LoopState, now: number): Promise<void> {
+  if (st.active.size === 0 || now - st.timers.lastCancelCheck < CANCEL_CHECK_MS) return;
+  for (const id of await st.ctx.store.cancelRequests()) st.active.get(id)?.run.stop('cancel');
+  st.timers.lastCancelCheck = now;
+}
+
+/** A paused home starts nothing; runs already going finish. Read again if the clock went back. */
+export async function pausePhase(st: LoopState, now: number): Promise<void> {
+  const t = st.timers;
+  if (now - t.pausedAt >= PAUSE_CHECK_MS || now < t.pausedAt) {
+    t.paused = await st.ctx.store.isPaused();
+    t.pausedAt = now;
+  }
+}
