@@ -1,6 +1,6 @@
 import { InputError } from '../errors.js';
 import type { Checks } from './check.js';
-import { FileStore } from './file-store.js';
+import { FileStore } from './file/index.js';
 import type { Store } from './store.js';
 
 /**
@@ -13,7 +13,7 @@ export function openStore(home: string, url: string | undefined, checks: Checks 
   if (url === undefined || url === '' || url === 'file') return new FileStore(home, checks);
   if (/^postgres(ql)?:\/\//.test(url)) {
     // Loaded only for this backend: the file store's commands never pay for the driver.
-    const { PgStore } = require('./pg-store.js') as typeof import('./pg-store.js');
+    const { PgStore } = require('./postgres/index.js') as typeof import('./postgres/index.js');
     return new PgStore(home, url, checks);
   }
   throw new InputError(`invalid store '${url}': expected a postgres:// URL (or 'file' for the home directory)`);
