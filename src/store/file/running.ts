@@ -13,20 +13,7 @@ import type { FileQueue } from './queue.js';
  * cancel/<entry_id> (a request the owning dispatcher acts on).
  */
 export function fileRunning(h: FileHome, queue: FileQueue): RunningStore & { groupResult(entryId: string): string | null; entryIsLive(entryId: string, exceptOwner?: string): boolean } {
-  const listRunning = (): RunningRecord[] => {
-    const out: RunningRecord[] = [];
-    for (const name of listNames(h.dir('running'))) {
-      const file = path.join(h.dir('running'), name);
-      const m = /^(.+)~(.+)\.json$/.exec(name);
-      if (!m) {
-        h.quarantine(file, 'not a running entry file');
-        continue;
-      }
-      const e = h.readJson<Entry>(file, h.checkEntry(file));
-      if (e) out.push({ entry: e, owner: m[2], file });
-    }
-    return out;
-  };
+  const listRunning = () => listFileRunning(h);
 
   return {
     listRunning,
@@ -70,16 +57,7 @@ export function fileRunning(h: FileHome, queue: FileQueue): RunningStore & { gro
       if (outcome) writeJsonAtomic(path.join(h.dir('outcomes'), `${e.entry_id}.json`), outcome);
     },
 
-    /** The final outcome of an upstream entry, or null while it is still to run. */
-    groupResult(entryId: string): string | null {
-      const text = readText(path.join(h.dir('outcomes'), `${entryId}.json`));
-      if (text === null) return null;
-      try {
-        return JSON.parse(text).status ?? null;
-      } catch {
-        return 'failed';
-      }
-    },
+    groupResult: (entryId) => groupResult(h, entryId),
 
     requestCancel(entryId: string): void {
       writeAtomic(path.join(h.dir('cancel'), entryId), new Date().toISOString());
@@ -94,4 +72,30 @@ export function fileRunning(h: FileHome, queue: FileQueue): RunningStore & { gro
       rmQuiet(path.join(h.dir('cancel'), entryId));
     },
   };
+}
+
+function listFileRunning(h: FileHome): RunningRecord[] {
+  const out: RunningRecord[] = [];
+  for (const name of listNames(h.dir('running'))) {
+    const file = path.join(h.dir('running'), name);
+    const m = /^(.+)~(.+)\.json$/.exec(name);
+    if (!m) {
+      h.quarantine(file, 'not a running entry file');
+      continue;
+    }
+    const e = h.readJson<Entry>(file, h.checkEntry(file));
+    if (e) out.push({ entry: e, owner: m[2], file });
+  }
+  return out;
+}
+
+/** The final outcome of an upstream entry, or null while it is still to run. */
+function groupResult(h: FileHome, entryId: string): string | null {
+  const text = readText(path.join(h.dir('outcomes'), `${entryId}.json`));
+  if (text === null) return null;
+  try {
+    return JSON.parse(text).status ?? null;
+  } catch {
+    return 'failed';
+  }
 }

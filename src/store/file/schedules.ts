@@ -66,21 +66,7 @@ export function fileSchedules(h: FileHome, queue: FileQueue, seen: EverQueued): 
       return true;
     },
 
-    async promote(id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>): Promise<Entry[]> {
-      return withLock(h, `schedule-${id}`, async () => {
-        const cur = readSchedule(id);
-        const p = cur && await plan(cur);
-        if (!p) return [];
-        const file = h.schedulePath(id);
-        // The intent first: a crash below leaves `pending` for the next promotion to finish.
-        if (p.fresh.length || p.recover.length) writeJsonAtomic(file, { ...p.schedule, pending: [...p.recover, ...p.fresh] });
-        const queued: Entry[] = [];
-        for (const e of p.recover) if (!everQueued(e.entry_id) && queue.enqueue(e)) queued.push(e);
-        for (const e of p.fresh) if (queue.enqueue(e)) queued.push(e);
-        writeJsonAtomic(file, { ...p.schedule, pending: null });
-        return queued;
-      });
-    },
+    promote: (id, plan) => promote(h, queue, everQueued, readSchedule, id, plan),
 
     /** Read-modify-write of one schedule under its lock. */
     async updateSchedule(id: string, change: (s: Schedule) => Awaitable<Schedule | undefined>): Promise<Schedule | null> {
@@ -94,25 +80,7 @@ export function fileSchedules(h: FileHome, queue: FileQueue, seen: EverQueued): 
       });
     },
 
-    /**
-     * The counters go to counters/ (durably) before the schedule file goes: a
-     * crash in between leaves a record whose schedule still exists, which stats
-     * skips and the next delete overwrites.
-     */
-    async deleteSchedule(id: string): Promise<boolean> {
-      return withLock(h, `schedule-${id}`, () => {
-        const file = h.schedulePath(id);
-        const text = readText(file);
-        if (text === null) return false;
-        const kept = retiredCountersOf(parseOrNull(text), FORMAT);
-        if (kept) {
-          writeJsonAtomic(path.join(h.dir('counters'), `${retiredKey(kept)}.json`), kept);
-          fsyncDir(h.dir('counters'));
-        }
-        fs.unlinkSync(file);
-        return true;
-      });
-    },
+    deleteSchedule: (id) => deleteSchedule(h, id),
 
     retiredCounters(): RetiredCounters[] {
       const out: RetiredCounters[] = [];
@@ -124,6 +92,46 @@ export function fileSchedules(h: FileHome, queue: FileQueue, seen: EverQueued): 
       return out;
     },
   };
+}
+
+/** Advances one schedule and queues what it made due, under the schedule's lock. */
+function promote(
+  h: FileHome, queue: FileQueue, everQueued: (entryId: string) => boolean, readSchedule: (id: string) => Schedule | null,
+  id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>,
+): Promise<Entry[]> {
+  return withLock(h, `schedule-${id}`, async () => {
+    const cur = readSchedule(id);
+    const p = cur && await plan(cur);
+    if (!p) return [];
+    const file = h.schedulePath(id);
+    // The intent first: a crash below leaves `pending` for the next promotion to finish.
+    if (p.fresh.length || p.recover.length) writeJsonAtomic(file, { ...p.schedule, pending: [...p.recover, ...p.fresh] });
+    const queued: Entry[] = [];
+    for (const e of p.recover) if (!everQueued(e.entry_id) && queue.enqueue(e)) queued.push(e);
+    for (const e of p.fresh) if (queue.enqueue(e)) queued.push(e);
+    writeJsonAtomic(file, { ...p.schedule, pending: null });
+    return queued;
+  });
+}
+
+/**
+ * The counters go to counters/ (durably) before the schedule file goes: a
+ * crash in between leaves a record whose schedule still exists, which stats
+ * skips and the next delete overwrites.
+ */
+function deleteSchedule(h: FileHome, id: string): Promise<boolean> {
+  return withLock(h, `schedule-${id}`, () => {
+    const file = h.schedulePath(id);
+    const text = readText(file);
+    if (text === null) return false;
+    const kept = retiredCountersOf(parseOrNull(text), FORMAT);
+    if (kept) {
+      writeJsonAtomic(path.join(h.dir('counters'), `${retiredKey(kept)}.json`), kept);
+      fsyncDir(h.dir('counters'));
+    }
+    fs.unlinkSync(file);
+    return true;
+  });
 }
 
 function parseOrNull(text: string): unknown {

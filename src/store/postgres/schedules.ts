@@ -63,19 +63,7 @@ export function pgSchedules(s: PgSession): ScheduleStore {
       }
     },
 
-    /** One transaction: the schedule's new state and its entries commit together or not at all. */
-    async promote(id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>): Promise<Entry[]> {
-      return s.tx(async (c) => {
-        const r = await c.query('SELECT body FROM conductor.schedules WHERE task_id = $1 FOR UPDATE', [checkId(id)]);
-        const p = r.rows[0] && await plan(r.rows[0].body as Schedule);
-        if (!p) return [];
-        const queued: Entry[] = [];
-        for (const e of p.recover) if (!(await everQueued(c, e.entry_id)) && (await insertEntry(c, e))) queued.push(e);
-        for (const e of p.fresh) if (await insertEntry(c, e)) queued.push(e);
-        await c.query('UPDATE conductor.schedules SET body = $2 WHERE task_id = $1', [id, JSON.stringify({ ...p.schedule, pending: null })]);
-        return queued;
-      });
-    },
+    promote: (id, plan) => promote(s, id, plan),
 
     async updateSchedule(id: string, change: (s: Schedule) => Awaitable<Schedule | undefined>): Promise<Schedule | null> {
       return s.tx(async (c) => {
@@ -94,21 +82,37 @@ export function pgSchedules(s: PgSession): ScheduleStore {
       });
     },
 
-    /** The schedule's counters move to a state row in the same transaction as the delete. */
-    async deleteSchedule(id: string): Promise<boolean> {
-      return s.tx(async (c) => {
-        const r = await c.query('DELETE FROM conductor.schedules WHERE task_id = $1 RETURNING body', [checkId(id)]);
-        if (!r.rows[0]) return false;
-        const kept = retiredCountersOf(r.rows[0].body, FORMAT);
-        if (kept) {
-          await c.query('INSERT INTO conductor.state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET body = $2', [`${RETIRED}${retiredKey(kept)}`, JSON.stringify(kept)]);
-        }
-        return true;
-      });
-    },
+    deleteSchedule: (id) => deleteSchedule(s, id),
 
     async retiredCounters(): Promise<RetiredCounters[]> {
       return (await s.q(`SELECT body FROM conductor.state WHERE starts_with(name, $1)`, [RETIRED])).map((r) => r.body as RetiredCounters);
     },
   };
+}
+
+/** One transaction: the schedule's new state and its entries commit together or not at all. */
+async function promote(s: PgSession, id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>): Promise<Entry[]> {
+  return s.tx(async (c) => {
+    const r = await c.query('SELECT body FROM conductor.schedules WHERE task_id = $1 FOR UPDATE', [checkId(id)]);
+    const p = r.rows[0] && await plan(r.rows[0].body as Schedule);
+    if (!p) return [];
+    const queued: Entry[] = [];
+    for (const e of p.recover) if (!(await everQueued(c, e.entry_id)) && (await insertEntry(c, e))) queued.push(e);
+    for (const e of p.fresh) if (await insertEntry(c, e)) queued.push(e);
+    await c.query('UPDATE conductor.schedules SET body = $2 WHERE task_id = $1', [id, JSON.stringify({ ...p.schedule, pending: null })]);
+    return queued;
+  });
+}
+
+/** The schedule's counters move to a state row in the same transaction as the delete. */
+async function deleteSchedule(s: PgSession, id: string): Promise<boolean> {
+  return s.tx(async (c) => {
+    const r = await c.query('DELETE FROM conductor.schedules WHERE task_id = $1 RETURNING body', [checkId(id)]);
+    if (!r.rows[0]) return false;
+    const kept = retiredCountersOf(r.rows[0].body, FORMAT);
+    if (kept) {
+      await c.query('INSERT INTO conductor.state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET body = $2', [`${RETIRED}${retiredKey(kept)}`, JSON.stringify(kept)]);
+    }
+    return true;
+  });
 }
