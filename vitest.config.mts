@@ -1,6 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // As the build bundles them (esbuild's text loader): a .sql file imports as its text.
+  plugins: [
+    {
+      name: 'sql-text',
+      enforce: 'pre',
+      transform(code: string, id: string) {
+        return id.endsWith('.sql') ? { code: `export default ${JSON.stringify(code)};`, map: null } : null;
+      },
+    },
+  ],
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

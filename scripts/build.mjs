@@ -25,6 +25,8 @@ await build({
   loader: { '.pl': 'text' },
   outfile: 'dist/conductor.cjs',
   sourcemap: 'linked',
+  // SQL (migrations, hot queries) lives in .sql files with a header each; bundled as their text.
+  loader: { '.sql': 'text' },
   plugins: [
     {
       name: 'lazy-vendor',

@@ -93,8 +93,9 @@ export interface Entry {
 }
 
 /**
- * What the queue's file names say about an entry, so that listing, ranking,
- * `status` and `stats` never open a file: 100,000 entries cost one readdir.
+ * What the queue's file names (or the queue table's columns) say about an
+ * entry, so that listing, ranking, `status` and `stats` never open a file or
+ * read a body: 100,000 entries cost one readdir (or one query).
  */
 export interface QueuedRef {
   entry_id: string;
@@ -106,8 +107,9 @@ export interface QueuedRef {
   source: EntrySource;
   /** Made by time (cron, interval, once): subject to the overlap policy. */
   from_schedule: boolean;
-  /** Belongs to a run group (its file says which, and what it waits for). */
+  /** Belongs to a run group (its record says which, and what it waits for). */
   grouped: boolean;
+  /** The backend's handle: the queue file's name (file store), the entry id (PostgreSQL). */
   name: string;
 }
 

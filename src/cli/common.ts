@@ -44,7 +44,7 @@ export function homeDir(g: GlobalOptions): string {
 export async function openContext(cmd: Command, checks: Checks = 'full'): Promise<Context> {
   const g = globals(cmd);
   const clock = pinnedClock(settings().now);
-  const store = openStore(homeDir(g), storeUrl(g), checks);
+  const store = openStore(homeDir(g), storeUrl(g), checks, settings().leaseMs);
   opened.push(store);
   await store.init();
   return { store, clock, maxEventDepth: settings().maxEventDepth };

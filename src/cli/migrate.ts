@@ -1,3 +1,4 @@
+import { settings } from '../config.js';
 import type { Command } from 'commander';
 import { openStore } from '../store/open.js';
 import { globals, homeDir, printJson, storeUrl } from './common.js';
@@ -9,7 +10,7 @@ export function registerMigrate(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const g = globals(cmd);
       // Not openContext: that refuses a database whose schema is older than this conductor.
-      const store = openStore(homeDir(g), storeUrl(g));
+      const store = openStore(homeDir(g), storeUrl(g), 'full', settings().leaseMs);
       try {
         const [from, to] = await store.migrate();
         if (g.json) printJson({ store: store.kind, location: store.location, from_version: from, to_version: to, applied: to - from });

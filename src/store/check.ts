@@ -170,3 +170,17 @@ export function entryProblem(v: unknown): string | null {
 export function deadLetterProblem(v: unknown): string | null {
   return entryProblem(v) ?? broken(v, DEAD_LETTER_RULES);
 }
+
+/**
+ * Why an entry or dead letter stored under a key (a file name, a row key)
+ * cannot be used: its own check, then whether the key names it.
+ */
+export function storedEntryProblem(v: unknown, keyNames: (entryId: string) => boolean, keyName: string, problem: (v: unknown) => string | null = entryProblem): string | null {
+  return problem(v) ?? (keyNames((v as Record<string, any>).entry_id) ? null : `entry_id does not match the ${keyName}`);
+}
+
+/** Why a stored circuit breaker cannot be used, or null. */
+export function breakerProblem(v: unknown): string | null {
+  if (!isObj(v)) return 'not a JSON object';
+  return typeof v.state === 'string' ? null : 'not a breaker record';
+}

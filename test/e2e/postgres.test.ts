@@ -15,15 +15,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.runIf(STORE === 'postgres')('postgres store', () => {
   it('migrate creates the schema, is safe to repeat, and a newer schema is refused', async () => {
     const home = tempHome();
-    expect(await json(home, ['migrate'])).toMatchObject({ store: 'postgres', from_version: 0, to_version: 2, applied: 2 });
-    expect(await json(home, ['migrate'])).toMatchObject({ from_version: 2, to_version: 2, applied: 0 });
-    expect(sqlOn(home, `SELECT value FROM conductor.meta WHERE key = 'schema_version'`).trim()).toBe('2');
+    expect(await json(home, ['migrate'])).toMatchObject({ store: 'postgres', from_version: 0, to_version: 3, applied: 3 });
+    expect(await json(home, ['migrate'])).toMatchObject({ from_version: 3, to_version: 3, applied: 0 });
+    expect(sqlOn(home, `SELECT value FROM conductor.meta WHERE key = 'schema_version'`).trim()).toBe('3');
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
     sqlOn(home, `UPDATE conductor.meta SET value = '99' WHERE key = 'schema_version'`);
     for (const args of [['list'], ['migrate']]) {
       const r = await cli(home, args);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toMatch(/^conductor: database .* schema version 99, newer than this conductor \(2\)$/);
+      expect(r.stderr.trim()).toMatch(/^conductor: database .* schema version 99, newer than this conductor \(3\)$/);
     }
     const bad = await cli(home, ['list'], { CONDUCTOR_STORE: 'mysql://x' });
     expect(bad.code).toBe(2);
@@ -38,7 +38,7 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     const home = tempHome();
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'never']);
     await ok(home, ['queue', 'a']);
-    sqlOn(home, `INSERT INTO conductor.queue (entry_id, name, task_id, body) VALUES ('junk', 'junk', 'a', '{"x": 1}')`);
+    sqlOn(home, `INSERT INTO conductor.queue (entry_id, task_id, body, priority, attempt, enqueued_at, source, from_schedule, grouped) VALUES ('junk', 'a', '{"x": 1}', 5, 1, now(), 'manual', false, false)`);
     const r = await cli(home, ['process', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ started: 1, succeeded: 1, still_queued: 0 });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deadLetterProblem, entryProblem, pendingProblem, scheduleProblem } from '../../src/store/check.js';
-import { parseQueueName } from '../../src/store/queue-names.js';
+import { parseQueueName } from '../../src/store/file/queue-names.js';
 import {
   cli, editStoredSchedule, fileStoreOnly, json, ok, readLines, readStoredSchedule, sqlOn, STORE, stateDigest, tempHome, workDir,
 } from '../helpers.js';
@@ -146,7 +146,7 @@ function entry(over: Record<string, unknown> = {}): any {
 function placeEntry(home: string, e: any): void {
   const name = `${e.entry_id}~p5~a1~m~n0~${e.task_id}.json`;
   if (STORE === 'file') fs.writeFileSync(path.join(home, 'queue', name), JSON.stringify(e));
-  else sqlOn(home, `INSERT INTO conductor.queue (entry_id, name, task_id, body) VALUES ('${e.entry_id}', '${name}', '${e.task_id}', '${JSON.stringify(e)}')`);
+  else sqlOn(home, `INSERT INTO conductor.queue (entry_id, task_id, body, priority, attempt, enqueued_at, source, from_schedule, grouped) VALUES ('${e.entry_id}', '${e.task_id}', '${JSON.stringify(e)}', 5, 1, now(), 'manual', false, false)`);
 }
 
 describe('a bad queue entry is quarantined; the others run', () => {

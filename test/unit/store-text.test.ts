@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { timeOrderedId } from '../../src/ids.js';
 import type { Entry } from '../../src/model.js';
-import { parseJournal } from '../../src/store/journal.js';
-import { parseQueueName, queueName } from '../../src/store/queue-names.js';
+import { parseJournal } from '../../src/store/file/journal.js';
+import { parseQueueName, queueName } from '../../src/store/file/queue-names.js';
 
 const enqueued = Date.parse('2026-03-10T10:00:00Z');
 const entry = (over: Partial<Entry>): Entry =>

@@ -1,5 +1,5 @@
-import { msOfTimeOrderedId } from '../ids.js';
-import type { Entry, EntrySource, QueuedRef } from '../model.js';
+import { msOfTimeOrderedId } from '../../ids.js';
+import type { Entry, EntrySource, QueuedRef } from '../../model.js';
 
 /**
  * queue/<entry_id>~p<priority>~a<attempt>~<flags>~n<not_before_ms>~<task_id>.json

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { APPEND_FLAGS, writeAll } from './atomic.js';
+import { APPEND_FLAGS, writeAll } from '../atomic.js';
 
 /**
  * An append-only file of JSON lines with group commit. Creating a file costs

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CREATE_FLAGS, exists, FILE_MODE, fsyncDir, listNames, readText, renameIfPresent, rmQuiet } from './atomic.js';
+import { CREATE_FLAGS, exists, FILE_MODE, fsyncDir, listNames, readText, renameIfPresent, rmQuiet } from '../atomic.js';
 
 /**
  * All-or-nothing creation of several files of the home (the listeners of one

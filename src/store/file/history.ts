@@ -1,0 +1,142 @@
+import * as path from 'node:path';
+import { messageOf } from '../../errors.js';
+import { checkId } from '../../ids.js';
+import type { Execution } from '../../model.js';
+import { tokenAlive, selfIdentity } from '../../run/proc.js';
+import { listNames, readBytes, readText } from '../atomic.js';
+import { logPathIn, reportProblem } from '../policy.js';
+import type { HistoryStore } from '../roles.js';
+import type { FileHome } from './home.js';
+import { historyWriter } from './fold.js';
+import { Journal, parseJournal } from './journal.js';
+
+/**
+ * history/: every process appends its execution records to a journal of its
+ * own (`<owner>.jsonl`: one writer per file is what keeps its framing
+ * exact); journals of finished dispatchers are folded into one archive per
+ * month (fold.ts). logs/<execution_id>.log: captured output.
+ */
+export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: string): boolean } {
+  let journal: Journal | null = null;
+  const ownJournal = (): Journal => {
+    if (!journal) {
+      journal = new Journal(path.join(h.dir('history'), `${h.journalOwner ?? selfIdentity().token}.jsonl`));
+      h.journalStarted = true;
+    }
+    return journal;
+  };
+
+  const getExecution = (executionId: string): Execution | null => {
+    checkId(executionId, 'execution id');
+    const needle = `"execution_id":"${executionId}"`;
+    for (const { text } of historyTexts(h)) {
+      if (!text.includes(needle)) continue;
+      const found = parseJournal<Execution>(text).records.find((r) => r.value.execution_id === executionId);
+      if (found) return found.value;
+    }
+    return null;
+  };
+
+  return {
+    getExecution,
+
+    /** Appends an execution record and waits until it is on disk (records of one moment share an fsync). */
+    async recordExecution(x: Execution): Promise<void> {
+      const j = ownJournal();
+      j.append(x);
+      await j.durable();
+    },
+
+    executionExists(executionId: string): boolean {
+      return getExecution(executionId) !== null;
+    },
+
+    /** Executions, newest first. */
+    listExecutions(filter: { taskId?: string; limit?: number } = {}): Execution[] {
+      const out = allExecutions(h).filter((x) => !filter.taskId || x.task_id === filter.taskId);
+      out.sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at) || b.finished_at.localeCompare(a.finished_at) || (b.execution_id < a.execution_id ? -1 : 1));
+      return filter.limit ? out.slice(0, filter.limit) : out;
+    },
+
+    logPath(executionId: string): string {
+      return logPathIn(h.home, executionId);
+    },
+
+    readLog(x: Execution): Buffer {
+      return (x.log && readBytes(x.log)) || Buffer.alloc(0);
+    },
+  };
+}
+
+function journals(h: FileHome): string[] {
+  return listNames(h.dir('history')).filter((n) => n.endsWith('.jsonl')).map((n) => path.join(h.dir('history'), n));
+}
+
+/**
+ * The text of every history file as of one moment. A fold moves records
+ * from a journal (renamed, then deleted) into the archive while we read:
+ * when a file we listed is gone, its records may be in the archive we read
+ * before, so everything is read again. A record then seen in both places
+ * is a byte-identical copy, counted once.
+ */
+function historyTexts(h: FileHome): { file: string; text: string }[] {
+  for (let attempt = 0; ; attempt++) {
+    const out: { file: string; text: string }[] = [];
+    let vanished = false;
+    for (const file of journals(h)) {
+      let text: string | null;
+      try {
+        text = readText(file);
+      } catch (err) {
+        // A link or a device planted in history/: never read through, set aside.
+        h.quarantine(file, `not a history file conductor can read (${(err as NodeJS.ErrnoException).code ?? messageOf(err)})`);
+        continue;
+      }
+      if (text === null) vanished = true;
+      else out.push({ file, text });
+    }
+    if (!vanished || attempt >= 20) return out;
+  }
+}
+
+/**
+ * Every execution record, in no particular order. Only byte-identical
+ * copies count once (a fold cut short leaves a record in a journal and in
+ * the archive); two different records of one execution are both returned
+ * and reported, since they mean it ran twice.
+ */
+function allExecutions(h: FileHome): Execution[] {
+  const seen = new Map<string, string[]>();
+  const out: Execution[] = [];
+  for (const { file, text } of historyTexts(h)) {
+    const j = parseJournal<Execution>(text);
+    let foreign = 0;
+    for (const { line, value } of j.records) {
+      if (typeof value.execution_id !== 'string') {
+        foreign++;
+        continue;
+      }
+      const copies = seen.get(value.execution_id) ?? [];
+      if (copies.includes(line)) continue;
+      copies.push(line);
+      seen.set(value.execution_id, copies);
+      out.push(value);
+    }
+    reportDamage(h, file, j.corrupt + foreign, j.tail);
+  }
+  for (const [id, copies] of seen) {
+    if (copies.length > 1) reportProblem(h.problems, 'history', `execution ${id} has ${copies.length} different records (did it run twice?); all are shown`, null);
+  }
+  return out;
+}
+
+/** Lines of a history file that are not records are reported, never silently dropped. */
+function reportDamage(h: FileHome, file: string, corrupt: number, tail: string): void {
+  const rel = path.relative(h.home, file);
+  if (corrupt) reportProblem(h.problems, rel, `${corrupt} line(s) that are not execution records`, null);
+  // The last line of a journal whose writer lives may be being written right now.
+  const writer = historyWriter(path.basename(file));
+  if (tail && !(writer && tokenAlive(writer))) {
+    reportProblem(h.problems, rel, `torn last line (${Buffer.byteLength(tail)} bytes without a newline; the next fold sets it aside)`, null);
+  }
+}

@@ -1,0 +1,57 @@
+import { checkId } from '../../ids.js';
+import type { Execution } from '../../model.js';
+import { readBytes } from '../atomic.js';
+import { logPathIn, reportProblem } from '../policy.js';
+import type { HistoryStore } from '../roles.js';
+import type { PgSession } from './session.js';
+
+/** conductor.executions: one row per execution, with the output captured on its host as bytes. */
+export function pgHistory(s: PgSession): HistoryStore {
+  return {
+    /** The output captured on this host goes into the row, so `logs` works from every host. */
+    async recordExecution(x: Execution): Promise<void> {
+      const output = x.log ? readBytes(x.log) : null;
+      const body = JSON.stringify(x);
+      const rows = await s.q(
+        `INSERT INTO conductor.executions (execution_id, task_id, started_at, finished_at, body, output)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (execution_id) DO NOTHING RETURNING 1`,
+        [x.execution_id, x.task_id, x.started_at, x.finished_at, body, output],
+      );
+      if (rows.length) return;
+      // The same record again (an import, a retried write) is nothing; a different one means a run happened twice: surface it.
+      const same = await s.q('SELECT 1 FROM conductor.executions WHERE execution_id = $1 AND body = $2::jsonb', [x.execution_id, body]);
+      if (same.length) return;
+      const reason = `a second, different record of execution ${x.execution_id} (its entry ran twice)`;
+      await s.q('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [`executions/${x.execution_id}`, reason, body]);
+      reportProblem(s.problems, `executions/${x.execution_id}`, reason, 'quarantine');
+    },
+
+    async getExecution(executionId: string): Promise<Execution | null> {
+      const rows = await s.q('SELECT body FROM conductor.executions WHERE execution_id = $1', [checkId(executionId, 'execution id')]);
+      return rows[0]?.body ?? null;
+    },
+
+    async executionExists(executionId: string): Promise<boolean> {
+      return (await s.q('SELECT 1 FROM conductor.executions WHERE execution_id = $1', [executionId])).length > 0;
+    },
+
+    async listExecutions(filter: { taskId?: string; limit?: number } = {}): Promise<Execution[]> {
+      const rows = await s.q(
+        `SELECT body FROM conductor.executions WHERE ($1::text IS NULL OR task_id = $1)
+         ORDER BY started_at DESC, finished_at DESC, execution_id COLLATE "C" DESC LIMIT $2`,
+        [filter.taskId ?? null, filter.limit ?? null],
+      );
+      return rows.map((r) => r.body as Execution);
+    },
+
+    logPath(executionId: string): string {
+      return logPathIn(s.home, executionId);
+    },
+
+    async readLog(x: Execution): Promise<Buffer> {
+      const rows = await s.q('SELECT output FROM conductor.executions WHERE execution_id = $1', [x.execution_id]);
+      // A record written before its output was copied in (imported, or a crash in between): the local file.
+      return rows[0]?.output ?? ((x.log && readBytes(x.log)) || Buffer.alloc(0));
+    },
+  };
+}
