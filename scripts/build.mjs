@@ -21,12 +21,11 @@ await Promise.all(
 await build({
   ...common,
   entryPoints: ['src/main.ts'],
-  // Programs in other languages live in their own files (src/run/spawner.pl) and are bundled as text.
-  loader: { '.pl': 'text' },
   outfile: 'dist/conductor.cjs',
   sourcemap: 'linked',
-  // SQL (migrations, hot queries) lives in .sql files with a header each; bundled as their text.
-  loader: { '.sql': 'text' },
+  // Code in other languages lives in its own files with a header each, bundled as its text: the
+  // launcher helper (src/run/spawner.pl), SQL migrations and hot queries (src/store/postgres/).
+  loader: { '.pl': 'text', '.sql': 'text' },
   plugins: [
     {
       name: 'lazy-vendor',
