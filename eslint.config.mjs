@@ -4,7 +4,21 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const node = Object.fromEntries(
-  ['process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', '__dirname', 'require', 'module'].map((g) => [g, 'readonly']),
+  [
+    'process',
+    'console',
+    'Buffer',
+    'URL',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'performance',
+    '__dirname',
+    'require',
+    'module',
+  ].map((g) => [g, 'readonly']),
 );
 
 export default tseslint.config(
@@ -33,8 +47,15 @@ export default tseslint.config(
   {
     // Records read from files, rows and import documents are untrusted JSON: these modules take
     // them as `any` and check every field before anything typed sees them (store/check.ts).
-    files: ['src/store/check.ts', 'src/store/policy.ts', 'src/store/file/home.ts', 'src/store/file/schedules.ts',
-      'src/store/postgres/schedules.ts', 'src/store/postgres/session.ts', 'src/app/transfer.ts'],
+    files: [
+      'src/store/check.ts',
+      'src/store/policy.ts',
+      'src/store/file/home.ts',
+      'src/store/file/schedules.ts',
+      'src/store/postgres/schedules.ts',
+      'src/store/postgres/session.ts',
+      'src/app/transfer.ts',
+    ],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

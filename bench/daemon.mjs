@@ -45,8 +45,16 @@ export async function benchDaemon(seconds = 20, schedules = 10) {
   const p50 = percentile(lat, 50);
   const p99 = percentile(lat, 99);
   console.log(`due -> start over ${lat.length} runs   p50 ${fmt(p50)}, p99 ${fmt(p99)}, max ${fmt(Math.max(...lat))}`);
-  console.log(`idle daemon                 CPU ${idleCpu.toFixed(2)} % of one core (${os.cpus().length} cores), RSS ${idleRss.toFixed(0)} MB`);
-  return { runs: lat.length, due_to_start_p50_ms: p50, due_to_start_p99_ms: p99, idle_cpu_percent: idleCpu, idle_rss_mb: idleRss };
+  console.log(
+    `idle daemon                 CPU ${idleCpu.toFixed(2)} % of one core (${os.cpus().length} cores), RSS ${idleRss.toFixed(0)} MB`,
+  );
+  return {
+    runs: lat.length,
+    due_to_start_p50_ms: p50,
+    due_to_start_p99_ms: p99,
+    idle_cpu_percent: idleCpu,
+    idle_rss_mb: idleRss,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchDaemon();

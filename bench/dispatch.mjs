@@ -41,8 +41,16 @@ export async function benchDispatch(n = 2000, p = 8) {
   if (summary.succeeded !== n) throw new Error(`expected ${n} successes, got ${summary.succeeded}`);
   console.log(`xargs -P ${p} (baseline)      ${fmt(xargs)}`);
   console.log(`bare spawn loop in node      ${fmt(bare)}   ${ratio(bare, xargs)}`);
-  console.log(`conductor process            ${fmt(ours.ms)}   ${ratio(ours.ms, xargs)} of xargs, ${ratio(ours.ms, bare)} of bare spawn`);
-  return { xargs_ms: xargs, bare_spawn_ms: bare, conductor_ms: ours.ms, ratio_xargs: ours.ms / xargs, ratio_bare: ours.ms / bare };
+  console.log(
+    `conductor process            ${fmt(ours.ms)}   ${ratio(ours.ms, xargs)} of xargs, ${ratio(ours.ms, bare)} of bare spawn`,
+  );
+  return {
+    xargs_ms: xargs,
+    bare_spawn_ms: bare,
+    conductor_ms: ours.ms,
+    ratio_xargs: ours.ms / xargs,
+    ratio_bare: ours.ms / bare,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchDispatch();

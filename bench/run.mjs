@@ -7,7 +7,9 @@ import { benchStores } from './stores.mjs';
 import { cleanup } from './lib.mjs';
 import * as os from 'node:os';
 
-console.log(`# conductor benchmarks — ${new Date().toISOString()} — node ${process.version}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
+console.log(
+  `# conductor benchmarks — ${new Date().toISOString()} — node ${process.version}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+);
 const results = {};
 results.cli_start = benchCliStart();
 cleanup();

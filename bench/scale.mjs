@@ -28,7 +28,15 @@ export async function benchScale(n = 100_000, probe = 1000) {
   console.log(`status --json                ${fmt(status.ms)}`);
   console.log(`stats --json                 ${fmt(stats.ms)}`);
   console.log(`process pass                 ${fmt(pass.ms)}, peak RSS ${pass.peakMb.toFixed(0)} MB`);
-  return { entries: count, enqueue_at0_ms: at0, enqueue_atN_ms: atN, enqueue_ratio: atN / at0, status_ms: status.ms, stats_ms: stats.ms, process_peak_rss_mb: pass.peakMb };
+  return {
+    entries: count,
+    enqueue_at0_ms: at0,
+    enqueue_atN_ms: atN,
+    enqueue_ratio: atN / at0,
+    status_ms: status.ms,
+    stats_ms: stats.ms,
+    process_peak_rss_mb: pass.peakMb,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchScale(Number(process.argv[2]) || 100_000);

@@ -23,7 +23,10 @@ function startCluster() {
 }
 
 function stopCluster() {
-  execFileSync('bash', [path.join(ROOT, 'scripts', 'pg-cluster.sh'), 'stop'], { env: { ...process.env, CONDUCTOR_PG_PORT: PORT }, stdio: 'ignore' });
+  execFileSync('bash', [path.join(ROOT, 'scripts', 'pg-cluster.sh'), 'stop'], {
+    env: { ...process.env, CONDUCTOR_PG_PORT: PORT },
+    stdio: 'ignore',
+  });
 }
 
 function drainParallel(homes, env, p) {
@@ -45,7 +48,10 @@ function drainParallel(homes, env, p) {
 }
 
 async function measure(label, dir, store, n, p) {
-  const env = { CONDUCTOR_RESOURCES_FILE: idleReadings(dir), ...(store ? { CONDUCTOR_STORE: store } : { CONDUCTOR_STORE: 'file' }) };
+  const env = {
+    CONDUCTOR_RESOURCES_FILE: idleReadings(dir),
+    ...(store ? { CONDUCTOR_STORE: store } : { CONDUCTOR_STORE: 'file' }),
+  };
   const home = `${dir}/${label}`;
   conductor(home, ['create', 'noop', 'Noop', 'true', 'event', 'never'], env);
   const enqueue = conductor(home, ['queue', 'noop', '--count', String(n)], env).ms;
@@ -55,7 +61,11 @@ async function measure(label, dir, store, n, p) {
   if (store) {
     // Three dispatchers, each with its own local home, share the queue; --max-concurrent is global.
     conductor(home, ['queue', 'noop', '--count', String(n)], env);
-    const r = await drainParallel([1, 2, 3].map((i) => `${dir}/${label}-host${i}`), env, p);
+    const r = await drainParallel(
+      [1, 2, 3].map((i) => `${dir}/${label}-host${i}`),
+      env,
+      p,
+    );
     if (r.succeeded !== n) throw new Error(`${label}: 3 dispatchers ran ${r.succeeded} of ${n}`);
     three = r.ms;
   }
@@ -73,10 +83,18 @@ export async function benchStores(n = 2000, p = 8) {
     const dir = tempDir('stores');
     const file = await measure('file', dir, null, n, p);
     const pg = await measure('pg', dir, url, n, p);
-    console.log(`enqueue ${n} (one queue --count)   file ${fmt(file.enqueue)}   postgres ${fmt(pg.enqueue)}   ${ratio(pg.enqueue, file.enqueue)}`);
-    console.log(`drain, one process pass         file ${fmt(file.drain)}   postgres ${fmt(pg.drain)}   ${ratio(pg.drain, file.drain)}`);
-    console.log(`drain, 3 dispatchers (postgres)                      ${fmt(pg.three)}   ${ratio(pg.three, file.drain)} of one file pass`);
-    console.log(`throughput: file ${Math.round(n / (file.drain / 1000))}/s, postgres ${Math.round(n / (pg.drain / 1000))}/s, postgres x3 ${Math.round(n / (pg.three / 1000))}/s`);
+    console.log(
+      `enqueue ${n} (one queue --count)   file ${fmt(file.enqueue)}   postgres ${fmt(pg.enqueue)}   ${ratio(pg.enqueue, file.enqueue)}`,
+    );
+    console.log(
+      `drain, one process pass         file ${fmt(file.drain)}   postgres ${fmt(pg.drain)}   ${ratio(pg.drain, file.drain)}`,
+    );
+    console.log(
+      `drain, 3 dispatchers (postgres)                      ${fmt(pg.three)}   ${ratio(pg.three, file.drain)} of one file pass`,
+    );
+    console.log(
+      `throughput: file ${Math.round(n / (file.drain / 1000))}/s, postgres ${Math.round(n / (pg.drain / 1000))}/s, postgres x3 ${Math.round(n / (pg.three / 1000))}/s`,
+    );
     return { file, postgres: pg, ratio_drain: pg.drain / file.drain, ratio_enqueue: pg.enqueue / file.enqueue };
   } finally {
     stopCluster();

@@ -14,7 +14,12 @@ rmSync('dist', { recursive: true, force: true });
 
 await Promise.all(
   LAZY.map((name) =>
-    build({ ...common, external: ['pg-native', 'pg-cloudflare', 'cloudflare:sockets'], stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.' }, outfile: `dist/vendor/${name}.cjs` }),
+    build({
+      ...common,
+      external: ['pg-native', 'pg-cloudflare', 'cloudflare:sockets'],
+      stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.' },
+      outfile: `dist/vendor/${name}.cjs`,
+    }),
   ),
 );
 
@@ -46,7 +51,11 @@ import { mkdtempSync, rmSync as rm } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 const scratch = mkdtempSync(join(tmpdir(), 'conductor-build-'));
-const run = (args) => execFileSync(process.execPath, ['bin/conductor', '--home', join(scratch, 'home'), ...args], { stdio: 'ignore', env: { ...process.env, CONDUCTOR_STORE: 'file' } });
+const run = (args) =>
+  execFileSync(process.execPath, ['bin/conductor', '--home', join(scratch, 'home'), ...args], {
+    stdio: 'ignore',
+    env: { ...process.env, CONDUCTOR_STORE: 'file' },
+  });
 try {
   run(['create', 'warm', 'Warm', 'true', 'event', 'warm.up']);
   rm('dist/conductor.cjs.cache', { force: true });

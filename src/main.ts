@@ -37,7 +37,9 @@ applyTestHooks(settings().testHooks);
 // UTF-8 would be changed (into U+FFFD) without a word. Refused instead.
 const badArg = nonUtf8Argument(process.argv);
 if (badArg !== null) {
-  process.stderr.write(`conductor: argument '${badArg}' is not valid UTF-8: conductor stores text; write it in UTF-8 (or let the handler produce the bytes, e.g. printf '\\377')\n`);
+  process.stderr.write(
+    `conductor: argument '${badArg}' is not valid UTF-8: conductor stores text; write it in UTF-8 (or let the handler produce the bytes, e.g. printf '\\377')\n`,
+  );
   process.exit(2);
 }
 
@@ -67,11 +69,8 @@ const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => s
 // Every verb has finished its work when its action resolves, so exit as soon
 // as output is flushed (a full pipe makes writes asynchronous): Node's
 // orderly teardown would add ~10 ms to every crontab call.
-program.parseAsync(process.argv).then(
-  async () => {
-    reportLeftProblems();
-    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-    process.exit(process.exitCode ?? 0);
-  },
-  fail,
-);
+program.parseAsync(process.argv).then(async () => {
+  reportLeftProblems();
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(process.exitCode ?? 0);
+}, fail);

@@ -64,7 +64,10 @@ export function nonUtf8Argument(argv: string[]): string | null {
   }
   const args = splitNul(raw);
   for (const bytes of args.slice(Math.max(0, args.length - (argv.length - 2)))) {
-    if (strictUtf8(bytes) === null) return [...bytes].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+    if (strictUtf8(bytes) === null)
+      return [...bytes]
+        .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+        .join('');
   }
   return null;
 }

@@ -19,11 +19,27 @@ export function pinnedClock(pinned: string | undefined): Clock {
 
 const UNITS: Record<string, number> = {
   ms: 1,
-  s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
-  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, hour: 3_600_000, hours: 3_600_000,
-  d: 86_400_000, day: 86_400_000, days: 86_400_000,
-  w: 604_800_000, week: 604_800_000, weeks: 604_800_000,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hrs: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+  w: 604_800_000,
+  week: 604_800_000,
+  weeks: 604_800_000,
 };
 
 /**
@@ -36,7 +52,9 @@ export const MAX_DURATION_MS = 3650 * 86_400_000;
 /** Parses `30 seconds`, `5m`, `1.5h`, `2 days`; a bare number means seconds. At most MAX_DURATION_MS. */
 export function parseDuration(text: unknown, what = 'duration'): number {
   if (typeof text === 'number' && Number.isFinite(text) && text > 0) return checkMax(Math.round(text * 1000), text, what);
-  const s = String(text ?? '').trim().toLowerCase();
+  const s = String(text ?? '')
+    .trim()
+    .toLowerCase();
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(s);
   const unit = m ? (m[2] === '' ? 1000 : UNITS[m[2]]) : undefined;
   if (!m || unit === undefined) {
@@ -72,11 +90,19 @@ export function parseTimestamp(text: string, what: string): number {
   if (!m) throw new InputError(`invalid ${what} '${text}': expected an ISO-8601 date and time, e.g. 2026-12-24T18:00:00Z`);
   const [y, mo, d, h, mi, s = 0] = m.slice(1, 7).map((v) => Number(v ?? 0));
   const day = new Date(Date.UTC(2000, mo - 1, d));
-  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || (mo === 2 && d === 29 && !leapYear(y)) || h > 23 || mi > 59 || s > 59) {
+  if (
+    day.getUTCMonth() !== mo - 1 ||
+    day.getUTCDate() !== d ||
+    (mo === 2 && d === 29 && !leapYear(y)) ||
+    h > 23 ||
+    mi > 59 ||
+    s > 59
+  ) {
     throw new InputError(`invalid ${what} '${text}': no such date or time`);
   }
   const t = Date.parse(text.trim().replace(' ', 'T'));
-  if (Number.isNaN(t) || !instantInRange(t)) throw new InputError(`invalid ${what} '${text}': must lie in the years 1970 to 9999 (UTC)`);
+  if (Number.isNaN(t) || !instantInRange(t))
+    throw new InputError(`invalid ${what} '${text}': must lie in the years 1970 to 9999 (UTC)`);
   return t;
 }
 
@@ -116,15 +142,26 @@ function formatterFor(tz: string): Intl.DateTimeFormat {
     f = new Intl.DateTimeFormat('en-US', {
       timeZone: tz,
       hourCycle: 'h23',
-      year: 'numeric', month: '2-digit', day: '2-digit',
-      hour: '2-digit', minute: '2-digit', second: '2-digit',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
     });
     offsetFormatters.set(tz, f);
   }
   return f;
 }
 
-export interface WallTime { y: number; mo: number; d: number; h: number; mi: number; s: number }
+export interface WallTime {
+  y: number;
+  mo: number;
+  d: number;
+  h: number;
+  mi: number;
+  s: number;
+}
 
 /** The wall-clock fields of an instant in a zone. */
 export function wallTime(ms: number, tz: string): WallTime {
@@ -142,9 +179,7 @@ export function offsetMinutes(ms: number, tz: string): number {
 
 /** TZ (Settings.tz) when it names a valid zone, else the system's. */
 export function localZone(tz: string | undefined = settings().tz): string {
-  return tz && isValidZone(tz)
-    ? tz
-    : Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  return tz && isValidZone(tz) ? tz : Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
 export function isValidZone(tz: string): boolean {

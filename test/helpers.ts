@@ -61,7 +61,10 @@ export function tempHome(): string {
   homes.push(dir);
   const home = path.join(dir, 'home');
   if (STORE === 'postgres') {
-    const name = `ct_${path.basename(dir).replace(/[^A-Za-z0-9]/g, '_').toLowerCase()}`;
+    const name = `ct_${path
+      .basename(dir)
+      .replace(/[^A-Za-z0-9]/g, '_')
+      .toLowerCase()}`;
     psql(`CREATE DATABASE ${name}`);
     databases.push(name);
     const url = databaseUrl(name);

@@ -55,7 +55,10 @@ export function parseScheduleFile(bytes: Buffer): ParsedFile {
   let seq: Node | null | undefined = doc.contents as Node | null;
   if (isMap(seq)) seq = seq.get('schedules', true) as Node | undefined;
   if (!isSeq(seq)) {
-    return { definitions: [], problems: [{ line: 1, message: 'expected a list of schedules, or a mapping with the list under schedules:' }] };
+    return {
+      definitions: [],
+      problems: [{ line: 1, message: 'expected a list of schedules, or a mapping with the list under schedules:' }],
+    };
   }
   const definitions: Definition[] = [];
   const seen = new Map<string, number>();
@@ -89,9 +92,27 @@ export interface Change {
 }
 
 const DEF_KEYS: (keyof Definition)[] = [
-  'task_name', 'handler', 'schedule_type', 'schedule_expr', 'priority', 'enabled', 'circuit_breaker', 'retry_policy',
-  'retries', 'backoff', 'timeout', 'cpu', 'mem', 'tz', 'overlap', 'catch_up', 'depends_on', 'cwd', 'env',
-  'breaker_threshold', 'breaker_cooldown',
+  'task_name',
+  'handler',
+  'schedule_type',
+  'schedule_expr',
+  'priority',
+  'enabled',
+  'circuit_breaker',
+  'retry_policy',
+  'retries',
+  'backoff',
+  'timeout',
+  'cpu',
+  'mem',
+  'tz',
+  'overlap',
+  'catch_up',
+  'depends_on',
+  'cwd',
+  'env',
+  'breaker_threshold',
+  'breaker_cooldown',
 ];
 const TIMING: (keyof Definition)[] = ['schedule_type', 'schedule_expr', 'tz', 'enabled'];
 
@@ -130,7 +151,7 @@ export async function applyPlan(ctx: Context, defs: Definition[], changes: Chang
   await ctx.store.withLock(CREATE_LOCK, async () => {
     const now = ctx.clock();
     const created = changes.filter((c) => c.op === '+').map((c) => newSchedule(byId.get(c.task_id)!, now));
-    if (created.length && !await ctx.store.createSchedules(created)) {
+    if (created.length && !(await ctx.store.createSchedules(created))) {
       const taken: string[] = [];
       for (const s of created) if (await ctx.store.scheduleExists(s.task_id)) taken.push(s.task_id);
       throw new InputError(`task id '${taken[0] ?? created[0].task_id}' was created meanwhile; nothing applied, run apply again`);
@@ -149,7 +170,12 @@ async function updateFromDefinition(ctx: Context, def: Definition, fields: strin
       ...cur,
       ...def,
       updated_at: isoInZone(now),
-      next_execution: retime ? isoOrNull(firstRun(def, now, cur.schedule_type === 'once' && def.schedule_expr === cur.schedule_expr && cur.once_fired), def.tz) : cur.next_execution,
+      next_execution: retime
+        ? isoOrNull(
+            firstRun(def, now, cur.schedule_type === 'once' && def.schedule_expr === cur.schedule_expr && cur.once_fired),
+            def.tz,
+          )
+        : cur.next_execution,
       once_fired: retime && def.schedule_expr !== cur.schedule_expr ? false : cur.once_fired,
     };
   });
@@ -191,7 +217,12 @@ export interface ApplyDocument {
 }
 
 /** Makes the schedules match a parsed file, all or nothing; a dry run only plans. */
-export async function applySchedules(ctx: Context, source: string, parsed: ParsedFile, o: { prune: boolean; dryRun: boolean }): Promise<ApplyDocument> {
+export async function applySchedules(
+  ctx: Context,
+  source: string,
+  parsed: ParsedFile,
+  o: { prune: boolean; dryRun: boolean },
+): Promise<ApplyDocument> {
   if (parsed.problems.length) throw problemsError(source, parsed.problems);
   const changes = await planApply(ctx, parsed.definitions, o.prune);
   if (!o.dryRun) await applyPlan(ctx, parsed.definitions, changes);

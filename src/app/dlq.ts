@@ -17,7 +17,7 @@ export async function retryDeadLetter(ctx: Context, id: string): Promise<Entry> 
   if (!d) throw new InputError(`unknown entry id '${id}' (not in the dead-letter queue)`);
   const { dead_at: _a, log_tail: _t, last_error: _e, last_exit_code: _c, ...entry } = d;
   const e: Entry = { ...entry, status: 'queued', attempt: 1, not_before: null, source: 'dlq-retry' };
-  if (!await ctx.store.enqueue(e)) throw new InputError(`entry '${id}' is already queued`);
+  if (!(await ctx.store.enqueue(e))) throw new InputError(`entry '${id}' is already queued`);
   return e;
 }
 

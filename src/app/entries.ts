@@ -84,8 +84,22 @@ export async function buildRunGroup(ctx: Context, target: Schedule, nowMs: numbe
 export function endedWithoutRun(e: Entry, status: ExecStatus, error: string, atMs: number, log: string | null = null): Execution {
   const at = isoMsInZone(atMs);
   return {
-    format: FORMAT, execution_id: `${e.entry_id}.${e.runs + 1}`, entry_id: e.entry_id, task_id: e.task_id, attempt: e.attempt,
-    status, exit_code: null, signal: null, started_at: at, finished_at: at, duration_ms: 0,
-    peak_cpu_percent: null, peak_memory_mb: null, log, error, event: e.event, scheduled_for: e.scheduled_for,
+    format: FORMAT,
+    execution_id: `${e.entry_id}.${e.runs + 1}`,
+    entry_id: e.entry_id,
+    task_id: e.task_id,
+    attempt: e.attempt,
+    status,
+    exit_code: null,
+    signal: null,
+    started_at: at,
+    finished_at: at,
+    duration_ms: 0,
+    peak_cpu_percent: null,
+    peak_memory_mb: null,
+    log,
+    error,
+    event: e.event,
+    scheduled_for: e.scheduled_for,
   };
 }

@@ -27,7 +27,13 @@ export function eventDepthCap(ctx: Pick<Context, 'maxEventDepth'>): number {
  * Queues every enabled event schedule listening to `event`. The payload goes
  * into the entry and reaches the handler only as CONDUCTOR_PAYLOAD.
  */
-export async function trigger(ctx: Context, event: string, payload: string | null, depth: number, taskId: string | null): Promise<TriggerResult> {
+export async function trigger(
+  ctx: Context,
+  event: string,
+  payload: string | null,
+  depth: number,
+  taskId: string | null,
+): Promise<TriggerResult> {
   const now = ctx.clock();
   const cap = eventDepthCap(ctx);
   if (depth > cap) {
@@ -49,7 +55,10 @@ export async function trigger(ctx: Context, event: string, payload: string | nul
  * A trigger from outside (the CLI, an HTTP request): the document to answer
  * with, and the note (a chain too deep) that goes beside it, not into it.
  */
-export async function triggerEvent(ctx: Context, input: { event: string; payload: string | null; depth: number }): Promise<{ document: TriggerDocument; note: string | null }> {
+export async function triggerEvent(
+  ctx: Context,
+  input: { event: string; payload: string | null; depth: number },
+): Promise<{ document: TriggerDocument; note: string | null }> {
   const bad = checkEventName(input.event);
   if (bad) throw new InputError(bad);
   const res = await trigger(ctx, input.event, input.payload, input.depth, null);

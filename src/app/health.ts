@@ -27,17 +27,32 @@ export async function checkHealth(ctx: Context, o: { maxAgeMs: number }): Promis
   if (!hb) add('heartbeat', false, 'no process pass has ever run on this home');
   else {
     const age = now - Date.parse(hb.at);
-    add('heartbeat', age <= o.maxAgeMs, `last ${hb.mode} heartbeat ${formatDuration(Math.max(0, age))} ago (max ${formatDuration(o.maxAgeMs)})`);
+    add(
+      'heartbeat',
+      age <= o.maxAgeMs,
+      `last ${hb.mode} heartbeat ${formatDuration(Math.max(0, age))} ago (max ${formatDuration(o.maxAgeMs)})`,
+    );
   }
   let orphans = 0;
   for (const r of await store.listRunning()) if (!(await store.ownerAlive(r.owner))) orphans++;
-  add('running', orphans === 0, orphans ? `${orphans} running entr${orphans === 1 ? 'y has' : 'ies have'} no live dispatcher (the next process recovers them)` : 'no orphaned running entries');
+  add(
+    'running',
+    orphans === 0,
+    orphans
+      ? `${orphans} running entr${orphans === 1 ? 'y has' : 'ies have'} no live dispatcher (the next process recovers them)`
+      : 'no orphaned running entries',
+  );
   for (const f of await store.healthFindings(now)) add(f.check, f.ok, f.message);
   const stats = await collectStats(ctx);
-  const quarantined = store.kind === 'file' ? `${stats.quarantined} file(s) in quarantine/` : `${stats.quarantined} record(s) in quarantine`;
+  const quarantined =
+    store.kind === 'file' ? `${stats.quarantined} file(s) in quarantine/` : `${stats.quarantined} record(s) in quarantine`;
   add('quarantine', stats.quarantined === 0, stats.quarantined ? quarantined : 'no quarantined files');
   const open = Object.entries(stats.breakers).filter(([, s]) => s !== 'closed');
-  add('breakers', open.length === 0, open.length ? `breakers not closed: ${open.map(([n, s]) => `${n} (${s})`).join(', ')}` : 'all breakers closed');
+  add(
+    'breakers',
+    open.length === 0,
+    open.length ? `breakers not closed: ${open.map(([n, s]) => `${n} (${s})`).join(', ')}` : 'all breakers closed',
+  );
   add('dlq', stats.dlq === 0, `${stats.dlq} dead letter(s)`);
   if (stats.paused) add('paused', true, 'home is paused');
   return { healthy: findings.every((f) => f.ok), findings };

@@ -28,7 +28,11 @@ export function describeCron(expr: string): string | null {
 }
 
 export async function breakerStateOf(ctx: Context, s: Schedule): Promise<BreakerState> {
-  return breakerStateAt(await ctx.store.readBreaker(s.circuit_breaker), ctx.clock(), parseDuration(s.breaker_cooldown, 'breaker cooldown'));
+  return breakerStateAt(
+    await ctx.store.readBreaker(s.circuit_breaker),
+    ctx.clock(),
+    parseDuration(s.breaker_cooldown, 'breaker cooldown'),
+  );
 }
 
 export async function publicSchedule(ctx: Context, s: Schedule): Promise<ScheduleView> {

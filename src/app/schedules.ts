@@ -80,7 +80,7 @@ export async function createSchedule(ctx: Context, def: Definition): Promise<Sch
     if (await ctx.store.scheduleExists(def.task_id)) throw new InputError(`task id '${def.task_id}' already exists`);
     if (def.depends_on.length) checkDependencyGraph(await dependencyGraph(ctx, [def]));
     const s = newSchedule(def, ctx.clock());
-    if (!await ctx.store.createSchedule(s)) throw new InputError(`task id '${def.task_id}' already exists`);
+    if (!(await ctx.store.createSchedule(s))) throw new InputError(`task id '${def.task_id}' already exists`);
     return s;
   });
   return publicSchedule(ctx, s);
@@ -91,7 +91,10 @@ export async function setEnabled(ctx: Context, id: string, enabled: boolean): Pr
   checkId(id);
   const now = ctx.clock();
   const s = await ctx.store.updateSchedule(id, (cur) => {
-    if (cur.enabled === enabled && (enabled ? cur.next_execution !== null || cur.schedule_type === 'event' || cur.once_fired : true)) {
+    if (
+      cur.enabled === enabled &&
+      (enabled ? cur.next_execution !== null || cur.schedule_type === 'event' || cur.once_fired : true)
+    ) {
       return undefined;
     }
     const next = enabled ? firstRun({ ...cur, enabled }, now, cur.once_fired) : null;
@@ -152,12 +155,17 @@ export async function missingSchedule(store: Store, id: string): Promise<Error> 
   }
   const earlier = (await store.listQuarantine()).filter((q) => quarantinedFrom(q.file, id)).pop();
   // A PostgreSQL row is listed as 'quarantine/<n> (schedules/<id>)': the id is already said.
-  if (earlier) return new RunError(`schedule ${id} was set aside: ${earlier.reason} (${earlier.file.replace(` (schedules/${id})`, '')})`);
+  if (earlier)
+    return new RunError(`schedule ${id} was set aside: ${earlier.reason} (${earlier.file.replace(` (schedules/${id})`, '')})`);
   return new InputError(`unknown task id '${id}'`);
 }
 
 /** quarantine/schedules__<id>.json[.<ms>] (files) or quarantine/<n> (schedules/<id>) (PostgreSQL). */
 function quarantinedFrom(file: string, id: string): boolean {
   const name = `quarantine/schedules__${id}.json`;
-  return file === name || (file.startsWith(`${name}.`) && /^\d+$/.test(file.slice(name.length + 1))) || file.endsWith(` (schedules/${id})`);
+  return (
+    file === name ||
+    (file.startsWith(`${name}.`) && /^\d+$/.test(file.slice(name.length + 1))) ||
+    file.endsWith(` (schedules/${id})`)
+  );
 }

@@ -41,7 +41,11 @@ export async function collectStats(ctx: Context): Promise<Stats> {
     prio[s.priority] = (prio[s.priority] ?? 0) + 1;
     byType[s.schedule_type] = (byType[s.schedule_type] ?? 0) + 1;
     if (!(s.circuit_breaker in breakers)) {
-      breakers[s.circuit_breaker] = breakerStateAt(await store.readBreaker(s.circuit_breaker), now, parseDuration(s.breaker_cooldown, 'breaker cooldown'));
+      breakers[s.circuit_breaker] = breakerStateAt(
+        await store.readBreaker(s.circuit_breaker),
+        now,
+        parseDuration(s.breaker_cooldown, 'breaker cooldown'),
+      );
     }
   }
   // Counters of deleted schedules: a home's totals never go down.
@@ -81,7 +85,9 @@ export function prometheusText(s: Stats): string {
   const metric = (name: string, type: string, help: string, samples: [Record<string, string>, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of samples) {
-      const l = Object.entries(labels).map(([k, val]) => `${k}="${esc(val)}"`).join(',');
+      const l = Object.entries(labels)
+        .map(([k, val]) => `${k}="${esc(val)}"`)
+        .join(',');
       out.push(`${name}${l ? `{${l}}` : ''} ${v}`);
     }
   };
@@ -89,10 +95,20 @@ export function prometheusText(s: Stats): string {
   metric('conductor_schedules_enabled', 'gauge', 'Schedules enabled.', [[{}, s.enabled]]);
   metric('conductor_queue_depth', 'gauge', 'Entries waiting in the queue.', [[{}, s.queued]]);
   metric('conductor_executing', 'gauge', 'Entries running now.', [[{}, s.executing]]);
-  metric('conductor_executions_total', 'counter', 'Executions by outcome.', [[{ status: 'success' }, s.completed], [{ status: 'failed' }, s.failed]]);
+  metric('conductor_executions_total', 'counter', 'Executions by outcome.', [
+    [{ status: 'success' }, s.completed],
+    [{ status: 'failed' }, s.failed],
+  ]);
   metric('conductor_dlq_entries', 'gauge', 'Entries in the dead-letter queue.', [[{}, s.dlq]]);
-  metric('conductor_execution_duration_ms_avg', 'gauge', 'Average execution duration in milliseconds.', [[{}, s.average_duration_ms]]);
-  metric('conductor_breaker_open', 'gauge', 'Circuit breakers: 1 if open or half-open.', Object.entries(s.breakers).map(([name, st]) => [{ breaker: name, state: st }, st === 'closed' ? 0 : 1]));
+  metric('conductor_execution_duration_ms_avg', 'gauge', 'Average execution duration in milliseconds.', [
+    [{}, s.average_duration_ms],
+  ]);
+  metric(
+    'conductor_breaker_open',
+    'gauge',
+    'Circuit breakers: 1 if open or half-open.',
+    Object.entries(s.breakers).map(([name, st]) => [{ breaker: name, state: st }, st === 'closed' ? 0 : 1]),
+  );
   metric('conductor_quarantined_files', 'gauge', 'Files set aside as unreadable.', [[{}, s.quarantined]]);
   metric('conductor_paused', 'gauge', '1 if the home is paused.', [[{}, s.paused ? 1 : 0]]);
   return out.join('\n') + '\n';

@@ -32,19 +32,27 @@ interface BlockedReport {
 }
 
 /** The queue as `status` shows it: the rows (`status --json`) and whether the home is paused. */
-export async function queueStatus(ctx: Context, o: { starvationMs: number; withPaused: boolean }): Promise<{ rows: StatusRow[]; paused: boolean }> {
+export async function queueStatus(
+  ctx: Context,
+  o: { starvationMs: number; withPaused: boolean },
+): Promise<{ rows: StatusRow[]; paused: boolean }> {
   const now = ctx.clock();
   const blocked = await ctx.store.readState<BlockedReport>('blocked');
   const running = (await ctx.store.listRunning()).map((r) => runningRow(r, now, o.starvationMs));
   // Queued entries come from their file names alone (one readdir, however long the queue).
-  const queued = (await ctx.store.listQueued()).sort((a, b) => a.enqueued_ms - b.enqueued_ms || (a.entry_id < b.entry_id ? -1 : 1));
+  const queued = (await ctx.store.listQueued()).sort(
+    (a, b) => a.enqueued_ms - b.enqueued_ms || (a.entry_id < b.entry_id ? -1 : 1),
+  );
   // Each task's schedule is read once, however many of its entries wait.
   const schedules = new Map<string, Schedule | null>();
   for (const r of queued) if (!schedules.has(r.task_id)) schedules.set(r.task_id, await ctx.store.readSchedule(r.task_id));
   // Only an entry of a run group is read whole: its group and what it waits for are not in its name.
   const groups = new Map<string, Entry | null>();
   for (const r of queued) if (r.grouped) groups.set(r.entry_id, await ctx.store.readQueued(r));
-  const rows = [...running, ...queued.map((r) => queuedRow(r, schedules.get(r.task_id), groups.get(r.entry_id), blocked, now, o.starvationMs))];
+  const rows = [
+    ...running,
+    ...queued.map((r) => queuedRow(r, schedules.get(r.task_id), groups.get(r.entry_id), blocked, now, o.starvationMs)),
+  ];
   // Read only for a person: a script asking for JSON does not pay for it.
   const paused = o.withPaused ? await ctx.store.isPaused() : false;
   return { rows, paused };
@@ -70,7 +78,14 @@ function runningRow({ entry: e }: RunningRecord, now: number, starvationMs: numb
   };
 }
 
-function queuedRow(r: QueuedRef, s: Schedule | null | undefined, full: Entry | null | undefined, blocked: BlockedReport | null, now: number, starvationMs: number): StatusRow {
+function queuedRow(
+  r: QueuedRef,
+  s: Schedule | null | undefined,
+  full: Entry | null | undefined,
+  blocked: BlockedReport | null,
+  now: number,
+  starvationMs: number,
+): StatusRow {
   const row: StatusRow = {
     entry_id: r.entry_id,
     task_id: r.task_id,
@@ -89,9 +104,10 @@ function queuedRow(r: QueuedRef, s: Schedule | null | undefined, full: Entry | n
     row.group = full.group;
     row.after = full.after;
   }
-  const why = r.not_before_ms !== null && r.not_before_ms > now
-    ? `retry not before ${row.not_before}`
-    : blocked?.entries?.[r.entry_id]?.reason ?? blocked?.rest;
+  const why =
+    r.not_before_ms !== null && r.not_before_ms > now
+      ? `retry not before ${row.not_before}`
+      : (blocked?.entries?.[r.entry_id]?.reason ?? blocked?.rest);
   if (why) row.blocked_reason = why;
   return row;
 }

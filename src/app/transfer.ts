@@ -31,7 +31,9 @@ export async function exportState(ctx: Context): Promise<Dump> {
   const running = await store.listRunning();
   // A running entry belongs to a live dispatcher; copying it would run it twice or lose it.
   if (running.length) {
-    throw new RunError(`${running.length} entr${running.length === 1 ? 'y is' : 'ies are'} running; pause and let them finish before exporting`);
+    throw new RunError(
+      `${running.length} entr${running.length === 1 ? 'y is' : 'ies are'} running; pause and let them finish before exporting`,
+    );
   }
   const executions: Dump['executions'] = [];
   for (const x of (await store.listExecutions()).reverse()) executions.push({ ...x, ...outputField(await store.readLog(x)) });
@@ -65,7 +67,14 @@ export interface ExportSummary {
 }
 
 export function exportSummary(d: Dump, output: string): ExportSummary {
-  return { output, schedules: d.schedules.length, queued: d.queue.length, executions: d.executions.length, dlq: d.dlq.length, breakers: d.breakers.length };
+  return {
+    output,
+    schedules: d.schedules.length,
+    queued: d.queue.length,
+    executions: d.executions.length,
+    dlq: d.dlq.length,
+    breakers: d.breakers.length,
+  };
 }
 
 /** Captured output as JSON text: as it is when it is UTF-8, else base64 with its encoding named. */
@@ -104,8 +113,20 @@ export function parseDump(text: string, source: string): Dump {
   const unless = (ok: boolean) => (ok ? null : 'a field is missing or invalid');
   list('schedules', (s) => (isId(s.task_id) ? scheduleProblem(s, s.task_id, 'task id') : 'invalid task_id'), 'schedule');
   list('queue', entryProblem, 'queue entry');
-  list('executions', (x) => unless(isId(x.execution_id) && isId(x.task_id) && typeof x.status === 'string' && !Number.isNaN(Date.parse(x.started_at)) && !Number.isNaN(Date.parse(x.finished_at))
-    && (x.output_encoding === undefined || (x.output_encoding === 'base64' && typeof x.output === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(x.output)))), 'execution');
+  list(
+    'executions',
+    (x) =>
+      unless(
+        isId(x.execution_id) &&
+          isId(x.task_id) &&
+          typeof x.status === 'string' &&
+          !Number.isNaN(Date.parse(x.started_at)) &&
+          !Number.isNaN(Date.parse(x.finished_at)) &&
+          (x.output_encoding === undefined ||
+            (x.output_encoding === 'base64' && typeof x.output === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(x.output))),
+      ),
+    'execution',
+  );
   list('dlq', deadLetterProblem, 'dead letter');
   list('breakers', (b) => unless(isId(b.name) && ['closed', 'open', 'half-open'].includes(b.state)), 'breaker');
   return d as Dump;
@@ -128,9 +149,15 @@ export interface ImportResult {
  */
 export async function importState(ctx: Context, d: Dump): Promise<ImportResult> {
   const { store } = ctx;
-  for (const s of d.schedules) if (await store.scheduleExists(s.task_id)) throw new InputError(`task id '${s.task_id}' already exists in the target store; nothing imported`);
-  for (const e of d.queue) if (await store.entryIsLive(e.entry_id)) throw new InputError(`entry id '${e.entry_id}' already exists in the target store; nothing imported`);
-  for (const e of d.dlq) if (await store.entryIsLive(e.entry_id)) throw new InputError(`dead letter '${e.entry_id}' already exists in the target store; nothing imported`);
+  for (const s of d.schedules)
+    if (await store.scheduleExists(s.task_id))
+      throw new InputError(`task id '${s.task_id}' already exists in the target store; nothing imported`);
+  for (const e of d.queue)
+    if (await store.entryIsLive(e.entry_id))
+      throw new InputError(`entry id '${e.entry_id}' already exists in the target store; nothing imported`);
+  for (const e of d.dlq)
+    if (await store.entryIsLive(e.entry_id))
+      throw new InputError(`dead letter '${e.entry_id}' already exists in the target store; nothing imported`);
   const res: ImportResult = { schedules: 0, queued: 0, executions: 0, executions_present: 0, dlq: 0, breakers: 0 };
   for (const s of d.schedules) if (await store.createSchedule(s)) res.schedules++;
   for (const b of d.breakers) {

@@ -16,7 +16,8 @@ export function registerApply(program: Command): void {
       if (parsed.problems.length) {
         // Refused before the store is opened (which would create the home); the first problem is
         // the error, the others are said before it.
-        for (const p of parsed.problems.slice(1)) process.stderr.write(`conductor: ${printable(`${file}:${p.line ?? '?'}: ${p.message}`)}\n`);
+        for (const p of parsed.problems.slice(1))
+          process.stderr.write(`conductor: ${printable(`${file}:${p.line ?? '?'}: ${p.message}`)}\n`);
         throw problemsError(file, parsed.problems);
       }
       const ctx = await openContext(cmd);
@@ -33,6 +34,8 @@ export function registerApply(program: Command): void {
         process.stdout.write(colour(`${ch.op} ${ch.task_id}${ch.fields ? ` (${ch.fields.join(', ')})` : ''}`) + '\n');
       }
       const counts = ['+', '~', '-'].map((op) => changes.filter((ch) => ch.op === op).length);
-      process.stdout.write(`${opts.dryRun ? 'would apply' : 'applied'}: ${counts[0]} created, ${counts[1]} updated, ${counts[2]} deleted, ${parsed.definitions.length - counts[0] - counts[1]} unchanged\n`);
+      process.stdout.write(
+        `${opts.dryRun ? 'would apply' : 'applied'}: ${counts[0]} created, ${counts[1]} updated, ${counts[2]} deleted, ${parsed.definitions.length - counts[0] - counts[1]} unchanged\n`,
+      );
     });
 }

@@ -27,7 +27,7 @@ export function globals(cmd: Command): GlobalOptions {
 
 /** An empty --home or CONDUCTOR_HOME would resolve to the current directory: refused, never guessed. */
 export function homeDir(g: GlobalOptions): string {
-  if (g.home === '') throw new InputError("--home is empty: name the home directory, e.g. --home /srv/app/.conductor");
+  if (g.home === '') throw new InputError('--home is empty: name the home directory, e.g. --home /srv/app/.conductor');
   const fromEnv = settings().home;
   if (g.home === undefined && fromEnv === '') {
     throw new InputError('CONDUCTOR_HOME is set but empty: name the home directory, or unset it to use ./.conductor');
@@ -49,7 +49,6 @@ export async function openContext(cmd: Command, checks: Checks = 'full'): Promis
   await store.init();
   return { store, clock, maxEventDepth: settings().maxEventDepth };
 }
-
 
 /** --store, else CONDUCTOR_STORE; the home's own store when neither is set. */
 export function storeUrl(g: GlobalOptions): string | undefined {
@@ -78,7 +77,7 @@ function chalk(): ChalkInstance {
 
 export function setupColor(g: GlobalOptions): ChalkInstance {
   const c = chalk();
-  c.level = useColor(g) ? (c.level || 1) : 0;
+  c.level = useColor(g) ? c.level || 1 : 0;
   return c;
 }
 
@@ -113,13 +112,32 @@ export function printTable(head: string[], rows: (string | number | null | Style
     : new Table({
         head,
         chars: {
-          top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-          'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+          top: '',
+          'top-mid': '',
+          'top-left': '',
+          'top-right': '',
+          bottom: '',
+          'bottom-mid': '',
+          'bottom-left': '',
+          'bottom-right': '',
+          left: '',
+          'left-mid': '',
+          mid: '',
+          'mid-mid': '',
+          right: '',
+          'right-mid': '',
+          middle: '  ',
         },
         style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
       });
   for (const r of rows) table.push(r.map(cellText));
-  process.stdout.write(table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n');
+  process.stdout.write(
+    table
+      .toString()
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .join('\n') + '\n',
+  );
 }
 
 /** Warnings about files set aside go to stderr so JSON on stdout stays clean. */
@@ -127,10 +145,14 @@ export function reportProblems(ctx: Pick<Context, 'store'>): void {
   const problems = ctx.store.problems;
   const SHOWN = 10;
   for (const p of problems.slice(0, SHOWN)) {
-    process.stderr.write(printable(`conductor: warning: ${p.file}: ${p.reason}${p.moved_to ? `; moved to ${p.moved_to}` : ''}`) + '\n');
+    process.stderr.write(
+      printable(`conductor: warning: ${p.file}: ${p.reason}${p.moved_to ? `; moved to ${p.moved_to}` : ''}`) + '\n',
+    );
   }
   if (problems.length > SHOWN) {
-    process.stderr.write(`conductor: warning: ${problems.length - SHOWN} more unreadable files moved to quarantine/ (see 'conductor health')\n`);
+    process.stderr.write(
+      `conductor: warning: ${problems.length - SHOWN} more unreadable files moved to quarantine/ (see 'conductor health')\n`,
+    );
   }
   problems.length = 0;
 }
@@ -160,6 +182,9 @@ export function warnMissingCwd(defs: { task_id: string; cwd?: string | null }[])
     } catch {
       /* missing or unreadable: warned below */
     }
-    if (!dir) process.stderr.write(`conductor: warning: ${printable(d.task_id)}: working directory ${printable(d.cwd)} does not exist (yet); its runs fail until it does\n`);
+    if (!dir)
+      process.stderr.write(
+        `conductor: warning: ${printable(d.task_id)}: working directory ${printable(d.cwd)} does not exist (yet); its runs fail until it does\n`,
+      );
   }
 }

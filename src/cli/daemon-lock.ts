@@ -20,7 +20,11 @@ const HELD = 75;
  */
 export function claimDaemonLock(ctx: Context): () => void {
   const pidFile = ctx.store.pidFile();
-  const fd = fs.openSync(path.join(path.dirname(pidFile), 'daemon.lock'), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  const fd = fs.openSync(
+    path.join(path.dirname(pidFile), 'daemon.lock'),
+    fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+    0o600,
+  );
   const r = spawnSync('flock', ['-n', '-E', String(HELD), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
   if (r.error) {
     fs.closeSync(fd);

@@ -23,7 +23,10 @@ export function registerDlq(program: Command): void {
         process.stdout.write('dead-letter queue is empty\n');
         return;
       }
-      printTable(['ENTRY', 'TASK', 'ATTEMPTS', 'EXIT', 'ERROR', 'DEAD SINCE'], items.map((d) => [d.entry_id, d.task_id, d.attempt, d.last_exit_code, d.last_error, d.dead_at]));
+      printTable(
+        ['ENTRY', 'TASK', 'ATTEMPTS', 'EXIT', 'ERROR', 'DEAD SINCE'],
+        items.map((d) => [d.entry_id, d.task_id, d.attempt, d.last_exit_code, d.last_error, d.dead_at]),
+      );
     });
   dlq
     .command('retry')

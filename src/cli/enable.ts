@@ -6,7 +6,11 @@ import { globals, openContext, printJson } from './common.js';
 function register(program: Command, verb: 'enable' | 'disable'): void {
   program
     .command(verb)
-    .description(verb === 'enable' ? 'enable a schedule (its next run is computed from now)' : 'disable a schedule (queued runs stay queued)')
+    .description(
+      verb === 'enable'
+        ? 'enable a schedule (its next run is computed from now)'
+        : 'disable a schedule (queued runs stay queued)',
+    )
     .argument('<id>', 'task id')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);

@@ -19,6 +19,9 @@ export function registerEvents(program: Command): void {
         process.stdout.write('no events\n');
         return;
       }
-      printTable(['AT', 'EVENT', 'DEPTH', 'QUEUED', 'NOTE'], events.map((e) => [e.at, e.event, e.depth, e.queued.length, e.note ?? null]));
+      printTable(
+        ['AT', 'EVENT', 'DEPTH', 'QUEUED', 'NOTE'],
+        events.map((e) => [e.at, e.event, e.depth, e.queued.length, e.note ?? null]),
+      );
     });
 }

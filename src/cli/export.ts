@@ -21,7 +21,10 @@ export function registerExport(program: Command): void {
       writeAtomic(opts.output, text);
       const summary = exportSummary(dump, opts.output);
       if (globals(cmd).json) printJson(summary);
-      else process.stderr.write(`exported ${summary.schedules} schedules, ${summary.queued} queued, ${summary.executions} executions, ${summary.dlq} dead letters to ${opts.output}\n`);
+      else
+        process.stderr.write(
+          `exported ${summary.schedules} schedules, ${summary.queued} queued, ${summary.executions} executions, ${summary.dlq} dead letters to ${opts.output}\n`,
+        );
     });
 }
 
@@ -42,8 +45,10 @@ export function registerImport(program: Command): void {
       const res = await importState(ctx, dump);
       if (globals(cmd).json) printJson(res);
       else {
-        process.stdout.write(`imported ${res.schedules} schedules, ${res.queued} queued, ${res.executions} executions` +
-          `${res.executions_present ? ` (${res.executions_present} already present)` : ''}, ${res.dlq} dead letters, ${res.breakers} breakers\n`);
+        process.stdout.write(
+          `imported ${res.schedules} schedules, ${res.queued} queued, ${res.executions} executions` +
+            `${res.executions_present ? ` (${res.executions_present} already present)` : ''}, ${res.dlq} dead letters, ${res.breakers} breakers\n`,
+        );
       }
     });
 }

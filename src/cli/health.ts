@@ -16,7 +16,8 @@ export function registerHealth(program: Command): void {
       if (g.json) printJson(report);
       else {
         const c = setupColor(g);
-        for (const f of report.findings) process.stdout.write(`${f.ok ? c.green('ok  ') : c.red('FAIL')} ${printable(`${f.check}: ${f.message}`)}\n`);
+        for (const f of report.findings)
+          process.stdout.write(`${f.ok ? c.green('ok  ') : c.red('FAIL')} ${printable(`${f.check}: ${f.message}`)}\n`);
       }
       process.exitCode = report.healthy ? 0 : 1;
     });

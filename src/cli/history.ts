@@ -31,10 +31,21 @@ export function registerHistory(program: Command): void {
       printTable(
         ['EXECUTION', 'TASK', 'ATTEMPT', 'STATUS', 'EXIT', 'STARTED', 'DURATION', 'PEAK CPU', 'PEAK MEM'],
         xs.map((x) => [
-          x.execution_id, x.task_id, x.attempt,
-          styled(x.status === 'success' ? c.green(x.status) : x.status === 'skipped' || x.status === 'cancelled' ? c.yellow(x.status) : c.red(x.status)),
-          x.exit_code, x.started_at, formatDuration(x.duration_ms),
-          x.peak_cpu_percent === null ? null : `${x.peak_cpu_percent}%`, x.peak_memory_mb === null ? null : `${x.peak_memory_mb} MB`,
+          x.execution_id,
+          x.task_id,
+          x.attempt,
+          styled(
+            x.status === 'success'
+              ? c.green(x.status)
+              : x.status === 'skipped' || x.status === 'cancelled'
+                ? c.yellow(x.status)
+                : c.red(x.status),
+          ),
+          x.exit_code,
+          x.started_at,
+          formatDuration(x.duration_ms),
+          x.peak_cpu_percent === null ? null : `${x.peak_cpu_percent}%`,
+          x.peak_memory_mb === null ? null : `${x.peak_memory_mb} MB`,
         ]),
       );
     });

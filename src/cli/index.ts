@@ -2,33 +2,35 @@ import type { Command } from 'commander';
 import * as verbs from './verbs.js';
 
 // A Map, not an object: a verb typed as `__proto__` or `constructor` must not find Object's own members.
-const BY_NAME = new Map<string, (p: Command) => void>(Object.entries({
-  create: verbs.registerCreate,
-  list: verbs.registerList,
-  get: verbs.registerGet,
-  enable: verbs.registerEnable,
-  disable: verbs.registerDisable,
-  delete: verbs.registerDelete,
-  queue: verbs.registerQueue,
-  trigger: verbs.registerTrigger,
-  process: verbs.registerProcess,
-  status: verbs.registerStatus,
-  history: verbs.registerHistory,
-  logs: verbs.registerLogs,
-  stats: verbs.registerStats,
-  cancel: verbs.registerCancel,
-  pause: verbs.registerPause,
-  resume: verbs.registerResume,
-  dlq: verbs.registerDlq,
-  next: verbs.registerNext,
-  apply: verbs.registerApply,
-  validate: verbs.registerValidate,
-  events: verbs.registerEvents,
-  health: verbs.registerHealth,
-  migrate: verbs.registerMigrate,
-  export: verbs.registerExport,
-  import: verbs.registerImport,
-}));
+const BY_NAME = new Map<string, (p: Command) => void>(
+  Object.entries({
+    create: verbs.registerCreate,
+    list: verbs.registerList,
+    get: verbs.registerGet,
+    enable: verbs.registerEnable,
+    disable: verbs.registerDisable,
+    delete: verbs.registerDelete,
+    queue: verbs.registerQueue,
+    trigger: verbs.registerTrigger,
+    process: verbs.registerProcess,
+    status: verbs.registerStatus,
+    history: verbs.registerHistory,
+    logs: verbs.registerLogs,
+    stats: verbs.registerStats,
+    cancel: verbs.registerCancel,
+    pause: verbs.registerPause,
+    resume: verbs.registerResume,
+    dlq: verbs.registerDlq,
+    next: verbs.registerNext,
+    apply: verbs.registerApply,
+    validate: verbs.registerValidate,
+    events: verbs.registerEvents,
+    health: verbs.registerHealth,
+    migrate: verbs.registerMigrate,
+    export: verbs.registerExport,
+    import: verbs.registerImport,
+  }),
+);
 
 const GLOBAL_WITH_VALUE = new Set(['--home', '--store']);
 

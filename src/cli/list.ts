@@ -23,10 +23,17 @@ export function registerList(program: Command): void {
       printTable(
         ['ID', 'NAME', 'TYPE', 'EXPR', 'WHEN', 'PRIO', 'ENABLED', 'NEXT RUN', 'LAST RUN', 'RUNS', 'FAILS', 'BREAKER'],
         schedules.map((s) => [
-          s.task_id, s.task_name, s.schedule_type, s.schedule_expr + (s.tz && s.schedule_type === 'cron' ? ` (${s.tz})` : ''),
+          s.task_id,
+          s.task_name,
+          s.schedule_type,
+          s.schedule_expr + (s.tz && s.schedule_type === 'cron' ? ` (${s.tz})` : ''),
           s.schedule_type === 'cron' ? s.description : null,
-          s.priority, styled(s.enabled ? c.green('yes') : c.yellow('no')), s.next_execution, s.last_executed,
-          s.execution_count, s.failure_count ? styled(c.red(String(s.failure_count))) : 0,
+          s.priority,
+          styled(s.enabled ? c.green('yes') : c.yellow('no')),
+          s.next_execution,
+          s.last_executed,
+          s.execution_count,
+          s.failure_count ? styled(c.red(String(s.failure_count))) : 0,
           s.breaker_state === 'closed' ? s.breaker_state : styled(c.red(s.breaker_state)),
         ]),
       );

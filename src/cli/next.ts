@@ -11,7 +11,7 @@ export function registerNext(program: Command): void {
     .command('next')
     .description('preview the next run times of a cron expression')
     .argument('<cron-expr>', "e.g. '30 2 * * *' or @daily")
-    .option('--tz <zone>', 'IANA time zone (default: the machine\'s)')
+    .option('--tz <zone>', "IANA time zone (default: the machine's)")
     .option('--count <n>', 'how many', '5')
     .option('--from <timestamp>', 'start after this instant instead of now')
     .action(async (expr: string, opts, cmd: Command) => {

@@ -5,7 +5,9 @@ import { globals, openContext, printJson } from './common.js';
 function register(program: Command, verb: 'pause' | 'resume'): void {
   program
     .command(verb)
-    .description(verb === 'pause' ? 'start nothing new on this home (running tasks finish)' : 'let the next pass start tasks again')
+    .description(
+      verb === 'pause' ? 'start nothing new on this home (running tasks finish)' : 'let the next pass start tasks again',
+    )
     .action(async (_opts, cmd: Command) => {
       const doc = await setPaused(await openContext(cmd), verb === 'pause');
       if (globals(cmd).json) printJson(doc);

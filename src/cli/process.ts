@@ -14,7 +14,8 @@ import { createProgress } from './progress.js';
 
 function percentOption(name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new InputError(`invalid ${name} '${v}': expected a percentage from 1 to 100`);
+  if (!Number.isFinite(n) || n <= 0 || n > 100)
+    throw new InputError(`invalid ${name} '${v}': expected a percentage from 1 to 100`);
   return n;
 }
 
@@ -86,9 +87,12 @@ export function registerProcess(program: Command): void {
           case 'finished': {
             const x = ev.execution;
             progress.finished();
-            const colour = x.status === 'success' ? c.green : x.status === 'skipped' || x.status === 'cancelled' ? c.yellow : c.red;
+            const colour =
+              x.status === 'success' ? c.green : x.status === 'skipped' || x.status === 'cancelled' ? c.yellow : c.red;
             const code = x.exit_code === null ? '' : ` exit ${x.exit_code}`;
-            say(`${colour(x.status.padEnd(8))} ${x.task_id} ${c.dim(x.execution_id)}${code} in ${formatDuration(x.duration_ms)}${x.error && x.status !== 'failed' ? ` (${printable(x.error)})` : ''}`);
+            say(
+              `${colour(x.status.padEnd(8))} ${x.task_id} ${c.dim(x.execution_id)}${code} in ${formatDuration(x.duration_ms)}${x.error && x.status !== 'failed' ? ` (${printable(x.error)})` : ''}`,
+            );
             break;
           }
           case 'recovered':
@@ -100,19 +104,30 @@ export function registerProcess(program: Command): void {
         progress.draw(ctx);
       };
       try {
-        const summary = await dispatch(ctx, {
-          limits, starvationMs, graceMs, daemon, probe, report,
-          logCap: settings.logCap,
-          patienceMs: settings.patienceMs,
-          tickMs: 1000,
-          host: { env: process.env, cwd: process.cwd() },
-        }, stop);
+        const summary = await dispatch(
+          ctx,
+          {
+            limits,
+            starvationMs,
+            graceMs,
+            daemon,
+            probe,
+            report,
+            logCap: settings.logCap,
+            patienceMs: settings.patienceMs,
+            tickMs: 1000,
+            host: { env: process.env, cwd: process.cwd() },
+          },
+          stop,
+        );
         progress.clear();
         reportProblems(ctx);
         if (g.json) printJson(summary);
         else {
-          const paused = await ctx.store.isPaused() ? ' (home is paused: nothing started)' : '';
-          say(`done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${paused}`);
+          const paused = (await ctx.store.isPaused()) ? ' (home is paused: nothing started)' : '';
+          say(
+            `done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${paused}`,
+          );
         }
       } finally {
         releaseLock?.();
@@ -141,7 +156,10 @@ function descriptorCap(limit: number | null): { limit: number; max: number } {
  */
 function openFileLimit(): number | null {
   try {
-    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = fs
+      .readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
     return soft && /^\d+$/.test(soft) ? Number(soft) : null;
   } catch {

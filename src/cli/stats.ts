@@ -14,7 +14,8 @@ export function registerStats(program: Command): void {
     .action(async (opts, cmd: Command) => {
       const g = globals(cmd);
       const format = opts.format ?? (g.json ? 'json' : 'table');
-      if (!['table', 'json', 'prometheus'].includes(format)) throw new InputError(`invalid --format '${format}': expected table, json or prometheus`);
+      if (!['table', 'json', 'prometheus'].includes(format))
+        throw new InputError(`invalid --format '${format}': expected table, json or prometheus`);
       const ctx = await openContext(cmd);
       const stats = await collectStats(ctx);
       reportProblems(ctx);
@@ -24,12 +25,29 @@ export function registerStats(program: Command): void {
       else {
         if (opts.output) throw new InputError('--output needs --format json or prometheus');
         const rows: [string, string | number][] = [
-          ['schedules', stats.schedules], ['enabled', stats.enabled], ['queued', stats.queued], ['executing', stats.executing],
-          ['completed', stats.completed], ['failed', stats.failed], ['dlq', stats.dlq],
-          ['average duration', `${stats.average_duration_ms} ms`], ['quarantined files', stats.quarantined],
-          ['open breakers', stats.breakers_open], ['paused', stats.paused ? 'yes' : 'no'],
-          ['priorities (schedules)', Object.entries(stats.priority_distribution).map(([p, n]) => `${p}:${n}`).join(' ') || '-'],
-          ['priorities (queued)', Object.entries(stats.queue_priority_distribution).map(([p, n]) => `${p}:${n}`).join(' ') || '-'],
+          ['schedules', stats.schedules],
+          ['enabled', stats.enabled],
+          ['queued', stats.queued],
+          ['executing', stats.executing],
+          ['completed', stats.completed],
+          ['failed', stats.failed],
+          ['dlq', stats.dlq],
+          ['average duration', `${stats.average_duration_ms} ms`],
+          ['quarantined files', stats.quarantined],
+          ['open breakers', stats.breakers_open],
+          ['paused', stats.paused ? 'yes' : 'no'],
+          [
+            'priorities (schedules)',
+            Object.entries(stats.priority_distribution)
+              .map(([p, n]) => `${p}:${n}`)
+              .join(' ') || '-',
+          ],
+          [
+            'priorities (queued)',
+            Object.entries(stats.queue_priority_distribution)
+              .map(([p, n]) => `${p}:${n}`)
+              .join(' ') || '-',
+          ],
         ];
         printTable(['METRIC', 'VALUE'], rows);
         return;

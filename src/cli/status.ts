@@ -27,9 +27,14 @@ export function registerStatus(program: Command): void {
       printTable(
         ['ENTRY', 'TASK', 'PRIO', 'EFF', 'STATUS', 'ENQUEUED', 'ATTEMPT', 'WHY WAITING'],
         rows.map((r) => [
-          r.entry_id, r.task_id, r.priority, r.effective_priority,
-          styled(r.status === 'running' ? c.blue('running') : 'queued'), r.enqueued_at,
-          `${r.attempt}/${r.max_attempts}`, r.blocked_reason ?? (r.group ? `group ${r.group}` : null),
+          r.entry_id,
+          r.task_id,
+          r.priority,
+          r.effective_priority,
+          styled(r.status === 'running' ? c.blue('running') : 'queued'),
+          r.enqueued_at,
+          `${r.attempt}/${r.max_attempts}`,
+          r.blocked_reason ?? (r.group ? `group ${r.group}` : null),
         ]),
       );
     });

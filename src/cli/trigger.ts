@@ -21,12 +21,16 @@ export function registerTrigger(program: Command): void {
       const raw = settings().eventDepth;
       const inherited = inheritedDepth(raw);
       const { document, note } = await triggerEvent(ctx, { event, payload, depth: inherited ?? cap + 1 });
-      const said = inherited === null
-        ? `CONDUCTOR_EVENT_DEPTH '${raw}' is not a non-negative integer: counted as past the cap ${cap}; '${event}' not delivered`
-        : note;
+      const said =
+        inherited === null
+          ? `CONDUCTOR_EVENT_DEPTH '${raw}' is not a non-negative integer: counted as past the cap ${cap}; '${event}' not delivered`
+          : note;
       if (said) process.stderr.write(`conductor: ${printable(said)}\n`);
       if (globals(cmd).json) printJson(document);
-      else process.stdout.write(`${event}: ${document.queued.length} queued${document.queued.length ? ` (${document.queued.join(', ')})` : ''}\n`);
+      else
+        process.stdout.write(
+          `${event}: ${document.queued.length} queued${document.queued.length ? ` (${document.queued.join(', ')})` : ''}\n`,
+        );
     });
 }
 

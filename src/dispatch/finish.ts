@@ -78,7 +78,13 @@ function executionOf(st: LoopState, a: Active, r: RunResult, now: number): Execu
     peak_cpu_percent: r.peaks.cpu,
     peak_memory_mb: r.peaks.memMb,
     log: st.ctx.store.logPath(a.executionId),
-    error: r.error ?? (status === 'timeout' ? `timed out after ${a.schedule.timeout}` : status === 'failed' ? `exit code ${r.exitCode ?? r.signal}` : null),
+    error:
+      r.error ??
+      (status === 'timeout'
+        ? `timed out after ${a.schedule.timeout}`
+        : status === 'failed'
+          ? `exit code ${r.exitCode ?? r.signal}`
+          : null),
     event: a.entry.event,
     scheduled_for: a.entry.scheduled_for,
   };
@@ -100,7 +106,12 @@ async function finishRun(st: LoopState, a: Active, r: RunResult): Promise<boolea
 
 /** Retry, dead-letter, breaker, statistics and lifecycle events after one execution; true if it queued more. */
 export async function afterExecution(
-  ctx: Context, e: Entry, s: Schedule | null, x: Execution, stats: StatsBuffer, o: Reporter,
+  ctx: Context,
+  e: Entry,
+  s: Schedule | null,
+  x: Execution,
+  stats: StatsBuffer,
+  o: Reporter,
   readBreaker: (name: string) => Awaitable<BreakerRecord | null> = (name) => ctx.store.readBreaker(name),
 ): Promise<boolean> {
   const { store, clock } = ctx;
@@ -116,12 +127,19 @@ export async function afterExecution(
     }
     stats.add(s.task_id, x, failed);
   }
-  if (ranIt && x.status !== 'abandoned' && await fireLifecycle(ctx, e, x, o)) return true;
+  if (ranIt && x.status !== 'abandoned' && (await fireLifecycle(ctx, e, x, o))) return true;
   return queuedMore;
 }
 
 /** A failed attempt is queued again after its backoff, or, out of attempts, dead-lettered; true if queued. */
-async function retryOrPark(ctx: Context, e: Entry, s: Schedule | null, x: Execution, failed: boolean, now: number): Promise<boolean> {
+async function retryOrPark(
+  ctx: Context,
+  e: Entry,
+  s: Schedule | null,
+  x: Execution,
+  failed: boolean,
+  now: number,
+): Promise<boolean> {
   const runs = e.runs + 1;
   if (failed && e.attempt < e.max_attempts) {
     const delay = s ? backoffMs(s, e.attempt) : 1000;
@@ -153,7 +171,13 @@ async function retryOrPark(ctx: Context, e: Entry, s: Schedule | null, x: Execut
 async function fireLifecycle(ctx: Context, e: Entry, x: Execution, o: Reporter): Promise<boolean> {
   const event = x.status === 'success' ? 'task.completed' : 'task.failed';
   if (!(await hasListeners(ctx, event, x.task_id))) return false;
-  const payload = JSON.stringify({ task_id: x.task_id, entry_id: x.entry_id, execution_id: x.execution_id, exit_code: x.exit_code, status: x.status });
+  const payload = JSON.stringify({
+    task_id: x.task_id,
+    entry_id: x.entry_id,
+    execution_id: x.execution_id,
+    exit_code: x.exit_code,
+    status: x.status,
+  });
   const res = await trigger(ctx, event, payload, e.event_depth + 1, x.task_id);
   if (res.note) o.report({ type: 'note', message: res.note });
   return res.queued.length > 0;
@@ -170,7 +194,9 @@ async function hasListeners(ctx: Context, event: string, taskId: string): Promis
   if (!listenerCache || now - listenerCache.at > 1000) {
     listenerCache = {
       at: now,
-      patterns: (await ctx.store.listSchedules()).filter((s) => s.enabled && s.schedule_type === 'event').map((s) => s.schedule_expr),
+      patterns: (await ctx.store.listSchedules())
+        .filter((s) => s.enabled && s.schedule_type === 'event')
+        .map((s) => s.schedule_expr),
     };
   }
   return listenerCache.patterns.some((p) => listens(p, event, taskId));
@@ -197,7 +223,14 @@ function tail(file: string | null, bytes: number): string {
 }
 
 /** A run that could not start (breaker open, schedule gone): recorded, not retried. */
-export async function recordSkipped(ctx: Context, e: Entry, why: string, summary: Summary, o: Reporter, owner?: string): Promise<void> {
+export async function recordSkipped(
+  ctx: Context,
+  e: Entry,
+  why: string,
+  summary: Summary,
+  o: Reporter,
+  owner?: string,
+): Promise<void> {
   const { store, clock } = ctx;
   const x = endedWithoutRun(e, 'skipped', why, clock());
   await store.recordExecution(x);

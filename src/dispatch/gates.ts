@@ -63,7 +63,11 @@ export function dependencyGate(upstream: Upstream[], lostId: string | null): Dec
 }
 
 /** overlap: queue — a run made by time waits while another run of its schedule runs here. */
-export function overlapGate(s: Schedule | null, e: Pick<QueuedRef, 'task_id' | 'from_schedule'>, runningTasks: ReadonlySet<string>): Decision {
+export function overlapGate(
+  s: Schedule | null,
+  e: Pick<QueuedRef, 'task_id' | 'from_schedule'>,
+  runningTasks: ReadonlySet<string>,
+): Decision {
   if (s && e.from_schedule && s.overlap === 'queue' && runningTasks.has(e.task_id)) {
     return { kind: 'block', reason: `waiting: a run of ${e.task_id} is still running (overlap: queue)` };
   }
@@ -93,7 +97,11 @@ export function estimateOf(s: Schedule | null): { cpu: number; mem: number } {
  * When the load alone is over a limit nothing can start, whatever its estimate: the round stops.
  */
 export function admissionGate(
-  est: { cpu: number; mem: number }, readings: Readings, pending: { cpu: number; mem: number }, running: number, limits: Limits,
+  est: { cpu: number; mem: number },
+  readings: Readings,
+  pending: { cpu: number; mem: number },
+  running: number,
+  limits: Limits,
 ): Decision {
   const adm = admit(est, readings, pending, running, limits);
   if (adm.ok) return START;

@@ -8,8 +8,14 @@ import type { LoopState, Round } from './state.js';
  * what holds its entries it first waits up to `patienceMs` for the load to fall.
  */
 export function idleOutcome(i: {
-  stopping: boolean; daemon: boolean; startedNow: number; settled: boolean; blockedByLoad: boolean;
-  loadWaitStart: number | null; now: number; patienceMs: number;
+  stopping: boolean;
+  daemon: boolean;
+  startedNow: number;
+  settled: boolean;
+  blockedByLoad: boolean;
+  loadWaitStart: number | null;
+  now: number;
+  patienceMs: number;
 }): { over: boolean; loadWaitStart: number | null } {
   if (i.stopping) return { over: true, loadWaitStart: i.loadWaitStart };
   if (i.daemon || i.startedNow > 0 || !i.settled) return { over: false, loadWaitStart: i.loadWaitStart };
@@ -30,9 +36,14 @@ export async function passOver(st: LoopState, round: Round, now: number): Promis
   if (st.active.size === 0 && st.settling.size > 0) await Promise.all(st.settling);
   if (st.active.size === 0) {
     const out = idleOutcome({
-      stopping: st.stop.stopping, daemon: st.o.daemon, startedNow: round.startedNow,
+      stopping: st.stop.stopping,
+      daemon: st.o.daemon,
+      startedNow: round.startedNow,
       settled: round.genAtStart === st.wakeup.generation && (round.freshList || st.timers.paused),
-      blockedByLoad: round.blockedByLoad, loadWaitStart: st.timers.loadWaitStart, now, patienceMs: st.o.patienceMs,
+      blockedByLoad: round.blockedByLoad,
+      loadWaitStart: st.timers.loadWaitStart,
+      now,
+      patienceMs: st.o.patienceMs,
     });
     st.timers.loadWaitStart = out.loadWaitStart;
     if (out.over) return true;
@@ -48,7 +59,10 @@ export async function nap(st: LoopState, round: Round): Promise<void> {
   const w = st.wakeup;
   const ms = napMs(st.o.daemon, st.o.tickMs, round.blockedByLoad, st.timers.nextDue, st.ctx.clock());
   await new Promise<void>((resolve) => {
-    const again = w.woken || (round.startedNow > 0 && st.active.size < st.o.limits.maxConcurrent) || (st.active.size === 0 && st.queue.needList);
+    const again =
+      w.woken ||
+      (round.startedNow > 0 && st.active.size < st.o.limits.maxConcurrent) ||
+      (st.active.size === 0 && st.queue.needList);
     w.woken = false;
     const t = setTimeout(resolve, again ? 0 : ms);
     w.wake = () => {

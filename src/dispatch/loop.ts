@@ -63,6 +63,7 @@ async function end(st: LoopState, upkeepFailed: string[]): Promise<Summary> {
   st.summary.still_queued = left.length;
   st.summary.blocked = st.blocked.count(left.length);
   await writeHeartbeat(st, clock(), st.summary);
-  if (upkeepFailed.length) throw new RunError(upkeepFailed[0] + (upkeepFailed.length > 1 ? ` (and ${upkeepFailed.length - 1} more)` : ''));
+  if (upkeepFailed.length)
+    throw new RunError(upkeepFailed[0] + (upkeepFailed.length > 1 ? ` (and ${upkeepFailed.length - 1} more)` : ''));
   return st.summary;
 }

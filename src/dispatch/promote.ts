@@ -46,17 +46,19 @@ export async function promoteDue(ctx: Context, now: number, o: Reporter): Promis
     let after: Schedule | null = null;
     // A run group whose upstream schedule is gone (deleted by hand, quarantined) cannot be built:
     // say so and go on with the other schedules (this one is left as it was and tried again).
-    const queued = await store.promote(s0.task_id, async (s) => {
-      // Read the clock again under the lock: others may have promoted past `now` while we waited,
-      // and planning at the older instant would read their progress as a clock that went back.
-      const p = await planPromotion(ctx, s, Math.max(now, ctx.clock()), o);
-      after = p?.schedule ?? s;
-      return p;
-    }).catch((err: unknown) => {
-      if (!(err instanceof InputError)) throw err;
-      o.report({ type: 'note', message: `${s0.task_id}: not queued: ${err.message}` });
-      return [] as Entry[];
-    });
+    const queued = await store
+      .promote(s0.task_id, async (s) => {
+        // Read the clock again under the lock: others may have promoted past `now` while we waited,
+        // and planning at the older instant would read their progress as a clock that went back.
+        const p = await planPromotion(ctx, s, Math.max(now, ctx.clock()), o);
+        after = p?.schedule ?? s;
+        return p;
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof InputError)) throw err;
+        o.report({ type: 'note', message: `${s0.task_id}: not queued: ${err.message}` });
+        return [] as Entry[];
+      });
     for (const e of queued) {
       count++;
       o.report({ type: 'queued', entry: e, reason: `due at ${e.scheduled_for}` });
@@ -95,17 +97,24 @@ async function planPromotion(ctx: Context, cur: Schedule, now: number, o: Report
   const recover = await pendingEntries(ctx, cur, now);
   const rewound = rewoundNext(cur, now);
   const s = rewound === null ? cur : { ...cur, next_execution: isoInZone(rewound, cur.tz) };
-  if (rewound !== null) o.report({ type: 'note', message: `${s.task_id}: the clock went back; next run moved from ${cur.next_execution} to ${s.next_execution}` });
+  if (rewound !== null)
+    o.report({
+      type: 'note',
+      message: `${s.task_id}: the clock went back; next run moved from ${cur.next_execution} to ${s.next_execution}`,
+    });
   const d = dueRuns(s, now);
   if (!d) return recover.length || rewound !== null ? { schedule: { ...s, pending: null }, fresh: [], recover } : undefined;
   let runs = d.runs;
-  if (s.overlap === 'skip' && runs.length > 0 && (recover.length > 0 || await ctx.store.hasLiveEntryFor(s.task_id))) {
-    o.report({ type: 'note', message: `${s.task_id}: run due at ${isoInZone(runs[runs.length - 1], s.tz)} skipped, previous run still queued or running (overlap: skip)` });
+  if (s.overlap === 'skip' && runs.length > 0 && (recover.length > 0 || (await ctx.store.hasLiveEntryFor(s.task_id)))) {
+    o.report({
+      type: 'note',
+      message: `${s.task_id}: run due at ${isoInZone(runs[runs.length - 1], s.tz)} skipped, previous run still queued or running (overlap: skip)`,
+    });
     runs = [];
   } else if (s.overlap === 'skip') runs = runs.slice(-1);
   const fresh: Entry[] = [];
   for (const at of runs) {
-    if (s.depends_on?.length) fresh.push(...await buildRunGroup(ctx, s, now, { source: 'schedule', scheduledFor: at }));
+    if (s.depends_on?.length) fresh.push(...(await buildRunGroup(ctx, s, now, { source: 'schedule', scheduledFor: at })));
     else fresh.push(newEntry(s, now, { source: 'schedule', scheduledFor: at }));
   }
   return {

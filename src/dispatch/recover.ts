@@ -36,7 +36,7 @@ export async function recoverOrphans(ctx: Context, o: Reporter, me: Identity): P
   let n = 0;
   for (const rec of await store.listRunning()) {
     if (rec.owner === me.token || (await store.ownerAlive(rec.owner))) continue;
-    if (!await store.takeOver(rec, me.token)) continue;
+    if (!(await store.takeOver(rec, me.token))) continue;
     await settleOrphan(ctx, rec, me, 'abandoned', `dispatcher ${rec.owner} is gone`);
     n++;
     o.report({ type: 'recovered', entry_id: rec.entry.entry_id, what: 'abandoned' });
@@ -47,7 +47,13 @@ export async function recoverOrphans(ctx: Context, o: Reporter, me: Identity): P
 const silent: Reporter = { report: () => undefined };
 
 /** Ends a running entry nobody owns any more: kill leftovers, record, apply policy, release. */
-export async function settleOrphan(ctx: Context, rec: RunningRecord, me: Identity, status: 'abandoned' | 'cancelled', why: string): Promise<void> {
+export async function settleOrphan(
+  ctx: Context,
+  rec: RunningRecord,
+  me: Identity,
+  status: 'abandoned' | 'cancelled',
+  why: string,
+): Promise<void> {
   const { store, clock } = ctx;
   const e = rec.entry;
   const executionId = `${e.entry_id}.${e.runs + 1}`;
@@ -56,7 +62,7 @@ export async function settleOrphan(ctx: Context, rec: RunningRecord, me: Identit
   if (done) {
     // Recorded, but the dispatcher died before the retry or dead letter was written.
     const failed = done.status === 'failed' || done.status === 'timeout' || done.status === 'abandoned';
-    if (failed && !await store.entryIsLive(e.entry_id, me.token)) {
+    if (failed && !(await store.entryIsLive(e.entry_id, me.token))) {
       await afterExecution(ctx, e, await store.readSchedule(e.task_id), done, new StatsBuffer(ctx), silent);
     }
   } else {

@@ -5,8 +5,17 @@ import type { QueuedRef, Schedule } from '../model.js';
 import { isoMsInZone } from '../time.js';
 import { recordSkipped } from './finish.js';
 import {
-  admissionGate, breakerGate, concurrencyGate, dependencyGate, estimateOf, firstBroken, overlapGate,
-  reservationGate, starving, type Decision, type Upstream,
+  admissionGate,
+  breakerGate,
+  concurrencyGate,
+  dependencyGate,
+  estimateOf,
+  firstBroken,
+  overlapGate,
+  reservationGate,
+  starving,
+  type Decision,
+  type Upstream,
 } from './gates.js';
 import { pendingLoad } from './load-window.js';
 import { startEntry } from './start.js';
@@ -79,7 +88,12 @@ async function dependencies(st: LoopState, after: string[]): Promise<Decision> {
 async function findLost(st: LoopState, upstream: Upstream[]): Promise<string | null> {
   const { store } = st.ctx;
   for (const u of upstream) {
-    if (u.result === null && !st.queue.queuedIds.has(u.id) && !(await store.entryIsLive(u.id)) && (await store.groupResult(u.id)) === null) {
+    if (
+      u.result === null &&
+      !st.queue.queuedIds.has(u.id) &&
+      !(await store.entryIsLive(u.id)) &&
+      (await store.groupResult(u.id)) === null
+    ) {
       return u.id;
     }
   }
@@ -125,6 +139,12 @@ async function skip(st: LoopState, e: QueuedRef, d: Extract<Decision, { kind: 's
   await recordSkipped(st.ctx, t, d.reason, st.summary, st.o);
   // An entry that asked for retries must not be lost to a skip: park it.
   if (d.park && t.max_attempts > 1) {
-    await store.toDlq({ ...t, dead_at: isoMsInZone(now), last_exit_code: t.last_exit_code ?? null, last_error: d.reason, log_tail: '' });
+    await store.toDlq({
+      ...t,
+      dead_at: isoMsInZone(now),
+      last_exit_code: t.last_exit_code ?? null,
+      last_error: d.reason,
+      log_tail: '',
+    });
   }
 }

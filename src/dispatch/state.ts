@@ -120,8 +120,14 @@ export async function openState(b: Begun): Promise<LoopState> {
     settling: new Set(),
     failures: [],
     timers: {
-      lastPromote: -Infinity, nextDue: null, lastRecover: clock(), lastHeartbeat: -Infinity,
-      lastCancelCheck: -Infinity, paused: false, pausedAt: -Infinity, loadWaitStart: null,
+      lastPromote: -Infinity,
+      nextDue: null,
+      lastRecover: clock(),
+      lastHeartbeat: -Infinity,
+      lastCancelCheck: -Infinity,
+      paused: false,
+      pausedAt: -Infinity,
+      loadWaitStart: null,
     },
   };
 }
@@ -158,7 +164,13 @@ export interface Round {
 
 export function newRound(st: LoopState): Round {
   return {
-    genAtStart: st.wakeup.generation, startedNow: 0, blockedByLoad: false, freshList: false,
-    readings: null, reservedBy: null, pending: { cpu: 0, mem: 0 }, runningTasks: new Set(),
+    genAtStart: st.wakeup.generation,
+    startedNow: 0,
+    blockedByLoad: false,
+    freshList: false,
+    readings: null,
+    reservedBy: null,
+    pending: { cpu: 0, mem: 0 },
+    runningTasks: new Set(),
   };
 }

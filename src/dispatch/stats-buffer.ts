@@ -44,13 +44,20 @@ export function countRuns(s: Schedule, runs: { x: Execution; failed: boolean }[]
     count++;
     avg = Math.round(avg + (x.duration_ms - avg) / count);
     if (failed) failures++;
-    if (x.peak_cpu_percent !== null) cpuAvg = cpuAvg === null ? x.peak_cpu_percent : round1(cpuAvg + (x.peak_cpu_percent - cpuAvg) / count);
-    if (x.peak_memory_mb !== null) memAvg = memAvg === null ? x.peak_memory_mb : round1(memAvg + (x.peak_memory_mb - memAvg) / count);
+    if (x.peak_cpu_percent !== null)
+      cpuAvg = cpuAvg === null ? x.peak_cpu_percent : round1(cpuAvg + (x.peak_cpu_percent - cpuAvg) / count);
+    if (x.peak_memory_mb !== null)
+      memAvg = memAvg === null ? x.peak_memory_mb : round1(memAvg + (x.peak_memory_mb - memAvg) / count);
     if (!last || Date.parse(x.started_at) > Date.parse(last)) last = x.started_at;
   }
   return {
-    ...s, execution_count: count, failure_count: failures, average_duration_ms: avg,
-    measured_cpu_percent: cpuAvg, measured_memory_mb: memAvg, last_executed: last,
+    ...s,
+    execution_count: count,
+    failure_count: failures,
+    average_duration_ms: avg,
+    measured_cpu_percent: cpuAvg,
+    measured_memory_mb: memAvg,
+    last_executed: last,
   };
 }
 

@@ -7,7 +7,10 @@ import type { Awaitable } from '../store/store.js';
  */
 export class TtlCache<T> {
   private map = new Map<string, { at: number; value: T }>();
-  constructor(private ttlMs: number, private load: (key: string) => Awaitable<T>) {}
+  constructor(
+    private ttlMs: number,
+    private load: (key: string) => Awaitable<T>,
+  ) {}
   async get(key: string): Promise<T> {
     const hit = this.map.get(key);
     const now = Date.now();

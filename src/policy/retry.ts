@@ -19,7 +19,11 @@ export function maxAttempts(def: Pick<Definition, 'retries' | 'retry_policy'>): 
  * Delay before attempt `attempt + 1`: base doubling per attempt, capped, with
  * "equal jitter" (half fixed, half random) so retries of many tasks spread out.
  */
-export function backoffMs(def: Pick<Definition, 'backoff' | 'retry_policy'>, attempt: number, random: () => number = Math.random): number {
+export function backoffMs(
+  def: Pick<Definition, 'backoff' | 'retry_policy'>,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const base = def.backoff ? parseDuration(def.backoff, 'backoff') : POLICY[def.retry_policy].baseMs;
   const exp = Math.min(BACKOFF_CAP_MS, base * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp / 2 + random() * (exp / 2));

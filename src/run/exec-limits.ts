@@ -18,26 +18,32 @@ export const MAX_PAYLOAD_BYTES = MAX_ARG_STRLEN - 1 - bytes('CONDUCTOR_PAYLOAD='
 export function checkPayloadSize(payload: string): void {
   const n = bytes(payload);
   if (n > MAX_PAYLOAD_BYTES) {
-    throw new InputError(`invalid --payload: ${n} bytes, at most ${MAX_PAYLOAD_BYTES} (Linux passes it as one environment string, limited to 128 KiB)`);
+    throw new InputError(
+      `invalid --payload: ${n} bytes, at most ${MAX_PAYLOAD_BYTES} (Linux passes it as one environment string, limited to 128 KiB)`,
+    );
   }
 }
 
 export function checkHandlerSize(handler: string): void {
   const n = bytes(handler);
-  if (n > MAX_ARG_STRLEN - 1) throw new InputError(`invalid handler: ${n} bytes, at most ${MAX_ARG_STRLEN - 1} (Linux limits one argument to 128 KiB)`);
+  if (n > MAX_ARG_STRLEN - 1)
+    throw new InputError(`invalid handler: ${n} bytes, at most ${MAX_ARG_STRLEN - 1} (Linux limits one argument to 128 KiB)`);
 }
 
 export function checkEnvSize(name: string, value: string): void {
   const n = bytes(`${name}=${value}`);
   if (n > MAX_ARG_STRLEN - 1) {
-    throw new InputError(`invalid env '${name}': ${n} bytes as ${name}=value, at most ${MAX_ARG_STRLEN - 1} (Linux limits one environment string to 128 KiB)`);
+    throw new InputError(
+      `invalid env '${name}': ${n} bytes as ${name}=value, at most ${MAX_ARG_STRLEN - 1} (Linux limits one environment string to 128 KiB)`,
+    );
   }
 }
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n as number, name]));
 
 const WHY: Record<string, string> = {
-  E2BIG: 'argument list too long (E2BIG): the handler, its environment and the payload pass what the kernel takes in one exec (128 KiB per string, a quarter of the stack limit in all)',
+  E2BIG:
+    'argument list too long (E2BIG): the handler, its environment and the payload pass what the kernel takes in one exec (128 KiB per string, a quarter of the stack limit in all)',
 };
 
 /** The `error` of an execution whose handler could not be started: one line naming the reason. */

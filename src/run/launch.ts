@@ -48,7 +48,13 @@ export function launchHere(req: LaunchRequest, events: LaunchEvents): void {
   } catch (err) {
     // Node throws (rather than emits) most exec failures, E2BIG among them.
     const e = err as NodeJS.ErrnoException;
-    events.done({ code: null, signal: null, error: execFailure(e.code ?? 'spawn', e.message.replace(/^spawn \S+ /, '')), bytes: 0, durationMs: 0 });
+    events.done({
+      code: null,
+      signal: null,
+      error: execFailure(e.code ?? 'spawn', e.message.replace(/^spawn \S+ /, '')),
+      bytes: 0,
+      durationMs: 0,
+    });
     return;
   }
   child.stdout!.on('data', log.write);
@@ -64,13 +70,15 @@ export function launchHere(req: LaunchRequest, events: LaunchEvents): void {
     finished = true;
     const durationMs = Math.round(performance.now() - started);
     if (drainTimer) clearTimeout(drainTimer);
-    const report = (bytes: number) => events.done({ code: exit?.code ?? null, signal: exit?.signal ?? null, error, bytes, durationMs });
+    const report = (bytes: number) =>
+      events.done({ code: exit?.code ?? null, signal: exit?.signal ?? null, error, bytes, durationMs });
     log.close().then(report, () => report(0));
   };
   child.on('error', (err) => {
-    error = (err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(req.cwd)
-      ? `working directory ${req.cwd} does not exist`
-      : execFailure((err as NodeJS.ErrnoException).code ?? 'spawn', err.message);
+    error =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(req.cwd)
+        ? `working directory ${req.cwd} does not exist`
+        : execFailure((err as NodeJS.ErrnoException).code ?? 'spawn', err.message);
     finish();
   });
   // 'close' waits for the output pipes; a background child that keeps them

@@ -75,7 +75,14 @@ export function runHandler(spec: RunSpec): Running {
     : null;
 
   const done = new Promise<RunResult>((resolve) => {
-    const req: LaunchRequest = { command: spec.command, cwd: spec.cwd, env: spec.env, baseEnv: spec.baseEnv, logPath: spec.logPath, logCap: spec.logCap };
+    const req: LaunchRequest = {
+      command: spec.command,
+      cwd: spec.cwd,
+      env: spec.env,
+      baseEnv: spec.baseEnv,
+      logPath: spec.logPath,
+      logCap: spec.logCap,
+    };
     launch(req, {
       spawned(p) {
         pid = p;

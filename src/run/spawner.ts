@@ -59,7 +59,13 @@ export function createSpawner(choice: SpawnerChoice): Spawner | null {
     pending.delete(id);
     if (p.drainTimer) clearTimeout(p.drainTimer);
     const exit = p.execFailed ? null : p.exit;
-    p.events.done({ code: exit?.code ?? null, signal: exit?.signal ?? null, error: p.error, bytes, durationMs: Math.round(performance.now() - p.started) });
+    p.events.done({
+      code: exit?.code ?? null,
+      signal: exit?.signal ?? null,
+      error: p.error,
+      bytes,
+      durationMs: Math.round(performance.now() - p.started),
+    });
   };
   const onLine = (line: string) => {
     const [op, id, a, b] = line.split(' ');
@@ -73,7 +79,8 @@ export function createSpawner(choice: SpawnerChoice): Spawner | null {
       p.execFailed = true;
       p.error = execFailure(Number(a), Buffer.from(b.slice(1), 'hex').toString('utf8'));
     } else if (op === 'E') {
-      p.exit = Number(b) > 0 ? { code: null, signal: SIGNAL_NAMES.get(Number(b)) ?? `SIG${b}` } : { code: Number(a), signal: null };
+      p.exit =
+        Number(b) > 0 ? { code: null, signal: SIGNAL_NAMES.get(Number(b)) ?? `SIG${b}` } : { code: Number(a), signal: null };
       // Output held open by a background child must not hold the task: stop reading after a moment.
       p.drainTimer = setTimeout(() => child?.stdin?.write(`Q ${id}\n`), 200);
     } else if (op === 'C') settle(id, p, Number(a));
@@ -134,13 +141,21 @@ export function createSpawner(choice: SpawnerChoice): Spawner | null {
       if (envId === undefined) {
         envId = ++envSeq;
         envIds.set(base, envId);
-        const vars = Object.entries(base).filter(([, v]) => v !== undefined).map(([k, v]) => hex(`${k}=${v}`));
+        const vars = Object.entries(base)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => hex(`${k}=${v}`));
         c.stdin.write(`B ${envId} ${vars.join(' ')}\n`);
       }
-      const extra = req.baseEnv ? Object.entries(req.env).filter(([, v]) => v !== undefined).map(([k, v]) => hex(`${k}=${v}`)) : [];
+      const extra = req.baseEnv
+        ? Object.entries(req.env)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => hex(`${k}=${v}`))
+        : [];
       const id = String(++seq);
       pending.set(id, { events, started: performance.now(), exit: null, error: null, execFailed: false, drainTimer: null });
-      c.stdin.write(`L ${id} ${envId} ${hex(req.cwd)} ${hex(req.command)} ${hex(req.logPath)} ${req.logCap} ${extra.join(' ')}\n`);
+      c.stdin.write(
+        `L ${id} ${envId} ${hex(req.cwd)} ${hex(req.command)} ${hex(req.logPath)} ${req.logCap} ${extra.join(' ')}\n`,
+      );
       return true;
     },
   };

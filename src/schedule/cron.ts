@@ -44,11 +44,15 @@ export function cronFields(input: string): string[] {
   const raw = String(input ?? '').trim();
   const expanded = raw.startsWith('@') ? NICKNAMES[raw.toLowerCase()] : raw;
   if (!expanded) {
-    throw new InputError(`invalid cron expression '${raw}': unknown nickname (use @hourly, @daily, @weekly, @monthly or @yearly)`);
+    throw new InputError(
+      `invalid cron expression '${raw}': unknown nickname (use @hourly, @daily, @weekly, @monthly or @yearly)`,
+    );
   }
   const parts = expanded.split(/\s+/);
   if (parts.length !== 5) {
-    throw new InputError(`invalid cron expression '${raw}': expected 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}`);
+    throw new InputError(
+      `invalid cron expression '${raw}': expected 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}`,
+    );
   }
   parts.forEach((value, i) => checkFieldForm(i, value));
   return parts;
@@ -85,7 +89,9 @@ const NAMES = /^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed
 function checkFieldForm(index: number, value: string): void {
   const rest = value.replace(/[a-z]{3}/gi, (m) => (NAMES.test(m) ? '' : m));
   if (!/^[0-9*,/-]*$/.test(rest) || value === '') {
-    throw new InputError(`invalid cron ${FIELDS[index]} field '${value}': only numbers, names, '*', ',', '-' and '/' are supported`);
+    throw new InputError(
+      `invalid cron ${FIELDS[index]} field '${value}': only numbers, names, '*', ',', '-' and '/' are supported`,
+    );
   }
 }
 

@@ -15,9 +15,30 @@ export const EVENT_PATTERN = /^[A-Za-z0-9_*][A-Za-z0-9_.*-]*(:[A-Za-z0-9][A-Za-z
 
 /** Every field a schedule definition may carry, with the names a schedules file uses. */
 export const DEFINITION_FIELDS = new Set([
-  'task_id', 'task_name', 'handler', 'schedule_type', 'schedule_expr', 'priority', 'enabled', 'disabled',
-  'circuit_breaker', 'retry_policy', 'retries', 'backoff', 'timeout', 'cpu', 'mem', 'estimated_cpu_percent',
-  'estimated_memory_percent', 'tz', 'overlap', 'catch_up', 'depends_on', 'cwd', 'env', 'breaker_threshold',
+  'task_id',
+  'task_name',
+  'handler',
+  'schedule_type',
+  'schedule_expr',
+  'priority',
+  'enabled',
+  'disabled',
+  'circuit_breaker',
+  'retry_policy',
+  'retries',
+  'backoff',
+  'timeout',
+  'cpu',
+  'mem',
+  'estimated_cpu_percent',
+  'estimated_memory_percent',
+  'tz',
+  'overlap',
+  'catch_up',
+  'depends_on',
+  'cwd',
+  'env',
+  'breaker_threshold',
   'breaker_cooldown',
 ]);
 
@@ -35,8 +56,14 @@ export function parseIntIn(field: string, value: unknown, min: number, max: numb
 }
 
 function percent(field: string, value: unknown): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value.trim().replace(/%$/, '')) : NaN;
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InputError(`invalid ${field} '${String(value)}': expected a percentage from 0 to 100`);
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.trim() !== ''
+        ? Number(value.trim().replace(/%$/, ''))
+        : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 100)
+    throw new InputError(`invalid ${field} '${String(value)}': expected a percentage from 0 to 100`);
   return n;
 }
 
@@ -95,9 +122,28 @@ function idList(value: unknown): string[] {
 
 /** The fields of a Definition, as a stored schedule carries them. */
 export const DEFINITION_KEYS: readonly (keyof Definition)[] = [
-  'task_id', 'task_name', 'handler', 'schedule_type', 'schedule_expr', 'priority', 'enabled', 'circuit_breaker',
-  'retry_policy', 'retries', 'backoff', 'timeout', 'cpu', 'mem', 'tz', 'overlap', 'catch_up', 'depends_on', 'cwd', 'env',
-  'breaker_threshold', 'breaker_cooldown',
+  'task_id',
+  'task_name',
+  'handler',
+  'schedule_type',
+  'schedule_expr',
+  'priority',
+  'enabled',
+  'circuit_breaker',
+  'retry_policy',
+  'retries',
+  'backoff',
+  'timeout',
+  'cpu',
+  'mem',
+  'tz',
+  'overlap',
+  'catch_up',
+  'depends_on',
+  'cwd',
+  'env',
+  'breaker_threshold',
+  'breaker_cooldown',
 ];
 
 export interface DefinitionChecks {
@@ -116,7 +162,11 @@ export interface DefinitionChecks {
  * item or a stored schedule; the error names the field and the value. `base`
  * supplies defaults.
  */
-export function parseDefinition(raw: Record<string, unknown>, base?: Definition, checks: DefinitionChecks = { timing: true }): Definition {
+export function parseDefinition(
+  raw: Record<string, unknown>,
+  base?: Definition,
+  checks: DefinitionChecks = { timing: true },
+): Definition {
   for (const k of Object.keys(raw)) {
     if (!DEFINITION_FIELDS.has(k) && !READ_ONLY_FIELDS.has(k)) throw new InputError(`unknown field '${k}'`);
   }
@@ -126,7 +176,7 @@ export function parseDefinition(raw: Record<string, unknown>, base?: Definition,
   const task_id = checkId(raw.task_id ?? base?.task_id, 'task id');
   const schedule_type = oneOf('schedule type', raw.schedule_type ?? base?.schedule_type, TYPES);
   // The default is looked up only when needed: localZone() is a first use of Intl.
-  const tz = has('tz') ? text('time zone', raw.tz) : base?.tz ?? localZone();
+  const tz = has('tz') ? text('time zone', raw.tz) : (base?.tz ?? localZone());
   const schedule_expr = text('schedule expression', raw.schedule_expr ?? base?.schedule_expr).trim();
   if (checks.timing) checkTiming(schedule_type, schedule_expr, tz);
   else checkForm(schedule_type, schedule_expr, tz);
@@ -147,20 +197,36 @@ export function parseDefinition(raw: Record<string, unknown>, base?: Definition,
     retries: pick('retries', (v) => parseIntIn('retries', v, 0, 100), base?.retries ?? null),
     backoff: pick('backoff', (v) => (parseDuration(v, 'backoff'), String(v)), base?.backoff ?? null),
     timeout: pick('timeout', (v) => (parseDuration(v, 'timeout'), String(v)), base?.timeout ?? null),
-    cpu: pick('cpu', (v) => percent('cpu estimate', v), pick('estimated_cpu_percent', (v) => percent('cpu estimate', v), base?.cpu ?? 0)),
-    mem: pick('mem', (v) => percent('memory estimate', v), pick('estimated_memory_percent', (v) => percent('memory estimate', v), base?.mem ?? 0)),
+    cpu: pick(
+      'cpu',
+      (v) => percent('cpu estimate', v),
+      pick('estimated_cpu_percent', (v) => percent('cpu estimate', v), base?.cpu ?? 0),
+    ),
+    mem: pick(
+      'mem',
+      (v) => percent('memory estimate', v),
+      pick('estimated_memory_percent', (v) => percent('memory estimate', v), base?.mem ?? 0),
+    ),
     tz,
     overlap: pick('overlap', (v) => oneOf('overlap', v, OVERLAPS), base?.overlap ?? 'skip'),
     catch_up: pick('catch_up', (v) => oneOf('catch-up', v, CATCH_UPS), base?.catch_up ?? 'once'),
     depends_on: pick('depends_on', idList, base?.depends_on ?? []),
     cwd: pick('cwd', (v) => text('cwd', v), base?.cwd ?? null),
     env: pick('env', envMap, base?.env ?? {}),
-    breaker_threshold: pick('breaker_threshold', (v) => parseIntIn('breaker threshold', v, 1, 1000), base?.breaker_threshold ?? 5),
-    breaker_cooldown: pick('breaker_cooldown', (v) => {
-      const ms = parseDuration(v, 'breaker cooldown');
-      if (ms > 7 * 86_400_000) throw new InputError(`invalid breaker cooldown '${String(v)}': at most 7 days`);
-      return String(v);
-    }, base?.breaker_cooldown ?? '5m'),
+    breaker_threshold: pick(
+      'breaker_threshold',
+      (v) => parseIntIn('breaker threshold', v, 1, 1000),
+      base?.breaker_threshold ?? 5,
+    ),
+    breaker_cooldown: pick(
+      'breaker_cooldown',
+      (v) => {
+        const ms = parseDuration(v, 'breaker cooldown');
+        if (ms > 7 * 86_400_000) throw new InputError(`invalid breaker cooldown '${String(v)}': at most 7 days`);
+        return String(v);
+      },
+      base?.breaker_cooldown ?? '5m',
+    ),
   };
   if (def.depends_on.includes(task_id)) throw new InputError(`invalid depends_on: '${task_id}' cannot depend on itself`);
   return def;
@@ -168,8 +234,19 @@ export function parseDefinition(raw: Record<string, unknown>, base?: Definition,
 
 /** Fields `get --json` prints that a schedules file may carry back unchanged; ignored on input. */
 const READ_ONLY_FIELDS = new Set([
-  'format', 'created_at', 'updated_at', 'last_executed', 'next_execution', 'execution_count', 'failure_count',
-  'average_duration_ms', 'breaker_state', 'measured_cpu_percent', 'measured_memory_mb', 'description', 'once_fired',
+  'format',
+  'created_at',
+  'updated_at',
+  'last_executed',
+  'next_execution',
+  'execution_count',
+  'failure_count',
+  'average_duration_ms',
+  'breaker_state',
+  'measured_cpu_percent',
+  'measured_memory_mb',
+  'description',
+  'once_fired',
   'max_attempts',
 ]);
 
@@ -197,7 +274,8 @@ function checkTiming(type: ScheduleType, expr: string, tz: string): void {
 
 /** What can be checked without zone data or cron-parser: the form of the zone name and the expression. */
 function checkForm(type: ScheduleType, expr: string, tz: string): void {
-  if (!/^[A-Za-z][A-Za-z0-9_+/-]*$/.test(tz)) throw new InputError(`invalid time zone '${tz}': expected an IANA name such as Europe/Berlin`);
+  if (!/^[A-Za-z][A-Za-z0-9_+/-]*$/.test(tz))
+    throw new InputError(`invalid time zone '${tz}': expected an IANA name such as Europe/Berlin`);
   if (type === 'cron') cronFields(expr);
   else if (type !== 'once') checkExpression(type, expr, 'UTC');
 }

@@ -21,12 +21,21 @@ const isObj = (v: unknown): v is Record<string, any> => Boolean(v) && typeof v =
 const isId = (v: unknown) => typeof v === 'string' && ID_PATTERN.test(v);
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const isIso = (v: unknown) => typeof v === 'string' && ISO.test(v) && !Number.isNaN(Date.parse(v));
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-const num = (min: number, max = Infinity) => (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+const int =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (v: unknown) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+const num =
+  (min: number, max = Infinity) =>
+  (v: unknown) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
 const orNull = (ok: (v: unknown) => boolean) => (v: unknown) => v === null || ok(v);
 const optional = (ok: (v: unknown) => boolean) => (v: unknown) => v === undefined || ok(v);
 const isText = (v: unknown) => typeof v === 'string';
-const oneOf = (...allowed: unknown[]) => (v: unknown) => allowed.includes(v);
+const oneOf =
+  (...allowed: unknown[]) =>
+  (v: unknown) =>
+    allowed.includes(v);
 
 const TIME = 'an ISO-8601 time';
 const TIME_OR_NULL = `null or ${TIME}`;
@@ -175,7 +184,12 @@ export function deadLetterProblem(v: unknown): string | null {
  * Why an entry or dead letter stored under a key (a file name, a row key)
  * cannot be used: its own check, then whether the key names it.
  */
-export function storedEntryProblem(v: unknown, keyNames: (entryId: string) => boolean, keyName: string, problem: (v: unknown) => string | null = entryProblem): string | null {
+export function storedEntryProblem(
+  v: unknown,
+  keyNames: (entryId: string) => boolean,
+  keyName: string,
+  problem: (v: unknown) => string | null = entryProblem,
+): string | null {
   return problem(v) ?? (keyNames((v as Record<string, any>).entry_id) ? null : `entry_id does not match the ${keyName}`);
 }
 

@@ -51,7 +51,9 @@ function realDir(dir: string, withParents: boolean): void {
     st = fs.lstatSync(dir);
   }
   if (st.isSymbolicLink()) {
-    throw new RunError(`${dir} is a symbolic link: conductor follows no links in its home; replace it with a real directory${withParents ? ` (or give --home the real path, ${realPathOr(dir)})` : ''}`);
+    throw new RunError(
+      `${dir} is a symbolic link: conductor follows no links in its home; replace it with a real directory${withParents ? ` (or give --home the real path, ${realPathOr(dir)})` : ''}`,
+    );
   }
   if (!st.isDirectory()) throw new RunError(`${dir} is not a directory; move it away so that conductor can create its folder`);
 }
@@ -98,13 +100,17 @@ export function homeTrustProblems(home: string, folders: readonly string[], uid:
   const st = fs.lstatSync(home);
   if (st.uid !== uid) {
     const owner = userName(st.uid);
-    out.push(`home ${home} is owned by ${owner} (uid ${st.uid}), not by ${userName(uid)} who runs process: conductor runs only what its own user queued; run process as ${owner} (runuser -u ${owner} -- conductor process)`);
+    out.push(
+      `home ${home} is owned by ${owner} (uid ${st.uid}), not by ${userName(uid)} who runs process: conductor runs only what its own user queued; run process as ${owner} (runuser -u ${owner} -- conductor process)`,
+    );
   }
   for (const dir of [home, ...folders.map((f) => path.join(home, f))]) {
     const mode = lstatOrNull(dir)?.mode ?? 0;
     if (mode & 0o022) {
       const who = mode & 0o020 ? (mode & 0o002 ? 'group- and world-writable' : 'group-writable') : 'writable by others';
-      out.push(`${dir === home ? `home ${home}` : dir} is ${who} (mode ${(mode & 0o777).toString(8)}): another user could plant what process runs; fix: chmod 700 ${dir}`);
+      out.push(
+        `${dir === home ? `home ${home}` : dir} is ${who} (mode ${(mode & 0o777).toString(8)}): another user could plant what process runs; fix: chmod 700 ${dir}`,
+      );
     }
   }
   return out;
@@ -131,5 +137,7 @@ export function userName(uid: number): string {
 
 /** "no such file or directory" from Node's "ENOENT: no such file or directory, mkdir '/x'". */
 function errnoText(err: unknown): string {
-  return String((err as Error).message ?? err).replace(/^[A-Z0-9]+: /, '').split(',')[0];
+  return String((err as Error).message ?? err)
+    .replace(/^[A-Z0-9]+: /, '')
+    .split(',')[0];
 }

@@ -12,8 +12,17 @@ export function retiredCountersOf(s: any, format: number): RetiredCounters | nul
   if (!s || typeof s !== 'object' || typeof s.task_id !== 'string' || typeof s.created_at !== 'string') return null;
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
   if (!n(s.execution_count)) return null;
-  const incarnation = typeof s.incarnation === 'string' && /^[0-9a-f]{1,32}$/.test(s.incarnation) ? { incarnation: s.incarnation } : {};
-  return { format, task_id: s.task_id, created_at: s.created_at, ...incarnation, execution_count: n(s.execution_count), failure_count: n(s.failure_count), average_duration_ms: n(s.average_duration_ms) };
+  const incarnation =
+    typeof s.incarnation === 'string' && /^[0-9a-f]{1,32}$/.test(s.incarnation) ? { incarnation: s.incarnation } : {};
+  return {
+    format,
+    task_id: s.task_id,
+    created_at: s.created_at,
+    ...incarnation,
+    execution_count: n(s.execution_count),
+    failure_count: n(s.failure_count),
+    average_duration_ms: n(s.average_duration_ms),
+  };
 }
 
 /** One name per schedule lifetime: its id and its incarnation (or, for older schedules, its creation time). */
@@ -31,7 +40,11 @@ export function newBreaker(name: string, format: number): BreakerRecord {
  * A breaker's read-modify-write, run under the backend's lock: a breaker
  * never written starts closed; `write` is false when `change` leaves it.
  */
-export function changeBreaker(name: string, cur: BreakerRecord | null, change: (b: BreakerRecord) => BreakerRecord | undefined): { value: BreakerRecord; write: boolean } {
+export function changeBreaker(
+  name: string,
+  cur: BreakerRecord | null,
+  change: (b: BreakerRecord) => BreakerRecord | undefined,
+): { value: BreakerRecord; write: boolean } {
   const base = cur ?? newBreaker(name, FORMAT);
   const next = change(base);
   return next === undefined ? { value: base, write: false } : { value: next, write: true };

@@ -215,5 +215,12 @@ export interface StateStore {
 }
 
 /** Every role but the base: what a backend's role implementations add up to. */
-export type StoreRoles = MaintenanceStore & DispatcherRegistry & ScheduleStore & QueueStore & RunningStore & HistoryStore &
-  DeadLetterStore & BreakerStore & StateStore;
+export type StoreRoles = MaintenanceStore &
+  DispatcherRegistry &
+  ScheduleStore &
+  QueueStore &
+  RunningStore &
+  HistoryStore &
+  DeadLetterStore &
+  BreakerStore &
+  StateStore;

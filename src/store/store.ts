@@ -1,8 +1,23 @@
 import type { StoreBase, StoreRoles } from './roles.js';
 
 export type {
-  Awaitable, BreakerRecord, BreakerStore, DeadLetterStore, DispatcherRegistry, EventRecord, HistoryStore, MaintenanceStore, Problem, PromotionPlan,
-  QueueStore, RetiredCounters, RunningRecord, RunningStore, ScheduleStore, StateStore, StoreFinding,
+  Awaitable,
+  BreakerRecord,
+  BreakerStore,
+  DeadLetterStore,
+  DispatcherRegistry,
+  EventRecord,
+  HistoryStore,
+  MaintenanceStore,
+  Problem,
+  PromotionPlan,
+  QueueStore,
+  RetiredCounters,
+  RunningRecord,
+  RunningStore,
+  ScheduleStore,
+  StateStore,
+  StoreFinding,
 } from './roles.js';
 export { newBreaker, retiredCountersOf, retiredKey } from './policy.js';
 

@@ -3,7 +3,21 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, fileStoreOnly, fillDisk, idleReadings, json, mountTmpfs, ok, readLines, sqlOn, storeEnv, tempHome, workDir } from '../helpers.js';
+import {
+  BIN,
+  cli,
+  fileStoreOnly,
+  fillDisk,
+  idleReadings,
+  json,
+  mountTmpfs,
+  ok,
+  readLines,
+  sqlOn,
+  storeEnv,
+  tempHome,
+  workDir,
+} from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -17,7 +31,8 @@ function leaveOnePage(mnt: string): () => void {
 }
 
 const queueFiles = (home: string) => fs.readdirSync(path.join(home, 'queue')).sort();
-const incoming = (home: string) => (fs.existsSync(path.join(home, 'incoming')) ? fs.readdirSync(path.join(home, 'incoming')) : []);
+const incoming = (home: string) =>
+  fs.existsSync(path.join(home, 'incoming')) ? fs.readdirSync(path.join(home, 'incoming')) : [];
 
 describe.runIf(fileStoreOnly)('all or nothing on a full disk', () => {
   it('trigger, queue --count and queue --with-deps queue every entry or none; retried, each runs once', async (t) => {
@@ -37,7 +52,11 @@ describe.runIf(fileStoreOnly)('all or nothing on a full disk', () => {
       await ok(home, ['create', 'up', 'Up', echo('up'), 'event', 'never'], env);
       await ok(home, ['create', 'root', 'Root', echo('root'), 'event', 'never', '--depends-on', 'up'], env);
       const free = leaveOnePage(mnt);
-      for (const args of [['trigger', 'ev'], ['queue', 'a', '--count', '3'], ['queue', 'root', '--with-deps']]) {
+      for (const args of [
+        ['trigger', 'ev'],
+        ['queue', 'a', '--count', '3'],
+        ['queue', 'root', '--with-deps'],
+      ]) {
         const r = await cli(home, args, env);
         expect(r.code, args.join(' ')).toBe(1);
         expect(r.stderr).toMatch(/^conductor: no space left on device/);
@@ -60,7 +79,7 @@ describe.runIf(fileStoreOnly)('all or nothing on a full disk', () => {
 });
 
 describe.runIf(fileStoreOnly)('batches a crash left behind', () => {
-  it('a committed batch is finished by the next pass; a dead writer\'s stage is dropped; a forged manifest is set aside', async () => {
+  it("a committed batch is finished by the next pass; a dead writer's stage is dropped; a forged manifest is set aside", async () => {
     const home = tempHome();
     await ok(home, ['create', 'w', 'W', 'true', 'event', 'never']);
     const [e1, e2] = await json<any[]>(home, ['queue', 'w', '--count', '2']);
@@ -91,7 +110,12 @@ describe.runIf(fileStoreOnly)('batches a crash left behind', () => {
     expect(fs.existsSync(path.join(path.dirname(home), 'owned'))).toBe(false);
     expect(incoming(home)).toEqual([]);
     const hist = await json<any[]>(home, ['history']);
-    expect(hist.filter((x) => x.status === 'success').map((x) => x.entry_id).sort()).toEqual(ids);
+    expect(
+      hist
+        .filter((x) => x.status === 'success')
+        .map((x) => x.entry_id)
+        .sort(),
+    ).toEqual(ids);
   });
 });
 
@@ -102,7 +126,13 @@ describe('apply against a concurrent create', () => {
       await ok(home, ['create', 'seed', 'Seed', 'true', 'event', 'never']);
       const file = path.join(path.dirname(home), 'schedules.yaml');
       const n = 300;
-      fs.writeFileSync(file, Array.from({ length: n }, (_, i) => `- {task_id: s${i}, handler: 'true', schedule_type: event, schedule_expr: never}`).join('\n') + '\n');
+      fs.writeFileSync(
+        file,
+        Array.from(
+          { length: n },
+          (_, i) => `- {task_id: s${i}, handler: 'true', schedule_type: event, schedule_expr: never}`,
+        ).join('\n') + '\n',
+      );
       const env = { NO_COLOR: '1', ...storeEnv(home) };
       const apply = execa(BIN, ['--home', home, 'apply', file], { env, reject: false });
       await sleep(delay);
@@ -144,7 +174,9 @@ describe('a clock that went back', () => {
   it.runIf(fs.existsSync('/usr/bin/faketime'))('the same with faketime, as a clock set wrong system-wide would', async () => {
     const home = tempHome();
     await ok(home, ['create', 'c', 'C', 'true', 'cron', '*/5 * * * *']);
-    await execa('faketime', ['-f', '+1d', BIN, '--home', home, 'process'], { env: { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home), ...storeEnv(home) } });
+    await execa('faketime', ['-f', '+1d', BIN, '--home', home, 'process'], {
+      env: { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home), ...storeEnv(home) },
+    });
     expect(Date.parse((await json(home, ['get', 'c'])).next_execution) - Date.now()).toBeGreaterThan(20 * 3_600_000);
     await ok(home, ['process']);
     expect(Date.parse((await json(home, ['get', 'c'])).next_execution) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
@@ -157,8 +189,28 @@ describe.runIf(!fileStoreOnly)('a run recorded twice (PostgreSQL)', () => {
     await ok(home, ['create', 'w', 'W', 'true', 'event', 'never']);
     const id = (await ok(home, ['queue', 'w'])).trim();
     // As if another dispatcher had already run and recorded this entry.
-    const other = { format: 1, execution_id: `${id}.1`, entry_id: id, task_id: 'w', attempt: 1, status: 'failed', exit_code: 3, signal: null, started_at: '2026-01-01T00:00:00.000+00:00', finished_at: '2026-01-01T00:00:01.000+00:00', duration_ms: 1000, peak_cpu_percent: null, peak_memory_mb: null, log: null, error: 'exit code 3', event: null };
-    sqlOn(home, `INSERT INTO conductor.executions (execution_id, task_id, started_at, finished_at, body) VALUES ('${id}.1', 'w', '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', '${JSON.stringify(other)}')`);
+    const other = {
+      format: 1,
+      execution_id: `${id}.1`,
+      entry_id: id,
+      task_id: 'w',
+      attempt: 1,
+      status: 'failed',
+      exit_code: 3,
+      signal: null,
+      started_at: '2026-01-01T00:00:00.000+00:00',
+      finished_at: '2026-01-01T00:00:01.000+00:00',
+      duration_ms: 1000,
+      peak_cpu_percent: null,
+      peak_memory_mb: null,
+      log: null,
+      error: 'exit code 3',
+      event: null,
+    };
+    sqlOn(
+      home,
+      `INSERT INTO conductor.executions (execution_id, task_id, started_at, finished_at, body) VALUES ('${id}.1', 'w', '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', '${JSON.stringify(other)}')`,
+    );
     const r = await cli(home, ['process']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`second, different record of execution ${id}\\.1`));

@@ -2,13 +2,33 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { alive, BIN, cli, editStoredSchedule, fileStoreOnly, idleReadings, json, ok, readLines, readStoredSchedule, STORE, tempHome, workDir } from '../helpers.js';
+import {
+  alive,
+  BIN,
+  cli,
+  editStoredSchedule,
+  fileStoreOnly,
+  idleReadings,
+  json,
+  ok,
+  readLines,
+  readStoredSchedule,
+  STORE,
+  tempHome,
+  workDir,
+} from '../helpers.js';
 
 describe('process', () => {
   it('starts by priority, then first come first served, at concurrency 1', async () => {
     const home = tempHome();
     const out = path.join(workDir(home), 'order.txt');
-    for (const [id, prio] of [['low', 2], ['mid', 5], ['high', 9], ['mid2', 5], ['top', 10]] as const) {
+    for (const [id, prio] of [
+      ['low', 2],
+      ['mid', 5],
+      ['high', 9],
+      ['mid2', 5],
+      ['top', 10],
+    ] as const) {
       await ok(home, ['create', id, id, `echo ${id} >> ${out}`, 'event', 'never', String(prio)]);
     }
     for (const id of ['low', 'mid', 'high', 'mid2', 'top']) await ok(home, ['queue', id]);
@@ -21,7 +41,14 @@ describe('process', () => {
   it('never exceeds the concurrency cap, and reaches it', async () => {
     const home = tempHome();
     const log = path.join(workDir(home), 'spans.txt');
-    await ok(home, ['create', 'w', 'W', `echo "start $(date +%s%N)" >> ${log}; sleep 0.4; echo "end $(date +%s%N)" >> ${log}`, 'event', 'never']);
+    await ok(home, [
+      'create',
+      'w',
+      'W',
+      `echo "start $(date +%s%N)" >> ${log}; sleep 0.4; echo "end $(date +%s%N)" >> ${log}`,
+      'event',
+      'never',
+    ]);
     for (let i = 0; i < 10; i++) await ok(home, ['queue', 'w']);
     await ok(home, ['process', '--max-concurrent', '3']);
     const events = readLines(log).map((l) => {
@@ -39,10 +66,17 @@ describe('process', () => {
     expect(peak).toBe(3);
   });
 
-  it('the concurrency limit is the home\'s: a second pass does not add runs beyond it', async () => {
+  it("the concurrency limit is the home's: a second pass does not add runs beyond it", async () => {
     const home = tempHome();
     const log = path.join(workDir(home), 'spans.txt');
-    await ok(home, ['create', 'w', 'W', `echo "start $(date +%s%N)" >> ${log}; sleep 1; echo "end $(date +%s%N)" >> ${log}`, 'event', 'never']);
+    await ok(home, [
+      'create',
+      'w',
+      'W',
+      `echo "start $(date +%s%N)" >> ${log}; sleep 1; echo "end $(date +%s%N)" >> ${log}`,
+      'event',
+      'never',
+    ]);
     await ok(home, ['queue', 'w', '--count', '4']);
     const env = { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home) };
     const first = execa(BIN, ['--home', home, 'process', '--max-concurrent', '2'], { env, reject: false });
@@ -52,7 +86,10 @@ describe('process', () => {
     expect((await first).exitCode).toBe(0);
     let now = 0;
     let peak = 0;
-    const events = readLines(log).map((l) => l.split(' ')).map(([k, t]) => ({ k, t: BigInt(t) })).sort((a, b) => (a.t < b.t ? -1 : 1));
+    const events = readLines(log)
+      .map((l) => l.split(' '))
+      .map(([k, t]) => ({ k, t: BigInt(t) }))
+      .sort((a, b) => (a.t < b.t ? -1 : 1));
     for (const e of events) peak = Math.max(peak, (now += e.k === 'start' ? 1 : -1));
     expect(events.filter((e) => e.k === 'start')).toHaveLength(4);
     expect(peak).toBe(2);
@@ -94,7 +131,16 @@ describe('process', () => {
 
   it('a handler that ignores TERM is killed after the grace period', async () => {
     const home = tempHome();
-    await ok(home, ['create', 'stubborn', 'S', `trap "" TERM; sleep 300 & wait; sleep 300`, 'event', 'never', '--timeout', '500ms']);
+    await ok(home, [
+      'create',
+      'stubborn',
+      'S',
+      `trap "" TERM; sleep 300 & wait; sleep 300`,
+      'event',
+      'never',
+      '--timeout',
+      '500ms',
+    ]);
     await ok(home, ['queue', 'stubborn']);
     const t0 = Date.now();
     await ok(home, ['process', '--grace', '500ms']);
@@ -106,8 +152,15 @@ describe('process', () => {
     const home = tempHome();
     const dir = workDir(home);
     const out = path.join(dir, 'env.txt');
-    await ok(home, ['create', 'hook', 'Hook', `env | grep ^CONDUCTOR_ | sort > ${out}; echo "$CONDUCTOR_PAYLOAD" > ${out}.payload`, 'event', 'webhook.received']);
-    const payload = JSON.stringify({ evil: `$(touch ${path.join(dir, 'pwned')})`, q: "'\"`" });
+    await ok(home, [
+      'create',
+      'hook',
+      'Hook',
+      `env | grep ^CONDUCTOR_ | sort > ${out}; echo "$CONDUCTOR_PAYLOAD" > ${out}.payload`,
+      'event',
+      'webhook.received',
+    ]);
+    const payload = JSON.stringify({ evil: `$(touch ${path.join(dir, 'pwned')})`, q: '\'"`' });
     const trig = await json(home, ['trigger', 'webhook.received', '--payload', payload]);
     expect(trig.event).toBe('webhook.received');
     expect(trig.queued).toHaveLength(1);
@@ -131,7 +184,20 @@ describe('process', () => {
     await ok(home, ['process']);
     const hist = await json<any[]>(home, ['history']);
     expect(hist.map((x) => x.task_id).sort()).toEqual(['bad', 'good']);
-    for (const f of ['execution_id', 'entry_id', 'task_id', 'attempt', 'status', 'exit_code', 'started_at', 'finished_at', 'duration_ms', 'peak_cpu_percent', 'peak_memory_mb', 'log']) {
+    for (const f of [
+      'execution_id',
+      'entry_id',
+      'task_id',
+      'attempt',
+      'status',
+      'exit_code',
+      'started_at',
+      'finished_at',
+      'duration_ms',
+      'peak_cpu_percent',
+      'peak_memory_mb',
+      'log',
+    ]) {
       expect(hist[0]).toHaveProperty(f);
     }
     const good = hist.find((x) => x.task_id === 'good');
@@ -183,8 +249,12 @@ describe('process', () => {
   it('a cron schedule due many times while nothing ran fires once (catch-up once)', async () => {
     const home = tempHome();
     const log = path.join(workDir(home), 'ran.txt');
-    await ok(home, ['create', 'c', 'C', `echo $CONDUCTOR_ENTRY_ID >> ${log}`, 'cron', '*/5 * * * *', '--tz', 'UTC'], { CONDUCTOR_NOW: '2026-11-25T10:01:00Z' });
-    expect((await json(home, ['get', 'c'], { CONDUCTOR_NOW: '2026-11-25T10:01:00Z' })).next_execution).toBe('2026-11-25T10:05:00+00:00');
+    await ok(home, ['create', 'c', 'C', `echo $CONDUCTOR_ENTRY_ID >> ${log}`, 'cron', '*/5 * * * *', '--tz', 'UTC'], {
+      CONDUCTOR_NOW: '2026-11-25T10:01:00Z',
+    });
+    expect((await json(home, ['get', 'c'], { CONDUCTOR_NOW: '2026-11-25T10:01:00Z' })).next_execution).toBe(
+      '2026-11-25T10:05:00+00:00',
+    );
     const later = { CONDUCTOR_NOW: '2026-11-25T11:02:00Z' };
     await ok(home, ['process'], later);
     expect(readLines(log)).toHaveLength(1);
@@ -217,7 +287,11 @@ describe('process', () => {
   it('catch-up all queues every missed run, none queues only an on-time one', async () => {
     const home = tempHome();
     const t0 = { CONDUCTOR_NOW: '2026-11-25T10:01:00Z' };
-    await ok(home, ['create', 'all', 'All', 'true', 'cron', '*/10 * * * *', '--tz', 'UTC', '--catch-up', 'all', '--overlap', 'allow'], t0);
+    await ok(
+      home,
+      ['create', 'all', 'All', 'true', 'cron', '*/10 * * * *', '--tz', 'UTC', '--catch-up', 'all', '--overlap', 'allow'],
+      t0,
+    );
     await ok(home, ['create', 'none', 'None', 'true', 'cron', '*/10 * * * *', '--tz', 'UTC', '--catch-up', 'none'], t0);
     await ok(home, ['pause']);
     await ok(home, ['process'], { CONDUCTOR_NOW: '2026-11-25T11:05:00Z' });
@@ -229,11 +303,25 @@ describe('process', () => {
 
 // Handlers start from the Perl helper where /usr/bin/perl exists, else from Node (run/spawner.ts);
 // both must behave the same.
-describe.each([['perl helper', {}], ['node spawn', { CONDUCTOR_SPAWNER: 'node' }]])('launching through the %s', (_name, launcherEnv: Record<string, string>) => {
+describe.each([
+  ['perl helper', {}],
+  ['node spawn', { CONDUCTOR_SPAWNER: 'node' }],
+])('launching through the %s', (_name, launcherEnv: Record<string, string>) => {
   it('exit codes, signals, output, environment, missing cwd, a background child holding the output', async () => {
     const home = tempHome();
     const dir = workDir(home);
-    await ok(home, ['create', 'out', 'Out', 'echo "p=$CONDUCTOR_PAYLOAD"; echo err >&2; pwd; printf "%s\\n" "$HOME_MARK"', 'event', 'never', '--cwd', dir, '--env', 'HOME_MARK=m k']);
+    await ok(home, [
+      'create',
+      'out',
+      'Out',
+      'echo "p=$CONDUCTOR_PAYLOAD"; echo err >&2; pwd; printf "%s\\n" "$HOME_MARK"',
+      'event',
+      'never',
+      '--cwd',
+      dir,
+      '--env',
+      'HOME_MARK=m k',
+    ]);
     await ok(home, ['create', 'code', 'Code', 'exit 7', 'event', 'never']);
     await ok(home, ['create', 'sig', 'Sig', 'kill -KILL $$', 'event', 'never']);
     await ok(home, ['create', 'nocwd', 'NoCwd', 'true', 'event', 'never', '--cwd', path.join(dir, 'missing')]);
@@ -248,10 +336,15 @@ describe.each([['perl helper', {}], ['node spawn', { CONDUCTOR_SPAWNER: 'node' }
     const by = (t: string) => hist.find((x) => x.task_id === t);
     expect(by('out')).toMatchObject({ status: 'success', exit_code: 0 });
     // stdout and stderr share one pipe under the helper; from Node they are two, so their order may differ.
-    expect((await ok(home, ['logs', by('out').execution_id])).split('\n').filter(Boolean).sort()).toEqual([dir, 'err', 'm k', 'p={"a": "b c"}'].sort());
+    expect((await ok(home, ['logs', by('out').execution_id])).split('\n').filter(Boolean).sort()).toEqual(
+      [dir, 'err', 'm k', 'p={"a": "b c"}'].sort(),
+    );
     expect(by('code')).toMatchObject({ status: 'failed', exit_code: 7, error: 'exit code 7' });
     expect(by('sig')).toMatchObject({ status: 'failed', exit_code: null, signal: 'SIGKILL' });
-    expect(by('nocwd')).toMatchObject({ status: 'failed', error: `working directory ${path.join(dir, 'missing')} does not exist` });
+    expect(by('nocwd')).toMatchObject({
+      status: 'failed',
+      error: `working directory ${path.join(dir, 'missing')} does not exist`,
+    });
     expect(by('bg')).toMatchObject({ status: 'success' });
     expect(await ok(home, ['logs', by('bg').execution_id])).toBe('started\n');
     expect(await ok(home, ['logs', by('quiet').execution_id])).toBe('');

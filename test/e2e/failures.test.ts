@@ -17,14 +17,30 @@ async function until<T>(what: () => Promise<T> | T, okay: (v: T) => boolean, ms 
 }
 
 function background(home: string, args: string[]) {
-  return execa(BIN, ['--home', home, ...args], { env: { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home) }, reject: false });
+  return execa(BIN, ['--home', home, ...args], {
+    env: { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home) },
+    reject: false,
+  });
 }
 
 describe('retries and the dead-letter queue', () => {
   it('retries with backoff, shows every attempt, then dead-letters; dlq retry and purge', async () => {
     const home = tempHome();
     const log = path.join(workDir(home), 'attempts.txt');
-    await ok(home, ['create', 'flaky', 'Flaky', `echo "attempt $CONDUCTOR_ATTEMPT" | tee -a ${log}; exit 7`, 'event', 'never', '--retries', '2', '--backoff', '1s', '--breaker-threshold', '10']);
+    await ok(home, [
+      'create',
+      'flaky',
+      'Flaky',
+      `echo "attempt $CONDUCTOR_ATTEMPT" | tee -a ${log}; exit 7`,
+      'event',
+      'never',
+      '--retries',
+      '2',
+      '--backoff',
+      '1s',
+      '--breaker-threshold',
+      '10',
+    ]);
     const id = (await ok(home, ['queue', 'flaky'])).trim();
     await ok(home, ['process']);
     let [e] = await json<any[]>(home, ['status']);
@@ -63,7 +79,20 @@ describe('retries and the dead-letter queue', () => {
 
   it('a timeout counts as a failure and is retried per the policy', async () => {
     const home = tempHome();
-    await ok(home, ['create', 'slow', 'Slow', 'sleep 5', 'event', 'never', '--timeout', '300ms', '--retries', '1', '--backoff', '1ms']);
+    await ok(home, [
+      'create',
+      'slow',
+      'Slow',
+      'sleep 5',
+      'event',
+      'never',
+      '--timeout',
+      '300ms',
+      '--retries',
+      '1',
+      '--backoff',
+      '1ms',
+    ]);
     await ok(home, ['queue', 'slow']);
     await ok(home, ['process', '--grace', '200ms']);
     await sleep(50);
@@ -89,7 +118,18 @@ describe('circuit breaker', () => {
   it('opens after N consecutive failures, skips runs while open, closes after a good trial', async () => {
     const home = tempHome();
     const flag = path.join(workDir(home), 'healthy');
-    await ok(home, ['create', 'svc', 'Svc', `test -f ${flag}`, 'event', 'never', '--breaker-threshold', '2', '--breaker-cooldown', '3s']);
+    await ok(home, [
+      'create',
+      'svc',
+      'Svc',
+      `test -f ${flag}`,
+      'event',
+      'never',
+      '--breaker-threshold',
+      '2',
+      '--breaker-cooldown',
+      '3s',
+    ]);
     for (let i = 0; i < 4; i++) await ok(home, ['queue', 'svc']);
     await ok(home, ['process', '--max-concurrent', '1']);
     const hist = await json<any[]>(home, ['history', 'svc']);
@@ -107,7 +147,20 @@ describe('circuit breaker', () => {
 
   it('a failed trial opens it again; a shared breaker covers every schedule naming it', async () => {
     const home = tempHome();
-    await ok(home, ['create', 'a', 'A', 'false', 'event', 'never', '--circuit-breaker', 'db', '--breaker-threshold', '1', '--breaker-cooldown', '1s']);
+    await ok(home, [
+      'create',
+      'a',
+      'A',
+      'false',
+      'event',
+      'never',
+      '--circuit-breaker',
+      'db',
+      '--breaker-threshold',
+      '1',
+      '--breaker-cooldown',
+      '1s',
+    ]);
     await ok(home, ['create', 'b', 'B', 'true', 'event', 'never', '--circuit-breaker', 'db']);
     await ok(home, ['queue', 'a']);
     await ok(home, ['process']);
@@ -132,8 +185,14 @@ describe('cancel and pause', () => {
     expect(await json(home, ['status'])).toEqual([]);
     const running = (await ok(home, ['queue', 'long'])).trim();
     const proc = background(home, ['process']);
-    await until(() => json<any[]>(home, ['status']), (q) => q.length === 1 && q[0].status === 'running');
-    await until(() => fs.existsSync(pidFile), (v) => v);
+    await until(
+      () => json<any[]>(home, ['status']),
+      (q) => q.length === 1 && q[0].status === 'running',
+    );
+    await until(
+      () => fs.existsSync(pidFile),
+      (v) => v,
+    );
     await ok(home, ['cancel', running]);
     const r = await proc;
     expect(r.exitCode).toBe(0);
@@ -161,10 +220,24 @@ describe('crash recovery', () => {
     const home = tempHome();
     const pidFile = path.join(workDir(home), 'handler.pid');
     const log = path.join(workDir(home), 'done.txt');
-    await ok(home, ['create', 'job', 'Job', `if [ "$CONDUCTOR_ATTEMPT" = 1 ]; then echo $$ > ${pidFile}; sleep 300; fi; echo ok >> ${log}`, 'event', 'never', '--retries', '1', '--backoff', '1ms']);
+    await ok(home, [
+      'create',
+      'job',
+      'Job',
+      `if [ "$CONDUCTOR_ATTEMPT" = 1 ]; then echo $$ > ${pidFile}; sleep 300; fi; echo ok >> ${log}`,
+      'event',
+      'never',
+      '--retries',
+      '1',
+      '--backoff',
+      '1ms',
+    ]);
     await ok(home, ['queue', 'job']);
     const proc = background(home, ['process']);
-    await until(() => fs.existsSync(pidFile), (v) => v);
+    await until(
+      () => fs.existsSync(pidFile),
+      (v) => v,
+    );
     proc.kill('SIGKILL');
     await proc;
     const handler = Number(fs.readFileSync(pidFile, 'utf8'));

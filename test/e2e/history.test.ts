@@ -39,7 +39,12 @@ describe('counters', () => {
     expect([bad.failure_count, bad.execution_count]).toEqual([100, 100]);
     const good = await json(home, ['get', 'good']);
     expect([good.failure_count, good.execution_count]).toEqual([0, 100]);
-    expect(await counters(home)).toEqual({ success: successRuns, failed: failedRuns, completed: successRuns, jsonFailed: failedRuns });
+    expect(await counters(home)).toEqual({
+      success: successRuns,
+      failed: failedRuns,
+      completed: successRuns,
+      jsonFailed: failedRuns,
+    });
   }, 120_000);
 
   it('never go down when a schedule is deleted (nor when its id is created again)', async () => {
@@ -101,7 +106,8 @@ const archiveOf = (home: string) => {
   expect(a).toHaveLength(1);
   return path.join(historyDir(home), a[0]);
 };
-const journalsOf = (home: string) => fs.readdirSync(historyDir(home)).filter((n) => n.endsWith('.jsonl') && !n.startsWith('archive-'));
+const journalsOf = (home: string) =>
+  fs.readdirSync(historyDir(home)).filter((n) => n.endsWith('.jsonl') && !n.startsWith('archive-'));
 
 describe.runIf(fileStoreOnly)('history on files', () => {
   it('a disk that fills while journals are folded into the archive loses no record', async (t) => {
@@ -131,7 +137,9 @@ describe.runIf(fileStoreOnly)('history on files', () => {
       expect((await json<any[]>(home, ['history'])).map((x) => x.execution_id).sort()).toEqual(before);
       const h = await cli(home, ['health', '--json']);
       expect(h.code).toBe(1);
-      const bad = JSON.parse(h.stdout).findings.filter((f: any) => !f.ok).map((f: any) => f.check);
+      const bad = JSON.parse(h.stdout)
+        .findings.filter((f: any) => !f.ok)
+        .map((f: any) => f.check);
       expect(bad).toContain('history');
       fs.rmSync(filler);
       await ok(home, ['process']);

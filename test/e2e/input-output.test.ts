@@ -3,7 +3,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  BIN, cli, editStoredSchedule, fileStoreOnly, idleReadings, json, ok, STORE, stateDigest, storeEnv, tempHome, workDir,
+  BIN,
+  cli,
+  editStoredSchedule,
+  fileStoreOnly,
+  idleReadings,
+  json,
+  ok,
+  STORE,
+  stateDigest,
+  storeEnv,
+  tempHome,
+  workDir,
 } from '../helpers.js';
 
 /**
@@ -30,7 +41,11 @@ async function bash(home: string, script: string, env: Record<string, string> = 
     cwd: path.dirname(home),
     encoding: 'buffer',
   });
-  return { code: r.exitCode ?? -1, stdout: Buffer.from(r.stdout as Uint8Array), stderr: Buffer.from(r.stderr as Uint8Array).toString('utf8') };
+  return {
+    code: r.exitCode ?? -1,
+    stdout: Buffer.from(r.stdout as Uint8Array),
+    stderr: Buffer.from(r.stderr as Uint8Array).toString('utf8'),
+  };
 }
 
 /** Makes the stored schedule `id` unusable: unparsable on files, failing its checks on PostgreSQL. */
@@ -40,7 +55,12 @@ function corruptSchedule(home: string, id: string): void {
 }
 
 describe('item 3: a verb that sets a schedule aside says so', () => {
-  for (const verb of [['get', 'c'], ['queue', 'c'], ['enable', 'c'], ['disable', 'c']]) {
+  for (const verb of [
+    ['get', 'c'],
+    ['queue', 'c'],
+    ['enable', 'c'],
+    ['disable', 'c'],
+  ]) {
     it(`${verb[0]} on a corrupt schedule names the quarantine, exit 1`, async () => {
       const home = tempHome();
       await ok(home, ['create', 'c', 'C', 'true', 'cron', '0 3 * * *', '--tz', 'UTC'], T0);
@@ -73,10 +93,13 @@ describe('item 3: a verb that sets a schedule aside says so', () => {
 });
 
 describe('item 5: bad input is refused, exit 2, one line, nothing changed', () => {
-  it('--home \'\' and CONDUCTOR_HOME= do not make the current directory the home', async () => {
+  it("--home '' and CONDUCTOR_HOME= do not make the current directory the home", async () => {
     const home = tempHome();
     const cwd = workDir(home);
-    for (const [args, env] of [[['--home', '', 'list'], {}], [['list'], { CONDUCTOR_HOME: '' }]] as const) {
+    for (const [args, env] of [
+      [['--home', '', 'list'], {}],
+      [['list'], { CONDUCTOR_HOME: '' }],
+    ] as const) {
       const r = await execa(BIN, [...args], { reject: false, cwd, env: { ...env }, extendEnv: true });
       expect(r.exitCode, r.stderr).toBe(2);
       expect(oneLine(r.stderr)).toMatch(/home/);
@@ -103,8 +126,12 @@ describe('item 5: bad input is refused, exit 2, one line, nothing changed', () =
       expect(r.code, `${from}: ${r.stdout}`).toBe(2);
       expect(oneLine(r.stderr)).toMatch(/--from/);
     }
-    expect(JSON.parse((await cli(home, ['next', '0 3 * * *', '--tz', 'UTC', '--from', '2026-02-28T00:00:00Z', '--count', '1', '--json'])).stdout).runs)
-      .toEqual(['2026-02-28T03:00:00+00:00']);
+    expect(
+      JSON.parse(
+        (await cli(home, ['next', '0 3 * * *', '--tz', 'UTC', '--from', '2026-02-28T00:00:00Z', '--count', '1', '--json']))
+          .stdout,
+      ).runs,
+    ).toEqual(['2026-02-28T03:00:00+00:00']);
   });
 
   it('--cwd that does not exist: a warning at create and apply, a failed run naming it', async () => {
@@ -113,7 +140,10 @@ describe('item 5: bad input is refused, exit 2, one line, nothing changed', () =
     expect(r.code, r.stderr).toBe(0);
     expect(oneLine(r.stderr)).toMatch(/^conductor: warning: .*\/nonexistent\/dir.* does not exist/);
     const file = path.join(workDir(home), 's.yaml');
-    fs.writeFileSync(file, '- task_id: v\n  task_name: V\n  handler: pwd\n  schedule_type: cron\n  schedule_expr: "0 3 * * *"\n  cwd: /nonexistent/other\n');
+    fs.writeFileSync(
+      file,
+      '- task_id: v\n  task_name: V\n  handler: pwd\n  schedule_type: cron\n  schedule_expr: "0 3 * * *"\n  cwd: /nonexistent/other\n',
+    );
     const a = await cli(home, ['apply', file], T0);
     expect(a.code, a.stderr).toBe(0);
     expect(a.stderr).toMatch(/warning: .*\/nonexistent\/other.* does not exist/);
@@ -145,8 +175,15 @@ describe('item 5: bad input is refused, exit 2, one line, nothing changed', () =
     await ok(home, ['list'], T0);
     const before = await stateDigest(home);
     const file = path.join(workDir(home), 's.yaml');
-    fs.writeFileSync(file, '- task_id: p\n  task_name: P\n  handler: "true"\n  schedule_type: cron\n  schedule_expr: "0 3 * * *"\n  env:\n    __proto__: x\n    OK: y\n');
-    for (const args of [['apply', file], ['validate', file], ['create', 'p', 'P', 'true', 'cron', '0 3 * * *', '--env', '__proto__=x']]) {
+    fs.writeFileSync(
+      file,
+      '- task_id: p\n  task_name: P\n  handler: "true"\n  schedule_type: cron\n  schedule_expr: "0 3 * * *"\n  env:\n    __proto__: x\n    OK: y\n',
+    );
+    for (const args of [
+      ['apply', file],
+      ['validate', file],
+      ['create', 'p', 'P', 'true', 'cron', '0 3 * * *', '--env', '__proto__=x'],
+    ]) {
       const r = await cli(home, args, T0);
       expect(r.code, `${args[0]}: ${r.stdout}${r.stderr}`).toBe(2);
       expect(r.stdout + r.stderr).toMatch(/__proto__/);
@@ -165,7 +202,14 @@ describe('item 5: bad input is refused, exit 2, one line, nothing changed', () =
     expect(env.code, env.stderr).toBe(2);
     expect(oneLine(env.stderr)).toMatch(/UTF-8/);
     const file = path.join(workDir(home), 's.yaml');
-    fs.writeFileSync(file, Buffer.concat([Buffer.from('- task_id: u\n  task_name: U\n  handler: "echo '), Buffer.from([0xff]), Buffer.from('"\n  schedule_type: cron\n  schedule_expr: "0 3 * * *"\n')]));
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('- task_id: u\n  task_name: U\n  handler: "echo '),
+        Buffer.from([0xff]),
+        Buffer.from('"\n  schedule_type: cron\n  schedule_expr: "0 3 * * *"\n'),
+      ]),
+    );
     const apply = await cli(home, ['apply', file], T0);
     expect(apply.code, apply.stderr).toBe(2);
     expect(oneLine(apply.stderr)).toMatch(/s\.yaml:3: not valid UTF-8/);
@@ -239,7 +283,7 @@ describe('item 6: output cannot be forged', () => {
     expect(t.output_encoding).toBeUndefined();
   });
 
-  it('an error names the user\'s path, never a .tmp- file', async () => {
+  it("an error names the user's path, never a .tmp- file", async () => {
     const home = tempHome();
     const r = await cli(home, ['stats', '--format', 'json', '--output', '/nonexistent/dir/stats.json'], T0);
     expect(r.code).toBe(1);
@@ -250,9 +294,12 @@ describe('item 6: output cannot be forged', () => {
   it('TERM=dumb gets no colour, even on a terminal', async () => {
     const home = tempHome();
     await ok(home, ['create', 'c', 'C', 'true', 'cron', '0 3 * * *', '--tz', 'UTC'], T0);
-    const run = (term: string) => execa('script', ['-qec', `"${BIN}" --home "${home}" list`, '/dev/null'], {
-      reject: false, env: { TERM: term, ...T0, ...storeEnv(home) }, extendEnv: false,
-    });
+    const run = (term: string) =>
+      execa('script', ['-qec', `"${BIN}" --home "${home}" list`, '/dev/null'], {
+        reject: false,
+        env: { TERM: term, ...T0, ...storeEnv(home) },
+        extendEnv: false,
+      });
     const colour = await run('xterm');
     expect(colour.stdout).toMatch(/\x1b\[/); // the test can see colour when it is there
     const dumb = await run('dumb');
@@ -266,8 +313,12 @@ describe('item 6: output cannot be forged', () => {
     await ok(home, ['create', 's', 'S', 'sleep 0.3', 'cron', '0 3 * * *', '--tz', 'UTC'], T0);
     // stdout into a pipe nobody reads (closed at once); stderr is what a crontab line appends to its log.
     // The helper's message needs it to write after the dispatcher died: a race, so ten tries.
-    const r = await bash(home, `for i in $(seq 10); do "$C" --home "$H" queue a >/dev/null; "$C" --home "$H" queue s --count 3 >/dev/null;
-      "$C" --home "$H" process 2>>"$H.err" | true; sleep 0.4; done; cat "$H.err"`, T0);
+    const r = await bash(
+      home,
+      `for i in $(seq 10); do "$C" --home "$H" queue a >/dev/null; "$C" --home "$H" queue s --count 3 >/dev/null;
+      "$C" --home "$H" process 2>>"$H.err" | true; sleep 0.4; done; cat "$H.err"`,
+      T0,
+    );
     expect(r.stdout.toString()).not.toMatch(/Unable to flush|Broken pipe/);
   });
 });

@@ -3,10 +3,26 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as time from '../../src/time.js';
-import { alive, BIN, cli, idleReadings, json, ok, readLines, stateDigest, STORE, storeEnv, tempHome, workDir } from '../helpers.js';
+import {
+  alive,
+  BIN,
+  cli,
+  idleReadings,
+  json,
+  ok,
+  readLines,
+  stateDigest,
+  STORE,
+  storeEnv,
+  tempHome,
+  workDir,
+} from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const LAUNCHERS: [string, Record<string, string>][] = [['perl helper', {}], ['node spawn', { CONDUCTOR_SPAWNER: 'node' }]];
+const LAUNCHERS: [string, Record<string, string>][] = [
+  ['perl helper', {}],
+  ['node spawn', { CONDUCTOR_SPAWNER: 'node' }],
+];
 
 function envOf(home: string, extra: Record<string, string> = {}): Record<string, string> {
   return { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home), ...storeEnv(home), ...extra };
@@ -15,7 +31,12 @@ function envOf(home: string, extra: Record<string, string> = {}): Record<string,
 /** Runs conductor under `sh -c 'ulimit ...; exec conductor ...'`, so the limits are the process's own. */
 async function underUlimit(home: string, ulimits: string, args: string[], extra: Record<string, string> = {}) {
   const quoted = [BIN, '--home', home, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = await execa('sh', ['-c', `${ulimits}; exec ${quoted}`], { env: envOf(home, extra), reject: false, cwd: path.dirname(home), timeout: 120_000 });
+  const r = await execa('sh', ['-c', `${ulimits}; exec ${quoted}`], {
+    env: envOf(home, extra),
+    reject: false,
+    cwd: path.dirname(home),
+    timeout: 120_000,
+  });
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -33,7 +54,9 @@ describe('one daemon per home', () => {
     for (let round = 0; round < rounds; round++) {
       // A daemon that died without cleaning up: its pid is gone (beyond pid_max).
       fs.writeFileSync(pidFile, JSON.stringify({ pid: 4_999_999, token: `${boot}.4999999.1`, host: 'h' }) + '\n');
-      const ds = Array.from({ length: 12 }, () => execa(BIN, ['--home', home, 'process', '--daemon'], { env: envOf(home), reject: false }));
+      const ds = Array.from({ length: 12 }, () =>
+        execa(BIN, ['--home', home, 'process', '--daemon'], { env: envOf(home), reject: false }),
+      );
       const exited = new Set<number>();
       ds.forEach((d, i) => void d.then(() => exited.add(i)));
       const t0 = Date.now();
@@ -61,7 +84,8 @@ describe('one daemon per home', () => {
     await d1;
     expect(fs.existsSync(pidFile)).toBe(true);
     const d2 = execa(BIN, ['--home', home, 'process', '--daemon'], { env: envOf(home), reject: false });
-    for (let i = 0; i < 50 && !(fs.existsSync(pidFile) && JSON.parse(fs.readFileSync(pidFile, 'utf8')).pid === d2.pid); i++) await sleep(100);
+    for (let i = 0; i < 50 && !(fs.existsSync(pidFile) && JSON.parse(fs.readFileSync(pidFile, 'utf8')).pid === d2.pid); i++)
+      await sleep(100);
     expect(JSON.parse(fs.readFileSync(pidFile, 'utf8')).pid).toBe(d2.pid);
     d2.kill('SIGTERM');
     expect((await d2).exitCode).toBe(0);
@@ -92,7 +116,16 @@ describe('big durations are honoured or refused', () => {
     const home = tempHome();
     const dir = workDir(home);
     // The shell and its sleep ignore TERM (ignored signals stay ignored across exec).
-    await ok(home, ['create', 'deaf', 'Deaf', `trap '' TERM; sleep 2.5; echo survived > ${dir}/out`, 'event', 'never', '--timeout', '1s']);
+    await ok(home, [
+      'create',
+      'deaf',
+      'Deaf',
+      `trap '' TERM; sleep 2.5; echo survived > ${dir}/out`,
+      'event',
+      'never',
+      '--timeout',
+      '1s',
+    ]);
     await ok(home, ['queue', 'deaf']);
     const r = await cli(home, ['process', '--grace', '30d']);
     expect(r.code).toBe(0);
@@ -181,11 +214,16 @@ describe.each(LAUNCHERS)('argument limits, launching through the %s', (_name, la
     const home = tempHome();
     await ok(home, ['create', 'l', 'L', 'true', 'event', 'ev']);
     const before = await stateDigest(home);
-    for (const args of [['trigger', 'ev'], ['queue', 'l']]) {
+    for (const args of [
+      ['trigger', 'ev'],
+      ['queue', 'l'],
+    ]) {
       // Any bigger and it could not even be handed to conductor as one argument.
       const r = await cli(home, [...args, '--payload', bigJson(131_060)]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^conductor: invalid --payload: 131060 bytes, at most 131053 \(Linux passes it as one environment string, limited to 128 KiB\)\n$/);
+      expect(r.stderr).toMatch(
+        /^conductor: invalid --payload: 131060 bytes, at most 131053 \(Linux passes it as one environment string, limited to 128 KiB\)\n$/,
+      );
     }
     expect(await stateDigest(home)).toBe(before);
     // The largest payload that fits runs.
@@ -204,15 +242,22 @@ describe.each(LAUNCHERS)('argument limits, launching through the %s', (_name, la
     const before = await stateDigest(home);
     const big = 'x'.repeat(131_072);
     const apply = (item: object) => {
-      fs.writeFileSync(`${dir}/s.json`, JSON.stringify([{ task_id: 'h', handler: 'true', schedule_type: 'event', schedule_expr: 'e', ...item }]));
+      fs.writeFileSync(
+        `${dir}/s.json`,
+        JSON.stringify([{ task_id: 'h', handler: 'true', schedule_type: 'event', schedule_expr: 'e', ...item }]),
+      );
       return cli(home, ['apply', `${dir}/s.json`]);
     };
     let r = await apply({ handler: `echo ${big}` });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/invalid handler: 131077 bytes, at most 131071 \(Linux limits one argument to 128 KiB\); nothing applied\n$/);
+    expect(r.stderr).toMatch(
+      /invalid handler: 131077 bytes, at most 131071 \(Linux limits one argument to 128 KiB\); nothing applied\n$/,
+    );
     r = await apply({ env: { BIG: big } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/invalid env 'BIG': 131076 bytes as BIG=value, at most 131071 \(Linux limits one environment string to 128 KiB\); nothing applied\n$/);
+    expect(r.stderr).toMatch(
+      /invalid env 'BIG': 131076 bytes as BIG=value, at most 131071 \(Linux limits one environment string to 128 KiB\); nothing applied\n$/,
+    );
     expect(await stateDigest(home)).toBe(before);
   });
 
@@ -222,7 +267,10 @@ describe.each(LAUNCHERS)('argument limits, launching through the %s', (_name, la
     // Each value is under the per-string limit; together they pass the kernel's total (a quarter of the stack limit).
     const env: Record<string, string> = {};
     for (let i = 0; i < 24; i++) env[`V${i}`] = 'y'.repeat(100_000);
-    fs.writeFileSync(`${dir}/s.json`, JSON.stringify([{ task_id: 'fat', handler: `touch ${dir}/ran`, schedule_type: 'event', schedule_expr: 'never', env }]));
+    fs.writeFileSync(
+      `${dir}/s.json`,
+      JSON.stringify([{ task_id: 'fat', handler: `touch ${dir}/ran`, schedule_type: 'event', schedule_expr: 'never', env }]),
+    );
     await ok(home, ['apply', `${dir}/s.json`]);
     await ok(home, ['queue', 'fat']);
     const r = await underUlimit(home, 'ulimit -s 8192', ['process'], launcher);

@@ -6,14 +6,50 @@ import { cli, json, ok, sqlOn, STORE, tempHome } from '../helpers.js';
 describe('next', () => {
   it('previews runs across DST in New York and Berlin', async () => {
     const home = tempHome();
-    const ny = await json(home, ['next', '30 2 * * *', '--tz', 'America/New_York', '--count', '2', '--from', '2026-03-07T12:00:00Z']);
+    const ny = await json(home, [
+      'next',
+      '30 2 * * *',
+      '--tz',
+      'America/New_York',
+      '--count',
+      '2',
+      '--from',
+      '2026-03-07T12:00:00Z',
+    ]);
     expect(ny.runs).toEqual(['2026-03-08T03:00:00-04:00', '2026-03-09T02:30:00-04:00']);
     expect(ny.description).toBe('At 02:30');
-    const nyFall = await json(home, ['next', '30 1 * * *', '--tz', 'America/New_York', '--count', '2', '--from', '2026-10-31T12:00:00Z']);
+    const nyFall = await json(home, [
+      'next',
+      '30 1 * * *',
+      '--tz',
+      'America/New_York',
+      '--count',
+      '2',
+      '--from',
+      '2026-10-31T12:00:00Z',
+    ]);
     expect(nyFall.runs).toEqual(['2026-11-01T01:30:00-04:00', '2026-11-02T01:30:00-05:00']);
-    const berlin = await json(home, ['next', '0 * * * *', '--tz', 'Europe/Berlin', '--count', '3', '--from', '2026-10-24T23:30:00Z']);
+    const berlin = await json(home, [
+      'next',
+      '0 * * * *',
+      '--tz',
+      'Europe/Berlin',
+      '--count',
+      '3',
+      '--from',
+      '2026-10-24T23:30:00Z',
+    ]);
     expect(berlin.runs).toEqual(['2026-10-25T02:00:00+02:00', '2026-10-25T02:00:00+01:00', '2026-10-25T03:00:00+01:00']);
-    const spring = await json(home, ['next', '30 2 * * *', '--tz', 'Europe/Berlin', '--count', '1', '--from', '2026-03-28T12:00:00Z']);
+    const spring = await json(home, [
+      'next',
+      '30 2 * * *',
+      '--tz',
+      'Europe/Berlin',
+      '--count',
+      '1',
+      '--from',
+      '2026-03-28T12:00:00Z',
+    ]);
     expect(spring.runs).toEqual(['2026-03-29T03:00:00+02:00']);
     const text = await ok(home, ['next', '@daily', '--tz', 'UTC', '--count', '2']);
     expect(text).toMatch(/At 00:00/);
@@ -86,7 +122,9 @@ describe('health', () => {
     const h = await json(home, ['health']);
     expect(h.healthy).toBe(true);
     const storeChecks = STORE === 'file' ? ['locks', 'permissions'] : ['database', 'dispatchers'];
-    expect(h.findings.map((f: any) => f.check)).toEqual(expect.arrayContaining(['heartbeat', 'running', 'quarantine', 'breakers', 'dlq', ...storeChecks]));
+    expect(h.findings.map((f: any) => f.check)).toEqual(
+      expect.arrayContaining(['heartbeat', 'running', 'quarantine', 'breakers', 'dlq', ...storeChecks]),
+    );
     const later = await cli(home, ['health', '--json'], { CONDUCTOR_NOW: new Date(Date.now() + 10 * 60_000).toISOString() });
     expect(later.code).toBe(1);
     expect(JSON.parse(later.stdout).findings.find((f: any) => f.check === 'heartbeat').ok).toBe(false);

@@ -12,40 +12,58 @@ function duplicates(lines: string[]): string[] {
 }
 
 describe('torture: overlapping crontab passes', () => {
-  it(`12 passes at once, again and again for ${SECONDS} s: every due run and run group runs exactly once, by the handlers' own output`, async () => {
-    const home = tempHome();
-    const work = workDir(home);
-    const out = (name: string) => path.join(work, `${name}.txt`);
-    await ok(home, ['create', 's', 'S', `echo $CONDUCTOR_ENTRY_ID >> ${out('s')}`, 'interval', '1s']);
-    await ok(home, ['create', 'up', 'Up', `echo $CONDUCTOR_ENTRY_ID >> ${out('up')}`, 'event', 'never.fired']);
-    await ok(home, ['create', 'root', 'Root', `echo $CONDUCTOR_ENTRY_ID >> ${out('root')}`, 'interval', '2s', '--depends-on', 'up']);
-    const until = Date.now() + SECONDS * 1000;
-    let rounds = 0;
-    const codes = new Set<number>();
-    while (Date.now() < until) {
-      const passes = await Promise.all(Array.from({ length: 12 }, () => cli(home, ['process'])));
-      for (const p of passes) codes.add(p.code);
-      rounds++;
-    }
-    await ok(home, ['disable', 's']);
-    await ok(home, ['disable', 'root']);
-    await ok(home, ['process']);
-    expect(await json(home, ['status'])).toEqual([]);
-    expect([...codes]).toEqual([0]);
-    const s = readLines(out('s'));
-    const up = readLines(out('up'));
-    const root = readLines(out('root'));
-    expect(rounds).toBeGreaterThan(3);
-    expect(s.length).toBeGreaterThan(SECONDS / 4);
-    expect(duplicates(s)).toEqual([]);
-    expect(duplicates(up)).toEqual([]);
-    expect(duplicates(root)).toEqual([]);
-    // One upstream run per firing of the root: a group is never queued twice.
-    expect(up.length).toBe(root.length);
-    // History shows every run the handlers saw, once each.
-    const hist = await json<any[]>(home, ['history']);
-    expect(hist.filter((x) => x.task_id === 's').map((x) => x.entry_id).sort()).toEqual([...s].sort());
-  }, SECONDS * 1000 + 120_000);
+  it(
+    `12 passes at once, again and again for ${SECONDS} s: every due run and run group runs exactly once, by the handlers' own output`,
+    async () => {
+      const home = tempHome();
+      const work = workDir(home);
+      const out = (name: string) => path.join(work, `${name}.txt`);
+      await ok(home, ['create', 's', 'S', `echo $CONDUCTOR_ENTRY_ID >> ${out('s')}`, 'interval', '1s']);
+      await ok(home, ['create', 'up', 'Up', `echo $CONDUCTOR_ENTRY_ID >> ${out('up')}`, 'event', 'never.fired']);
+      await ok(home, [
+        'create',
+        'root',
+        'Root',
+        `echo $CONDUCTOR_ENTRY_ID >> ${out('root')}`,
+        'interval',
+        '2s',
+        '--depends-on',
+        'up',
+      ]);
+      const until = Date.now() + SECONDS * 1000;
+      let rounds = 0;
+      const codes = new Set<number>();
+      while (Date.now() < until) {
+        const passes = await Promise.all(Array.from({ length: 12 }, () => cli(home, ['process'])));
+        for (const p of passes) codes.add(p.code);
+        rounds++;
+      }
+      await ok(home, ['disable', 's']);
+      await ok(home, ['disable', 'root']);
+      await ok(home, ['process']);
+      expect(await json(home, ['status'])).toEqual([]);
+      expect([...codes]).toEqual([0]);
+      const s = readLines(out('s'));
+      const up = readLines(out('up'));
+      const root = readLines(out('root'));
+      expect(rounds).toBeGreaterThan(3);
+      expect(s.length).toBeGreaterThan(SECONDS / 4);
+      expect(duplicates(s)).toEqual([]);
+      expect(duplicates(up)).toEqual([]);
+      expect(duplicates(root)).toEqual([]);
+      // One upstream run per firing of the root: a group is never queued twice.
+      expect(up.length).toBe(root.length);
+      // History shows every run the handlers saw, once each.
+      const hist = await json<any[]>(home, ['history']);
+      expect(
+        hist
+          .filter((x) => x.task_id === 's')
+          .map((x) => x.entry_id)
+          .sort(),
+      ).toEqual([...s].sort());
+    },
+    SECONDS * 1000 + 120_000,
+  );
 });
 
 describe('a pass that waited for a schedule lock', () => {

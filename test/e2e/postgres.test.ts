@@ -2,7 +2,20 @@ import { execa, type ResultPromise } from 'execa';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, idleReadings, json, ok, readLines, sqlOn, STORE, stateDigest, storeEnv, tempHome, workDir } from '../helpers.js';
+import {
+  BIN,
+  cli,
+  idleReadings,
+  json,
+  ok,
+  readLines,
+  sqlOn,
+  STORE,
+  stateDigest,
+  storeEnv,
+  tempHome,
+  workDir,
+} from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,7 +51,10 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     const home = tempHome();
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'never']);
     await ok(home, ['queue', 'a']);
-    sqlOn(home, `INSERT INTO conductor.queue (entry_id, task_id, body, priority, attempt, enqueued_at, source, from_schedule, grouped) VALUES ('junk', 'a', '{"x": 1}', 5, 1, now(), 'manual', false, false)`);
+    sqlOn(
+      home,
+      `INSERT INTO conductor.queue (entry_id, task_id, body, priority, attempt, enqueued_at, source, from_schedule, grouped) VALUES ('junk', 'a', '{"x": 1}', 5, 1, now(), 'manual', false, false)`,
+    );
     const r = await cli(home, ['process', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ started: 1, succeeded: 1, still_queued: 0 });
@@ -53,7 +69,11 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     const fileEnv = { CONDUCTOR_STORE: 'file' };
     // Built in a file store...
     await ok(file, ['create', 'ok', 'OK', 'echo "out $CONDUCTOR_ENTRY_ID"', 'event', 'go'], fileEnv);
-    await ok(file, ['create', 'bad', 'Bad', 'echo boom >&2; exit 3', 'event', 'never', '--retries', '1', '--backoff', '1ms'], fileEnv);
+    await ok(
+      file,
+      ['create', 'bad', 'Bad', 'echo boom >&2; exit 3', 'event', 'never', '--retries', '1', '--backoff', '1ms'],
+      fileEnv,
+    );
     await ok(file, ['trigger', 'go'], fileEnv);
     await ok(file, ['queue', 'bad'], fileEnv);
     await ok(file, ['process'], fileEnv);
@@ -97,7 +117,7 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     await ok(pg, ['export', '--output', dump2]);
     await ok(back, ['import', dump2], fileEnv);
     expect(await views(back, fileEnv)).toEqual(await views(pg, {}));
-    expect((await json<any[]>(back, ['history'], fileEnv))).toHaveLength(4);
+    expect(await json<any[]>(back, ['history'], fileEnv)).toHaveLength(4);
   });
 
   it('the concurrency limit holds across hosts, and is reached', async () => {
@@ -105,7 +125,18 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     const b = tempHome();
     const store = storeEnv(b);
     const log = path.join(workDir(a), 'spans.txt');
-    await ok(a, ['create', 'w', 'W', `echo "start $(date +%s%N)" >> ${log}; sleep 0.5; echo "end $(date +%s%N)" >> ${log}`, 'event', 'never'], store);
+    await ok(
+      a,
+      [
+        'create',
+        'w',
+        'W',
+        `echo "start $(date +%s%N)" >> ${log}; sleep 0.5; echo "end $(date +%s%N)" >> ${log}`,
+        'event',
+        'never',
+      ],
+      store,
+    );
     await ok(a, ['queue', 'w', '--count', '8'], store);
     const run = (home: string, host: string) =>
       execa(BIN, ['--home', home, 'process', '--json', '--max-concurrent', '3'], {
@@ -115,7 +146,9 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     const [ra, rb] = await Promise.all([run(a, 'hosta'), run(b, 'hostb')]);
     expect(ra.exitCode).toBe(0);
     expect(rb.exitCode).toBe(0);
-    const events = readLines(log).map((l) => l.split(' ')).map(([k, t]) => ({ k, t: BigInt(t) }))
+    const events = readLines(log)
+      .map((l) => l.split(' '))
+      .map(([k, t]) => ({ k, t: BigInt(t) }))
       .sort((x, y) => (x.t < y.t ? -1 : x.t > y.t ? 1 : x.k === 'end' ? -1 : 1));
     let now = 0;
     let peak = 0;
@@ -130,11 +163,29 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     const b = tempHome();
     const store = storeEnv(b);
     const dir = workDir(a);
-    await ok(a, ['create', 'long', 'Long', `echo $$ >> ${dir}/pids; sleep 30; echo done >> ${dir}/done`, 'event', 'never', '--retries', '1', '--backoff', '1ms', '--timeout', '5s'], store);
+    await ok(
+      a,
+      [
+        'create',
+        'long',
+        'Long',
+        `echo $$ >> ${dir}/pids; sleep 30; echo done >> ${dir}/done`,
+        'event',
+        'never',
+        '--retries',
+        '1',
+        '--backoff',
+        '1ms',
+        '--timeout',
+        '5s',
+      ],
+      store,
+    );
     await ok(a, ['queue', 'long'], store);
     const lease = { CONDUCTOR_LEASE_MS: '3000' };
     const hostA = execa(BIN, ['--home', a, 'process', '--daemon'], {
-      env: { ...store, ...lease, CONDUCTOR_TEST_HOST_ID: 'hosta', CONDUCTOR_RESOURCES_FILE: idleReadings(a) }, reject: false,
+      env: { ...store, ...lease, CONDUCTOR_TEST_HOST_ID: 'hosta', CONDUCTOR_RESOURCES_FILE: idleReadings(a) },
+      reject: false,
     });
     for (let i = 0; i < 100 && readLines(`${dir}/pids`).length === 0; i++) await sleep(50);
     expect(readLines(`${dir}/pids`)).toHaveLength(1);
@@ -159,12 +210,21 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     const store = storeEnv(homes[2]);
     const dir = workDir(homes[0]);
     const out = path.join(dir, 'ran.txt');
-    await ok(homes[0], ['create', 'w', 'W', `echo $CONDUCTOR_ENTRY_ID >> ${out}`, 'event', 'never', '--retries', '2', '--backoff', '1ms'], store);
+    await ok(
+      homes[0],
+      ['create', 'w', 'W', `echo $CONDUCTOR_ENTRY_ID >> ${out}`, 'event', 'never', '--retries', '2', '--backoff', '1ms'],
+      store,
+    );
     const ids = (await ok(homes[0], ['queue', 'w', '--count', '2000'], store)).trim().split('\n');
     expect(new Set(ids).size).toBe(2000);
     const daemons: ResultPromise[] = homes.map((home, i) =>
       execa(BIN, ['--home', home, 'process', '--daemon', '--max-concurrent', '4'], {
-        env: { ...store, CONDUCTOR_TEST_HOST_ID: `host${i}`, CONDUCTOR_LEASE_MS: '2000', CONDUCTOR_RESOURCES_FILE: idleReadings(home) },
+        env: {
+          ...store,
+          CONDUCTOR_TEST_HOST_ID: `host${i}`,
+          CONDUCTOR_LEASE_MS: '2000',
+          CONDUCTOR_RESOURCES_FILE: idleReadings(home),
+        },
         reject: false,
       }),
     );
@@ -175,7 +235,9 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     const deadline = Date.now() + 90_000;
     let left = -1;
     while (Date.now() < deadline) {
-      left = Number(sqlOn(homes[2], 'SELECT (SELECT count(*) FROM conductor.queue) + (SELECT count(*) FROM conductor.running)').trim());
+      left = Number(
+        sqlOn(homes[2], 'SELECT (SELECT count(*) FROM conductor.queue) + (SELECT count(*) FROM conductor.running)').trim(),
+      );
       if (left === 0) break;
       await sleep(250);
     }

@@ -15,31 +15,118 @@ import { cli, ok, stateDigest, tempHome } from '../helpers.js';
 const RUNS = Number(process.env.CONDUCTOR_PROPERTY_RUNS) || 60;
 
 const nasty = fc.constantFrom(
-  '', ' ', '-', '--', '-x', '--nope', '0', '-1', '1e309', 'NaN', '99999999999', '3.5', '10', '11', 'a', 's1', 'ev', 'ev.*',
-  '__proto__', 'constructor', '../x', '/etc/passwd', 'a/b', 'a\nb', 'a\u001b[31mb', '\u202e', 'é', '💥', 'x'.repeat(300),
-  '30d', '99999999999d', '1ms', '0s', '5 minutes', '*/5 * * * *', '61 * * * *', '@daily', 'TZ/Nowhere', 'Europe/Berlin',
-  '0050-06-01T00:00:00', '2026-02-30T00:00:00Z', '2026-12-24T18:00:00+01:00', '10000-01-01T00:00:00Z', '{"a":1}', '{', 'null', '[]',
+  '',
+  ' ',
+  '-',
+  '--',
+  '-x',
+  '--nope',
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  '99999999999',
+  '3.5',
+  '10',
+  '11',
+  'a',
+  's1',
+  'ev',
+  'ev.*',
+  '__proto__',
+  'constructor',
+  '../x',
+  '/etc/passwd',
+  'a/b',
+  'a\nb',
+  'a\u001b[31mb',
+  '\u202e',
+  'é',
+  '💥',
+  'x'.repeat(300),
+  '30d',
+  '99999999999d',
+  '1ms',
+  '0s',
+  '5 minutes',
+  '*/5 * * * *',
+  '61 * * * *',
+  '@daily',
+  'TZ/Nowhere',
+  'Europe/Berlin',
+  '0050-06-01T00:00:00',
+  '2026-02-30T00:00:00Z',
+  '2026-12-24T18:00:00+01:00',
+  '10000-01-01T00:00:00Z',
+  '{"a":1}',
+  '{',
+  'null',
+  '[]',
 );
 const word = fc.oneof(nasty, fc.string({ maxLength: 12 }), fc.integer({ min: -5, max: 12 }).map(String));
 const ids = fc.constantFrom('s1', 's2', 'ev1', 'nope', 'x.y', '-s1');
 
 /** Each verb with arguments and options that fit it, mixed with words that do not. */
 const command: fc.Arbitrary<string[]> = fc.oneof(
-  fc.tuple(fc.constantFrom('list', 'status', 'stats', 'health', 'events', 'history'), fc.array(fc.oneof(fc.constantFrom('--json', '--limit', '--max-age', '--format', 'prometheus', '--no-color'), word), { maxLength: 3 }))
+  fc
+    .tuple(
+      fc.constantFrom('list', 'status', 'stats', 'health', 'events', 'history'),
+      fc.array(fc.oneof(fc.constantFrom('--json', '--limit', '--max-age', '--format', 'prometheus', '--no-color'), word), {
+        maxLength: 3,
+      }),
+    )
     .map(([v, a]) => [v, ...a]),
-  fc.tuple(fc.constantFrom('get', 'enable', 'disable', 'delete', 'queue', 'cancel', 'logs', 'history'), fc.oneof(ids, word), fc.array(fc.oneof(fc.constantFrom('--json', '--priority', '--payload', '--with-deps'), word), { maxLength: 3 }))
+  fc
+    .tuple(
+      fc.constantFrom('get', 'enable', 'disable', 'delete', 'queue', 'cancel', 'logs', 'history'),
+      fc.oneof(ids, word),
+      fc.array(fc.oneof(fc.constantFrom('--json', '--priority', '--payload', '--with-deps'), word), { maxLength: 3 }),
+    )
     .map(([v, id, a]) => [v, id, ...a]),
   fc.tuple(ids, fc.integer({ min: 1, max: 5 }).map(String)).map(([id, n]) => ['queue', id, '--count', n]),
-  fc.tuple(fc.oneof(ids, word), word, word, fc.constantFrom('cron', 'interval', 'event', 'once', 'weekly'), word, fc.array(fc.oneof(fc.constantFrom('--timeout', '--tz', '--retries', '--cwd', '--env', '--depends-on', '--overlap', '--cpu', '--priority'), word), { maxLength: 4 }))
+  fc
+    .tuple(
+      fc.oneof(ids, word),
+      word,
+      word,
+      fc.constantFrom('cron', 'interval', 'event', 'once', 'weekly'),
+      word,
+      fc.array(
+        fc.oneof(
+          fc.constantFrom('--timeout', '--tz', '--retries', '--cwd', '--env', '--depends-on', '--overlap', '--cpu', '--priority'),
+          word,
+        ),
+        { maxLength: 4 },
+      ),
+    )
     .map(([id, name, handler, type, expr, a]) => ['create', id, name, handler, type, expr, ...a]),
-  fc.tuple(fc.oneof(fc.constantFrom('ev', 'task.completed', 'a.b.c'), word), fc.array(fc.oneof(fc.constantFrom('--payload', '--json'), word), { maxLength: 2 }))
+  fc
+    .tuple(
+      fc.oneof(fc.constantFrom('ev', 'task.completed', 'a.b.c'), word),
+      fc.array(fc.oneof(fc.constantFrom('--payload', '--json'), word), { maxLength: 2 }),
+    )
     .map(([e, a]) => ['trigger', e, ...a]),
-  fc.tuple(word, fc.array(fc.oneof(fc.constantFrom('--tz', '--from', '--count', '--json'), word), { maxLength: 4 })).map(([e, a]) => ['next', e, ...a]),
-  fc.tuple(fc.constantFrom('dlq', 'pause', 'resume', 'migrate'), fc.array(fc.oneof(fc.constantFrom('list', 'retry', 'purge', '--json'), word), { maxLength: 2 }))
+  fc
+    .tuple(word, fc.array(fc.oneof(fc.constantFrom('--tz', '--from', '--count', '--json'), word), { maxLength: 4 }))
+    .map(([e, a]) => ['next', e, ...a]),
+  fc
+    .tuple(
+      fc.constantFrom('dlq', 'pause', 'resume', 'migrate'),
+      fc.array(fc.oneof(fc.constantFrom('list', 'retry', 'purge', '--json'), word), { maxLength: 2 }),
+    )
     .map(([v, a]) => [v, ...a]),
-  fc.tuple(fc.constantFrom('apply', 'validate', 'import'), fc.constantFrom('@file', '/nonexistent', ''), fc.array(fc.constantFrom('--dry-run', '--prune', '--json'), { maxLength: 2 }))
+  fc
+    .tuple(
+      fc.constantFrom('apply', 'validate', 'import'),
+      fc.constantFrom('@file', '/nonexistent', ''),
+      fc.array(fc.constantFrom('--dry-run', '--prune', '--json'), { maxLength: 2 }),
+    )
     .map(([v, f, a]) => [v, f, ...a]),
-  fc.tuple(fc.array(fc.constantFrom('--max-concurrent', '--max-cpu', '--grace', '--starvation-threshold', '--json'), { maxLength: 2 }), fc.array(word, { maxLength: 2 }))
+  fc
+    .tuple(
+      fc.array(fc.constantFrom('--max-concurrent', '--max-cpu', '--grace', '--starvation-threshold', '--json'), { maxLength: 2 }),
+      fc.array(word, { maxLength: 2 }),
+    )
     .map(([o, a]) => ['process', ...o.flatMap((x) => (x === '--json' ? [x] : [x, '2'])), ...a]),
   fc.array(word, { minLength: 1, maxLength: 3 }),
 );
@@ -47,7 +134,9 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
 /** What a schedules or export file given to apply/validate/import holds. */
 const fileText = fc.oneof(
   fc.constantFrom(
-    '', 'nope: [', '- {task_id: n1, handler: "true", schedule_type: event, schedule_expr: e}\n',
+    '',
+    'nope: [',
+    '- {task_id: n1, handler: "true", schedule_type: event, schedule_expr: e}\n',
     '- {task_id: n2, handler: "true", schedule_type: cron, schedule_expr: "61 * * * *"}\n',
     '- {task_id: n3, handler: "true", schedule_type: event, schedule_expr: e, env: {__proto__: x}}\n',
     '{"format": 1, "schedules": [], "queue": [{"entry_id": "q", "priority": 100}]}',

@@ -5,7 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { deadLetterProblem, entryProblem, pendingProblem, scheduleProblem } from '../../src/store/check.js';
 import { parseQueueName } from '../../src/store/file/queue-names.js';
 import {
-  cli, editStoredSchedule, fileStoreOnly, json, ok, readLines, readStoredSchedule, sqlOn, STORE, stateDigest, tempHome, workDir,
+  cli,
+  editStoredSchedule,
+  fileStoreOnly,
+  json,
+  ok,
+  readLines,
+  readStoredSchedule,
+  sqlOn,
+  STORE,
+  stateDigest,
+  tempHome,
+  workDir,
 } from '../helpers.js';
 
 /**
@@ -21,7 +32,10 @@ const DUE = { CONDUCTOR_NOW: '2026-11-25T10:06:00Z' };
 function quarantined(home: string): string[] {
   if (STORE === 'file') {
     const dir = path.join(home, 'quarantine');
-    return fs.readdirSync(dir).filter((n) => !n.endsWith('.why')).sort()
+    return fs
+      .readdirSync(dir)
+      .filter((n) => !n.endsWith('.why'))
+      .sort()
       .map((n) => `${n}: ${fs.readFileSync(path.join(dir, `${n}.why`), 'utf8').trim()}`);
   }
   return sqlOn(home, `SELECT source || ': ' || reason FROM conductor.quarantine ORDER BY id`).split('\n').filter(Boolean);
@@ -97,7 +111,11 @@ describe('a bad stored schedule is quarantined; the others run', () => {
     const home = tempHome();
     const log = await twoSchedules(home);
     await ok(home, ['create', 'up', 'Up', `echo up >> ${log}`, 'event', 'never'], T0);
-    await ok(home, ['create', 'root', 'Root', `echo root >> ${log}`, 'cron', '*/5 * * * *', '--tz', 'UTC', '--depends-on', 'up'], T0);
+    await ok(
+      home,
+      ['create', 'root', 'Root', `echo root >> ${log}`, 'cron', '*/5 * * * *', '--tz', 'UTC', '--depends-on', 'up'],
+      T0,
+    );
     editStoredSchedule(home, 'up', (s) => (s.cwd = 5));
     const r = await cli(home, ['process'], DUE);
     expect(r.code, r.stderr).toBe(0);
@@ -136,9 +154,26 @@ describe('a bad stored schedule is quarantined; the others run', () => {
 function entry(over: Record<string, unknown> = {}): any {
   const id = `${Date.now().toString(36).padStart(9, '0')}000-${randomBytes(5).toString('hex')}`;
   return {
-    format: 1, entry_id: id, task_id: 'good', priority: 5, enqueued_at: new Date().toISOString(), estimated_cpu_percent: 0,
-    estimated_memory_percent: 0, status: 'queued', attempt: 1, max_attempts: 1, runs: 0, not_before: null, source: 'manual',
-    scheduled_for: null, event: null, payload: null, event_depth: 0, group: null, after: [], ...over,
+    format: 1,
+    entry_id: id,
+    task_id: 'good',
+    priority: 5,
+    enqueued_at: new Date().toISOString(),
+    estimated_cpu_percent: 0,
+    estimated_memory_percent: 0,
+    status: 'queued',
+    attempt: 1,
+    max_attempts: 1,
+    runs: 0,
+    not_before: null,
+    source: 'manual',
+    scheduled_for: null,
+    event: null,
+    payload: null,
+    event_depth: 0,
+    group: null,
+    after: [],
+    ...over,
   };
 }
 
@@ -146,7 +181,11 @@ function entry(over: Record<string, unknown> = {}): any {
 function placeEntry(home: string, e: any): void {
   const name = `${e.entry_id}~p5~a1~m~n0~${e.task_id}.json`;
   if (STORE === 'file') fs.writeFileSync(path.join(home, 'queue', name), JSON.stringify(e));
-  else sqlOn(home, `INSERT INTO conductor.queue (entry_id, task_id, body, priority, attempt, enqueued_at, source, from_schedule, grouped) VALUES ('${e.entry_id}', '${e.task_id}', '${JSON.stringify(e)}', 5, 1, now(), 'manual', false, false)`);
+  else
+    sqlOn(
+      home,
+      `INSERT INTO conductor.queue (entry_id, task_id, body, priority, attempt, enqueued_at, source, from_schedule, grouped) VALUES ('${e.entry_id}', '${e.task_id}', '${JSON.stringify(e)}', 5, 1, now(), 'manual', false, false)`,
+    );
 }
 
 describe('a bad queue entry is quarantined; the others run', () => {
@@ -196,7 +235,10 @@ describe('a bad queue entry is quarantined; the others run', () => {
     await ok(home, ['create', 'good', 'Good', 'true', 'event', 'never']);
     const e = entry({ priority: -3 });
     fs.writeFileSync(path.join(home, 'queue', `${e.entry_id}~p-3~a1~m~n0~good.json`), JSON.stringify(e));
-    fs.writeFileSync(path.join(home, 'queue', `${e.entry_id.slice(0, -1)}x~p0~a1~m~n0~good.json`), JSON.stringify({ ...e, priority: 0 }));
+    fs.writeFileSync(
+      path.join(home, 'queue', `${e.entry_id.slice(0, -1)}x~p0~a1~m~n0~good.json`),
+      JSON.stringify({ ...e, priority: 0 }),
+    );
     const r = await cli(home, ['status', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([]);
@@ -210,7 +252,11 @@ describe('a bad queue entry is quarantined; the others run', () => {
     await ok(home, ['create', 'good', 'Good', 'true', 'event', 'never']);
     const bad = entry({ status: 'running', attempt: 0 });
     if (STORE === 'file') fs.writeFileSync(path.join(home, 'running', `${bad.entry_id}~gone.json`), JSON.stringify(bad));
-    else sqlOn(home, `INSERT INTO conductor.running (entry_id, owner, task_id, body) VALUES ('${bad.entry_id}', 'gone', 'good', '${JSON.stringify(bad)}')`);
+    else
+      sqlOn(
+        home,
+        `INSERT INTO conductor.running (entry_id, owner, task_id, body) VALUES ('${bad.entry_id}', 'gone', 'good', '${JSON.stringify(bad)}')`,
+      );
     await ok(home, ['queue', 'good']);
     const r = await cli(home, ['process', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -236,8 +282,16 @@ describe('import checks every record as a read does', () => {
     ['queue priority 100', (d) => (d.queue[0].priority = 100), /queue\[0\].*priority/],
     ['queue not_before garbage', (d) => (d.queue[0].not_before = 'garbage'), /queue\[0\].*not_before/],
     ['schedule cwd 5', (d) => (d.schedules[0].cwd = 5), /schedules\[0\].*cwd/],
-    ['schedule pending', (d) => (d.schedules[0].pending = [{ entry_id: '../x', scheduled_for: 'now' }]), /schedules\[0\].*pending/],
-    ['dead letter attempt 0', (d) => d.dlq.push({ ...d.queue[0], attempt: 0, dead_at: d.exported_at, last_exit_code: 1, last_error: null, log_tail: '' }), /dlq\[0\].*attempt/],
+    [
+      'schedule pending',
+      (d) => (d.schedules[0].pending = [{ entry_id: '../x', scheduled_for: 'now' }]),
+      /schedules\[0\].*pending/,
+    ],
+    [
+      'dead letter attempt 0',
+      (d) => d.dlq.push({ ...d.queue[0], attempt: 0, dead_at: d.exported_at, last_exit_code: 1, last_error: null, log_tail: '' }),
+      /dlq\[0\].*attempt/,
+    ],
   ];
   for (const [what, edit, message] of cases) {
     it(what, async () => {
@@ -264,18 +318,39 @@ describe('the record checks (pure)', () => {
   const good = entry();
   it('queue entries', () => {
     expect(entryProblem(good)).toBeNull();
-    expect(entryProblem({ ...good, status: 'running', execution_id: `${good.entry_id}.1`, started_at: '2026-01-01T00:00:00.000+01:00' })).toBeNull();
+    expect(
+      entryProblem({
+        ...good,
+        status: 'running',
+        execution_id: `${good.entry_id}.1`,
+        started_at: '2026-01-01T00:00:00.000+01:00',
+      }),
+    ).toBeNull();
     for (const [over, re] of [
-      [{ priority: 0 }, /priority/], [{ priority: 2.5 }, /priority/], [{ attempt: 0 }, /attempt/], [{ max_attempts: 0 }, /max_attempts/],
-      [{ entry_id: '../x' }, /entry_id/], [{ task_id: 5 }, /task_id/], [{ enqueued_at: 'now' }, /enqueued_at/],
-      [{ not_before: '2026-13-01T00:00:00Z' }, /not_before/], [{ after: 'x' }, /after/], [{ group: '../g' }, /group/],
-      [{ source: 'cron' }, /source/], [{ event_depth: -1 }, /event_depth/], [{ runs: -1 }, /runs/], [{ format: 2 }, /format/],
+      [{ priority: 0 }, /priority/],
+      [{ priority: 2.5 }, /priority/],
+      [{ attempt: 0 }, /attempt/],
+      [{ max_attempts: 0 }, /max_attempts/],
+      [{ entry_id: '../x' }, /entry_id/],
+      [{ task_id: 5 }, /task_id/],
+      [{ enqueued_at: 'now' }, /enqueued_at/],
+      [{ not_before: '2026-13-01T00:00:00Z' }, /not_before/],
+      [{ after: 'x' }, /after/],
+      [{ group: '../g' }, /group/],
+      [{ source: 'cron' }, /source/],
+      [{ event_depth: -1 }, /event_depth/],
+      [{ runs: -1 }, /runs/],
+      [{ format: 2 }, /format/],
       [{ estimated_cpu_percent: 101 }, /estimated_cpu_percent/],
     ] as const) {
       expect(entryProblem({ ...good, ...over }), JSON.stringify(over)).toMatch(re);
     }
-    expect(deadLetterProblem({ ...good, dead_at: '2026-01-01T00:00:00+00:00', last_exit_code: 3, last_error: 'x', log_tail: 'y' })).toBeNull();
-    expect(deadLetterProblem({ ...good, dead_at: '2026-01-01T00:00:00+00:00', last_exit_code: 'x', last_error: 'x', log_tail: 'y' })).toMatch(/last_exit_code/);
+    expect(
+      deadLetterProblem({ ...good, dead_at: '2026-01-01T00:00:00+00:00', last_exit_code: 3, last_error: 'x', log_tail: 'y' }),
+    ).toBeNull();
+    expect(
+      deadLetterProblem({ ...good, dead_at: '2026-01-01T00:00:00+00:00', last_exit_code: 'x', last_error: 'x', log_tail: 'y' }),
+    ).toMatch(/last_exit_code/);
   });
 
   it('pending: null, references to entries, or whole entries', () => {
@@ -293,14 +368,36 @@ describe('the record checks (pure)', () => {
     const id = good.entry_id;
     expect(parseQueueName(`${id}~p5~a1~m~n0~t.json`)).toMatchObject({ priority: 5, attempt: 1 });
     expect(parseQueueName(`${id}~p10~a3~rg~n1700000000000~t.json`)).toMatchObject({ priority: 10, attempt: 3, grouped: true });
-    for (const bad of [`${id}~p0~a1~m~n0~t.json`, `${id}~p11~a1~m~n0~t.json`, `${id}~p-3~a1~m~n0~t.json`, `${id}~p5~a0~m~n0~t.json`, `${id}~p5~a1~x~n0~t.json`, `${id}~p5~a1~m~nNaN~t.json`]) {
+    for (const bad of [
+      `${id}~p0~a1~m~n0~t.json`,
+      `${id}~p11~a1~m~n0~t.json`,
+      `${id}~p-3~a1~m~n0~t.json`,
+      `${id}~p5~a0~m~n0~t.json`,
+      `${id}~p5~a1~x~n0~t.json`,
+      `${id}~p5~a1~m~nNaN~t.json`,
+    ]) {
       expect(parseQueueName(bad), bad).toBeNull();
     }
   });
 
   it('schedules: the definition as create writes it, and the stored fields', async () => {
     const home = tempHome();
-    await ok(home, ['create', 's', 'S', 'true', 'cron', '0 2 * * *', '--tz', 'Europe/Berlin', '--cwd', '/tmp', '--env', 'A=1', '--timeout', '5m']);
+    await ok(home, [
+      'create',
+      's',
+      'S',
+      'true',
+      'cron',
+      '0 2 * * *',
+      '--tz',
+      'Europe/Berlin',
+      '--cwd',
+      '/tmp',
+      '--env',
+      'A=1',
+      '--timeout',
+      '5m',
+    ]);
     const s = readStoredSchedule(home, 's');
     expect(scheduleProblem(s, 's', 'file name')).toBeNull();
     expect(scheduleProblem(s, 't', 'file name')).toMatch(/task_id/);

@@ -4,9 +4,22 @@ import { describe, expect, it } from 'vitest';
 import { cli, fileStoreOnly, json, ok, readStoredSchedule, stateDigest, tempHome } from '../helpers.js';
 
 const FIELDS = [
-  'task_id', 'task_name', 'handler', 'schedule_type', 'schedule_expr', 'priority', 'enabled', 'created_at',
-  'last_executed', 'next_execution', 'execution_count', 'failure_count', 'average_duration_ms', 'circuit_breaker',
-  'retry_policy', 'breaker_state',
+  'task_id',
+  'task_name',
+  'handler',
+  'schedule_type',
+  'schedule_expr',
+  'priority',
+  'enabled',
+  'created_at',
+  'last_executed',
+  'next_execution',
+  'execution_count',
+  'failure_count',
+  'average_duration_ms',
+  'circuit_breaker',
+  'retry_policy',
+  'breaker_state',
 ];
 
 describe('schedule verbs', () => {
@@ -17,9 +30,18 @@ describe('schedule verbs', () => {
     const s = await json(home, ['get', 'backup-daily'], env);
     for (const f of FIELDS) expect(s).toHaveProperty(f);
     expect(s).toMatchObject({
-      task_id: 'backup-daily', task_name: 'Daily Backup', handler: 'bash ops/backup.sh', schedule_type: 'cron',
-      schedule_expr: '0 2 * * *', priority: 8, enabled: true, last_executed: null, execution_count: 0,
-      failure_count: 0, retry_policy: 'none', breaker_state: 'closed',
+      task_id: 'backup-daily',
+      task_name: 'Daily Backup',
+      handler: 'bash ops/backup.sh',
+      schedule_type: 'cron',
+      schedule_expr: '0 2 * * *',
+      priority: 8,
+      enabled: true,
+      last_executed: null,
+      execution_count: 0,
+      failure_count: 0,
+      retry_policy: 'none',
+      breaker_state: 'closed',
       next_execution: '2026-11-26T02:00:00+00:00',
     });
     expect(s.created_at).toMatch(/^2026-11-25T10:00:0\d\+00:00$/);
@@ -34,10 +56,29 @@ describe('schedule verbs', () => {
   it('creates with options, time zones and the other types', async () => {
     const home = tempHome();
     const env = { CONDUCTOR_NOW: '2026-03-07T12:00:00Z' };
-    await ok(home, ['create', 'ny', '--name', 'NY', '--handler', 'true', '--cron', '30 2 * * *', '--tz', 'America/New_York', '--priority', '3'], env);
+    await ok(
+      home,
+      [
+        'create',
+        'ny',
+        '--name',
+        'NY',
+        '--handler',
+        'true',
+        '--cron',
+        '30 2 * * *',
+        '--tz',
+        'America/New_York',
+        '--priority',
+        '3',
+      ],
+      env,
+    );
     expect((await json(home, ['get', 'ny'], env)).next_execution).toBe('2026-03-08T03:00:00-04:00');
     await ok(home, ['create', 'iv', 'Interval', 'true', 'interval', '5 minutes'], env);
-    expect(Date.parse((await json(home, ['get', 'iv'], env)).next_execution) - Date.parse('2026-03-07T12:00:00Z')).toBeGreaterThanOrEqual(300_000);
+    expect(
+      Date.parse((await json(home, ['get', 'iv'], env)).next_execution) - Date.parse('2026-03-07T12:00:00Z'),
+    ).toBeGreaterThanOrEqual(300_000);
     await ok(home, ['create', 'ev', 'Event', 'true', 'event', 'backup.*'], env);
     expect((await json(home, ['get', 'ev'], env)).next_execution).toBeNull();
     await ok(home, ['create', 'one', 'Once', 'true', 'once', '2026-12-24T18:00:00+01:00'], env);
@@ -82,7 +123,11 @@ describe('schedule verbs', () => {
       ['unknown id for enable', ['enable', 'nope'], /unknown task id 'nope'/],
       ['unknown id for delete', ['delete', 'nope'], /unknown task id 'nope'/],
       ['negative retries', ['create', 'x', 'X', 'true', 'cron', '* * * * *', '--retries', '-1'], /retries '-1'/],
-      ['breaker threshold out of range', ['create', 'x', 'X', 'true', 'cron', '* * * * *', '--breaker-threshold', '0'], /breaker threshold '0'/],
+      [
+        'breaker threshold out of range',
+        ['create', 'x', 'X', 'true', 'cron', '* * * * *', '--breaker-threshold', '0'],
+        /breaker threshold '0'/,
+      ],
       ['unknown option', ['list', '--frobnicate'], /unknown option/],
       ['unknown verb', ['frobnicate'], /unknown command/],
       ['estimate above the limit', ['create', 'x', 'X', 'true', 'cron', '* * * * *', '--cpu', '95'], /cpu estimate/],
@@ -114,7 +159,12 @@ describe('schedule verbs', () => {
     expect(r.stderr).toMatch(/schedules\/bad\.json: not valid JSON/);
     expect(r.stderr).toMatch(/notes\.txt/);
     expect(fs.existsSync(file)).toBe(false);
-    expect(fs.readdirSync(path.join(home, 'quarantine')).filter((n) => !n.endsWith('.why')).sort()).toEqual(['schedules__bad.json', 'schedules__notes.txt']);
+    expect(
+      fs
+        .readdirSync(path.join(home, 'quarantine'))
+        .filter((n) => !n.endsWith('.why'))
+        .sort(),
+    ).toEqual(['schedules__bad.json', 'schedules__notes.txt']);
     const stats = await json(home, ['stats']);
     expect(stats.quarantined).toBe(2);
     expect(stats.schedules).toBe(1);

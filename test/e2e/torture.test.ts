@@ -3,7 +3,20 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, fileStoreOnly, fillDisk, idleReadings, json, mountTmpfs, ok, readLines, sqlOn, tempHome, workDir } from '../helpers.js';
+import {
+  BIN,
+  cli,
+  fileStoreOnly,
+  fillDisk,
+  idleReadings,
+  json,
+  mountTmpfs,
+  ok,
+  readLines,
+  sqlOn,
+  tempHome,
+  workDir,
+} from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,9 +57,14 @@ describe('torture', () => {
     const ran = path.join(workDir(home), 'ran.txt');
     await ok(home, ['create', 'w', 'W', `echo $CONDUCTOR_ENTRY_ID >> ${ran}`, 'event', 'never']);
     const env = { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home) };
-    const daemons = [1, 2].map(() => execa(BIN, ['--home', home, 'process', '--daemon', '--max-concurrent', '4'], { env, reject: false }));
+    const daemons = [1, 2].map(() =>
+      execa(BIN, ['--home', home, 'process', '--daemon', '--max-concurrent', '4'], { env, reject: false }),
+    );
     // The second daemon is refused (one per home); a crontab-style pass loop stands in as the second dispatcher.
-    const passes = execa('sh', ['-c', `while [ ! -f ${home}.stop ]; do ${BIN} --home ${home} process >/dev/null; done`], { env, reject: false });
+    const passes = execa('sh', ['-c', `while [ ! -f ${home}.stop ]; do ${BIN} --home ${home} process >/dev/null; done`], {
+      env,
+      reject: false,
+    });
     const shells = Array.from({ length: 8 }, () =>
       execa('sh', ['-c', `for i in $(seq 50); do ${BIN} --home ${home} queue w || exit 1; done`], { env, reject: false }),
     );
@@ -71,7 +89,20 @@ describe('torture', () => {
   it('kill -9 of process at random points, 10 times: nothing stuck, nothing twice successful, all files parse', async () => {
     const home = tempHome();
     const ran = path.join(workDir(home), 'ran.txt');
-    await ok(home, ['create', 'w', 'W', `sleep 0.2; echo $CONDUCTOR_ENTRY_ID >> ${ran}`, 'event', 'never', '--retries', '3', '--backoff', '1ms', '--breaker-threshold', '1000']);
+    await ok(home, [
+      'create',
+      'w',
+      'W',
+      `sleep 0.2; echo $CONDUCTOR_ENTRY_ID >> ${ran}`,
+      'event',
+      'never',
+      '--retries',
+      '3',
+      '--backoff',
+      '1ms',
+      '--breaker-threshold',
+      '1000',
+    ]);
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) ids.push((await ok(home, ['queue', 'w'])).trim());
     const env = { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home) };
@@ -98,7 +129,10 @@ describe('torture', () => {
       const successes = xs.filter((x) => x.status === 'success').length;
       expect(successes, `entry ${id}`).toBeLessThanOrEqual(1);
       const last = xs.sort((a, b) => b.attempt - a.attempt)[0];
-      expect(successes === 1 || dlq.has(id) || last?.status === 'failed', `entry ${id} ended: ${JSON.stringify(xs.map((x) => x.status))}`).toBe(true);
+      expect(
+        successes === 1 || dlq.has(id) || last?.status === 'failed',
+        `entry ${id} ended: ${JSON.stringify(xs.map((x) => x.status))}`,
+      ).toBe(true);
     }
   }, 180_000);
 });

@@ -228,21 +228,24 @@ describe.runIf(asRoot)('ownership and modes (item 2)', () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
-  it.runIf(fileStoreOnly)("a file root queued by mistake into a user's home neither stops the user's passes nor strands an entry", async () => {
-    const home = homeOf(USER);
-    const out = path.join(path.dirname(home), 'ran');
-    fs.chmodSync(path.dirname(home), 0o777);
-    expect((await runAs(USER, home, ['create', 's', 'S', `echo x >> ${out}`, 'event', 'never.fired'])).exitCode).toBe(0);
-    expect((await runAs(USER, home, ['queue', 's'])).exitCode).toBe(0);
-    // The sudo slip: root queues into the user's home, leaving a root-owned 0600 file in queue/.
-    const slip = (await ok(home, ['queue', 's'])).trim();
-    for (let pass = 0; pass < 2; pass++) {
-      const r = await runAs(USER, home, ['process']);
-      expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`queue/${slip}.*owned by root`));
-      expect(r.stderr).not.toMatch(NO_TRACE);
-      expect(fs.readdirSync(path.join(home, 'running'))).toEqual([]);
-    }
-    expect(fs.readFileSync(out, 'utf8')).toBe('x\n');
-  });
+  it.runIf(fileStoreOnly)(
+    "a file root queued by mistake into a user's home neither stops the user's passes nor strands an entry",
+    async () => {
+      const home = homeOf(USER);
+      const out = path.join(path.dirname(home), 'ran');
+      fs.chmodSync(path.dirname(home), 0o777);
+      expect((await runAs(USER, home, ['create', 's', 'S', `echo x >> ${out}`, 'event', 'never.fired'])).exitCode).toBe(0);
+      expect((await runAs(USER, home, ['queue', 's'])).exitCode).toBe(0);
+      // The sudo slip: root queues into the user's home, leaving a root-owned 0600 file in queue/.
+      const slip = (await ok(home, ['queue', 's'])).trim();
+      for (let pass = 0; pass < 2; pass++) {
+        const r = await runAs(USER, home, ['process']);
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stderr).toMatch(new RegExp(`queue/${slip}.*owned by root`));
+        expect(r.stderr).not.toMatch(NO_TRACE);
+        expect(fs.readdirSync(path.join(home, 'running'))).toEqual([]);
+      }
+      expect(fs.readFileSync(out, 'utf8')).toBe('x\n');
+    },
+  );
 });

@@ -31,7 +31,12 @@ describe('dependencies', () => {
     const log = path.join(workDir(home), 'spans.txt');
     await diamond(home, log);
     const out = await ok(home, ['queue', 'd', '--with-deps']);
-    expect(out.trim().split('\n').map((l) => l.split(' ')[1])).toEqual(['a', 'b', 'c', 'd']);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[1]),
+    ).toEqual(['a', 'b', 'c', 'd']);
     const q = await json<any[]>(home, ['status']);
     expect(new Set(q.map((e) => e.group)).size).toBe(1);
     expect(q.find((e) => e.task_id === 'd').after).toHaveLength(2);
@@ -69,7 +74,10 @@ describe('dependencies', () => {
     await ok(home, ['create', 'b', 'B', 'true', 'event', 'never', '--depends-on', 'a']);
     await ok(home, ['create', 'c', 'C', 'true', 'event', 'never', '--depends-on', 'b']);
     const file = path.join(path.dirname(home), 'cycle.yaml');
-    fs.writeFileSync(file, 'schedules:\n  - {task_id: a, handler: "true", schedule_type: event, schedule_expr: never, depends_on: [c]}\n');
+    fs.writeFileSync(
+      file,
+      'schedules:\n  - {task_id: a, handler: "true", schedule_type: event, schedule_expr: never, depends_on: [c]}\n',
+    );
     const before = await stateDigest(home);
     const r = await cli(home, ['apply', file]);
     expect(r.code).toBe(2);
@@ -85,7 +93,11 @@ describe('dependencies', () => {
     const log = path.join(workDir(home), 'order.txt');
     const t0 = { CONDUCTOR_NOW: '2026-11-25T10:00:30Z' };
     await ok(home, ['create', 'up', 'Up', `echo up >> ${log}`, 'event', 'never'], t0);
-    await ok(home, ['create', 'down', 'Down', `echo down >> ${log}`, 'cron', '* * * * *', '--tz', 'UTC', '--depends-on', 'up'], t0);
+    await ok(
+      home,
+      ['create', 'down', 'Down', `echo down >> ${log}`, 'cron', '* * * * *', '--tz', 'UTC', '--depends-on', 'up'],
+      t0,
+    );
     await ok(home, ['process'], { CONDUCTOR_NOW: '2026-11-25T10:01:05Z' });
     expect(readLines(log)).toEqual(['up', 'down']);
   });
@@ -130,7 +142,14 @@ describe('lifecycle events', () => {
     const home = tempHome();
     await ok(home, ['create', 'loop', 'Loop', 'true', 'event', 'task.completed:loop']);
     await ok(home, ['create', 'kick', 'Kick', 'true', 'event', 'go']);
-    await ok(home, ['create', 'ping', 'Ping', `${path.resolve(__dirname, '..', '..', 'bin', 'conductor')} --home ${home} trigger ping`, 'event', 'ping']);
+    await ok(home, [
+      'create',
+      'ping',
+      'Ping',
+      `${path.resolve(__dirname, '..', '..', 'bin', 'conductor')} --home ${home} trigger ping`,
+      'event',
+      'ping',
+    ]);
     await ok(home, ['queue', 'loop']);
     const out = await ok(home, ['process']);
     const hist = await json<any[]>(home, ['history', 'loop', '--limit', '100']);
@@ -198,7 +217,10 @@ describe('schedules file', () => {
   it('a file with one bad schedule changes nothing and names its line; validate checks without writing', async () => {
     const home = tempHome();
     const file = path.join(path.dirname(home), 'bad.yaml');
-    fs.writeFileSync(file, yaml + '  - task_id: broken\n    handler: "true"\n    schedule_type: cron\n    schedule_expr: "99 * * * *"\n');
+    fs.writeFileSync(
+      file,
+      yaml + '  - task_id: broken\n    handler: "true"\n    schedule_type: cron\n    schedule_expr: "99 * * * *"\n',
+    );
     const before = await stateDigest(home);
     const r = await cli(home, ['apply', file]);
     expect(r.code).toBe(2);

@@ -56,7 +56,10 @@ function fileBackend(): Backend {
 }
 
 function psql(url: string, sql: string): string {
-  return execFileSync('psql', [url, '-qXtAv', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('psql', [url, '-qXtAv', 'ON_ERROR_STOP=1', '-c', sql], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function databaseUrl(name: string): string {
@@ -93,7 +96,10 @@ function pgBackend(): Backend {
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 
 function schedule(id: string): Schedule {
-  return newSchedule(parseDefinition({ task_id: id, task_name: id, handler: 'true', schedule_type: 'event', schedule_expr: `go.${id}` }), NOW);
+  return newSchedule(
+    parseDefinition({ task_id: id, task_name: id, handler: 'true', schedule_type: 'event', schedule_expr: `go.${id}` }),
+    NOW,
+  );
 }
 
 function entry(s: Schedule, over: Partial<Entry> = {}, at = NOW): Entry {
@@ -102,9 +108,22 @@ function entry(s: Schedule, over: Partial<Entry> = {}, at = NOW): Entry {
 
 function execution(e: Entry, startedMs: number): Execution {
   return {
-    format: FORMAT, execution_id: `${e.entry_id}.1`, entry_id: e.entry_id, task_id: e.task_id, attempt: 1, status: 'success', exit_code: 0, signal: null,
-    started_at: new Date(startedMs).toISOString(), finished_at: new Date(startedMs + 10).toISOString(), duration_ms: 10, peak_cpu_percent: null,
-    peak_memory_mb: null, log: null, error: null, event: null,
+    format: FORMAT,
+    execution_id: `${e.entry_id}.1`,
+    entry_id: e.entry_id,
+    task_id: e.task_id,
+    attempt: 1,
+    status: 'success',
+    exit_code: 0,
+    signal: null,
+    started_at: new Date(startedMs).toISOString(),
+    finished_at: new Date(startedMs + 10).toISOString(),
+    duration_ms: 10,
+    peak_cpu_percent: null,
+    peak_memory_mb: null,
+    log: null,
+    error: null,
+    event: null,
   };
 }
 
@@ -131,7 +150,9 @@ for (const [kind, make, enabled] of backends) {
       expect(await store.deleteSchedule('b')).toBe(true);
       expect(await store.deleteSchedule('b')).toBe(false);
       expect(await store.readSchedule('b')).toBeNull();
-      expect(await store.retiredCounters()).toEqual([expect.objectContaining({ task_id: 'b', execution_count: 3, failure_count: 1 })]);
+      expect(await store.retiredCounters()).toEqual([
+        expect.objectContaining({ task_id: 'b', execution_count: 3, failure_count: 1 }),
+      ]);
       expect(store.problems).toEqual([]);
     });
 
@@ -147,8 +168,27 @@ for (const [kind, make, enabled] of backends) {
       await expect(Promise.resolve().then(() => store.enqueueAll([one]))).rejects.toThrow(/already exists/);
       const refs = (await store.listQueued()).sort((x, y) => x.enqueued_ms - y.enqueued_ms);
       expect(refs).toHaveLength(3);
-      expect(refs[0]).toMatchObject({ entry_id: one.entry_id, task_id: 'a', priority: 9, attempt: 1, enqueued_ms: NOW, not_before_ms: null, source: 'schedule', from_schedule: true, grouped: false });
-      expect(refs[1]).toMatchObject({ entry_id: group.entry_id, priority: s.priority, attempt: 2, enqueued_ms: NOW + 5, not_before_ms: NOW + 5 * 60_000, source: 'manual', from_schedule: false, grouped: true });
+      expect(refs[0]).toMatchObject({
+        entry_id: one.entry_id,
+        task_id: 'a',
+        priority: 9,
+        attempt: 1,
+        enqueued_ms: NOW,
+        not_before_ms: null,
+        source: 'schedule',
+        from_schedule: true,
+        grouped: false,
+      });
+      expect(refs[1]).toMatchObject({
+        entry_id: group.entry_id,
+        priority: s.priority,
+        attempt: 2,
+        enqueued_ms: NOW + 5,
+        not_before_ms: NOW + 5 * 60_000,
+        source: 'manual',
+        from_schedule: false,
+        grouped: true,
+      });
       expect(await store.readQueued(refs[1])).toEqual(group);
     });
 
@@ -160,7 +200,9 @@ for (const [kind, make, enabled] of backends) {
       const entries = Array.from({ length: 20 }, (_, i) => entry(s, {}, NOW + i));
       await store.enqueueAll(entries);
       const refs = await store.listQueued();
-      const won = await Promise.all(refs.flatMap((ref) => ['d1', 'd2', 'd3'].map(async (owner) => ({ owner, got: await store.claim(ref, owner, 1000) }))));
+      const won = await Promise.all(
+        refs.flatMap((ref) => ['d1', 'd2', 'd3'].map(async (owner) => ({ owner, got: await store.claim(ref, owner, 1000) }))),
+      );
       const winners = won.filter((w) => w.got && w.got !== 'full');
       expect(winners.map((w) => (w.got as Entry).entry_id).sort()).toEqual(entries.map((e) => e.entry_id).sort());
       expect(await store.listQueued()).toEqual([]);
@@ -210,7 +252,11 @@ for (const [kind, make, enabled] of backends) {
       const s = schedule('a');
       await store.createSchedule(s);
       const first = entry(s, { source: 'schedule' });
-      const queued = await store.promote('a', (cur) => ({ schedule: { ...cur, execution_count: 1 }, fresh: [first], recover: [] }));
+      const queued = await store.promote('a', (cur) => ({
+        schedule: { ...cur, execution_count: 1 },
+        fresh: [first],
+        recover: [],
+      }));
       expect(queued).toEqual([first]);
       expect(await store.readSchedule('a')).toMatchObject({ execution_count: 1, pending: null });
       // A crash cut a promotion short: `first` made it, `lost` did not; `ran` was queued, ran and was recorded.
@@ -221,18 +267,29 @@ for (const [kind, make, enabled] of backends) {
       expect(again).toEqual([lost]);
       expect((await store.listQueued()).map((r) => r.entry_id).sort()).toEqual([first.entry_id, lost.entry_id].sort());
       expect(await store.promote('a', () => undefined)).toEqual([]);
-      expect(await store.promote('missing', () => { throw new Error('not called'); })).toEqual([]);
+      expect(
+        await store.promote('missing', () => {
+          throw new Error('not called');
+        }),
+      ).toEqual([]);
     });
 
     it('history: recorded executions list newest first, by task and limit; the same record twice is one', async () => {
       const store = await make().open();
       const a = schedule('a');
       const b = schedule('b');
-      const xs = [execution(entry(a), NOW), execution(entry(b, {}, NOW + 1), NOW + 1000), execution(entry(a, {}, NOW + 2), NOW + 2000)];
+      const xs = [
+        execution(entry(a), NOW),
+        execution(entry(b, {}, NOW + 1), NOW + 1000),
+        execution(entry(a, {}, NOW + 2), NOW + 2000),
+      ];
       for (const x of xs) await store.recordExecution(x);
       await store.recordExecution(xs[0]);
       expect((await store.listExecutions()).map((x) => x.execution_id)).toEqual([xs[2], xs[1], xs[0]].map((x) => x.execution_id));
-      expect((await store.listExecutions({ taskId: 'a' })).map((x) => x.execution_id)).toEqual([xs[2].execution_id, xs[0].execution_id]);
+      expect((await store.listExecutions({ taskId: 'a' })).map((x) => x.execution_id)).toEqual([
+        xs[2].execution_id,
+        xs[0].execution_id,
+      ]);
       expect(await store.listExecutions({ limit: 1 })).toEqual([xs[2]]);
       expect(await store.getExecution(xs[1].execution_id)).toEqual(xs[1]);
       expect(await store.executionExists('none.1')).toBe(false);
@@ -267,7 +324,11 @@ for (const [kind, make, enabled] of backends) {
 
     it('breakers: concurrent read-modify-writes lose no update', async () => {
       const store = await make().open();
-      await Promise.all(Array.from({ length: 8 }, () => store.updateBreaker('db', (b) => ({ ...b, consecutive_failures: b.consecutive_failures + 1 }))));
+      await Promise.all(
+        Array.from({ length: 8 }, () =>
+          store.updateBreaker('db', (b) => ({ ...b, consecutive_failures: b.consecutive_failures + 1 })),
+        ),
+      );
       expect(await store.readBreaker('db')).toMatchObject({ name: 'db', state: 'closed', consecutive_failures: 8 });
       await store.updateBreaker('db', (b) => ({ ...b, state: 'open', opened_at: '2026-03-01T12:00:00Z' }));
       expect((await store.listBreakers()).map((b) => [b.name, b.state])).toEqual([['db', 'open']]);
@@ -284,7 +345,8 @@ for (const [kind, make, enabled] of backends) {
       await store.writeState('doc', { n: 1 });
       expect(await store.readState('doc')).toEqual({ n: 1 });
       expect(await store.readState('none')).toBeNull();
-      for (const n of [1, 2, 3]) await store.appendEvent({ at: `2026-03-01T12:00:0${n}Z`, event: `e${n}`, payload: null, depth: 0, queued: [] });
+      for (const n of [1, 2, 3])
+        await store.appendEvent({ at: `2026-03-01T12:00:0${n}Z`, event: `e${n}`, payload: null, depth: 0, queued: [] });
       expect((await store.listEvents(2)).map((r) => r.event)).toEqual(['e3', 'e2']);
     });
 
@@ -294,7 +356,9 @@ for (const [kind, make, enabled] of backends) {
       await store.createSchedule(schedule('good'));
       b.plantSchedule('bad', JSON.stringify({ ...schedule('bad'), priority: 99 }));
       expect((await store.listSchedules()).map((s) => s.task_id)).toEqual(['good']);
-      expect(store.problems).toEqual([expect.objectContaining({ reason: expect.stringMatching(/priority/), moved_to: expect.stringMatching(/^quarantine\//) })]);
+      expect(store.problems).toEqual([
+        expect.objectContaining({ reason: expect.stringMatching(/priority/), moved_to: expect.stringMatching(/^quarantine\//) }),
+      ]);
       expect(await store.listQuarantine()).toEqual([expect.objectContaining({ reason: expect.stringMatching(/priority/) })]);
       expect(await store.scheduleExists('bad')).toBe(false);
     });
@@ -306,27 +370,67 @@ describe.runIf(PG_ADMIN !== '')('postgres migration 3: the queue gets real colum
     const db = newDatabase();
     const dir = scratchDir();
     try {
-      psql(db.url, `CREATE SCHEMA conductor; CREATE TABLE conductor.meta (key text PRIMARY KEY, value text NOT NULL);
-        ${MIGRATIONS[0]} ${MIGRATIONS[1]} INSERT INTO conductor.meta VALUES ('schema_version', '2')`);
+      psql(
+        db.url,
+        `CREATE SCHEMA conductor; CREATE TABLE conductor.meta (key text PRIMARY KEY, value text NOT NULL);
+        ${MIGRATIONS[0]} ${MIGRATIONS[1]} INSERT INTO conductor.meta VALUES ('schema_version', '2')`,
+      );
       const s = schedule('a');
       const e1 = entry(s, { priority: 7, source: 'schedule' });
       const e2 = entry(s, { attempt: 3, source: 'retry', group: 'g', not_before: '2026-03-01T12:10:00.000Z' }, NOW + 1);
       const row = (e: Entry, name: string) => `('${e.entry_id}', '${name}', 'a', '${JSON.stringify(e)}')`;
-      psql(db.url, `INSERT INTO conductor.queue (entry_id, name, task_id, body) VALUES
+      psql(
+        db.url,
+        `INSERT INTO conductor.queue (entry_id, name, task_id, body) VALUES
         ${row(e1, `${e1.entry_id}~p7~a1~s~n0~a.json`)},
         ${row(e2, `${e2.entry_id}~p5~a3~rg~n${NOW + 600_000}~a.json`)},
-        ('junk', 'junk', 'a', '{"x": 1}')`);
+        ('junk', 'junk', 'a', '{"x": 1}')`,
+      );
       const store = new PgStore(path.join(dir, 'home'), db.url);
       try {
         expect(await store.migrate()).toEqual([2, 3]);
         const refs = (await store.listQueued()).sort((x, y) => x.enqueued_ms - y.enqueued_ms);
         expect(refs).toEqual([
-          { entry_id: e1.entry_id, task_id: 'a', priority: 7, attempt: 1, enqueued_ms: NOW, not_before_ms: null, source: 'schedule', from_schedule: true, grouped: false, name: e1.entry_id },
-          { entry_id: e2.entry_id, task_id: 'a', priority: 5, attempt: 3, enqueued_ms: NOW + 1, not_before_ms: NOW + 600_000, source: 'retry', from_schedule: false, grouped: true, name: e2.entry_id },
+          {
+            entry_id: e1.entry_id,
+            task_id: 'a',
+            priority: 7,
+            attempt: 1,
+            enqueued_ms: NOW,
+            not_before_ms: null,
+            source: 'schedule',
+            from_schedule: true,
+            grouped: false,
+            name: e1.entry_id,
+          },
+          {
+            entry_id: e2.entry_id,
+            task_id: 'a',
+            priority: 5,
+            attempt: 3,
+            enqueued_ms: NOW + 1,
+            not_before_ms: NOW + 600_000,
+            source: 'retry',
+            from_schedule: false,
+            grouped: true,
+            name: e2.entry_id,
+          },
         ]);
-        expect(await store.listQuarantine()).toEqual([{ file: expect.stringMatching(/\(queue\/junk\)$/), reason: "not a queue entry (its name is not in conductor's form)" }]);
-        expect(psql(db.url, `SELECT count(*) FROM information_schema.columns WHERE table_schema = 'conductor' AND table_name = 'queue' AND column_name = 'name'`).trim()).toBe('0');
-        expect(() => psql(db.url, `INSERT INTO conductor.queue (entry_id, task_id, body, priority, attempt, enqueued_at, source, from_schedule, grouped) VALUES ('x', 'a', '{}', 11, 1, now(), 'manual', false, false)`)).toThrow(/queue_priority/);
+        expect(await store.listQuarantine()).toEqual([
+          { file: expect.stringMatching(/\(queue\/junk\)$/), reason: "not a queue entry (its name is not in conductor's form)" },
+        ]);
+        expect(
+          psql(
+            db.url,
+            `SELECT count(*) FROM information_schema.columns WHERE table_schema = 'conductor' AND table_name = 'queue' AND column_name = 'name'`,
+          ).trim(),
+        ).toBe('0');
+        expect(() =>
+          psql(
+            db.url,
+            `INSERT INTO conductor.queue (entry_id, task_id, body, priority, attempt, enqueued_at, source, from_schedule, grouped) VALUES ('x', 'a', '{}', 11, 1, now(), 'manual', false, false)`,
+          ),
+        ).toThrow(/queue_priority/);
       } finally {
         await store.close();
       }

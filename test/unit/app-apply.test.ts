@@ -9,11 +9,13 @@ const file = (text: string) => parseScheduleFile(Buffer.from(text));
 
 describe('schedules files', () => {
   it('names the line of each bad item and keeps the good ones', () => {
-    const parsed = file([
-      '- {task_id: a, task_name: A, handler: "true", schedule_type: interval, schedule_expr: 1m}',
-      '- {task_id: b, task_name: B, handler: "true", schedule_type: interval, schedule_expr: soon}',
-      '- {task_id: a, task_name: A, handler: "true", schedule_type: interval, schedule_expr: 1m}',
-    ].join('\n'));
+    const parsed = file(
+      [
+        '- {task_id: a, task_name: A, handler: "true", schedule_type: interval, schedule_expr: 1m}',
+        '- {task_id: b, task_name: B, handler: "true", schedule_type: interval, schedule_expr: soon}',
+        '- {task_id: a, task_name: A, handler: "true", schedule_type: interval, schedule_expr: 1m}',
+      ].join('\n'),
+    );
     expect(parsed.definitions.map((d) => d.task_id)).toEqual(['a']);
     expect(parsed.problems.map((p) => p.line)).toEqual([2, 3]);
     expect(parsed.problems[1].message).toMatch(/duplicate task id 'a' \(first at line 1\)/);
@@ -25,17 +27,27 @@ describe('schedules files', () => {
   });
 
   it('validate resolves dependencies within the file and prints the cycle', () => {
-    const parsed = file([
-      'schedules:',
-      '  - {task_id: a, task_name: A, handler: "true", schedule_type: event, schedule_expr: x, depends_on: [b]}',
-      '  - {task_id: b, task_name: B, handler: "true", schedule_type: event, schedule_expr: x, depends_on: [a]}',
-    ].join('\n'));
+    const parsed = file(
+      [
+        'schedules:',
+        '  - {task_id: a, task_name: A, handler: "true", schedule_type: event, schedule_expr: x, depends_on: [b]}',
+        '  - {task_id: b, task_name: B, handler: "true", schedule_type: event, schedule_expr: x, depends_on: [a]}',
+      ].join('\n'),
+    );
     const doc = validateSchedules('s.yaml', parsed);
-    expect(doc).toEqual({ file: 's.yaml', valid: false, schedules: 2, problems: [{ line: null, message: 'dependency cycle: a -> b -> a' }] });
+    expect(doc).toEqual({
+      file: 's.yaml',
+      valid: false,
+      schedules: 2,
+      problems: [{ line: null, message: 'dependency cycle: a -> b -> a' }],
+    });
   });
 
   it('the refusal names the first problem and counts the rest', () => {
-    const err = problemsError('s.yaml', [{ line: 4, message: 'bad' }, { line: null, message: 'worse' }]);
+    const err = problemsError('s.yaml', [
+      { line: 4, message: 'bad' },
+      { line: null, message: 'worse' },
+    ]);
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toBe('s.yaml:4: bad (and 1 more problems); nothing applied');
   });
@@ -51,7 +63,15 @@ describe('cron preview', () => {
   });
 
   it('a bad expression is named before the start is asked for', () => {
-    expect(() => previewCron('61 * * * *', { tz: 'UTC', count: 1, from: () => { throw new Error('asked'); } })).toThrow(InputError);
+    expect(() =>
+      previewCron('61 * * * *', {
+        tz: 'UTC',
+        count: 1,
+        from: () => {
+          throw new Error('asked');
+        },
+      }),
+    ).toThrow(InputError);
   });
 
   it('refuses an unknown zone', () => {

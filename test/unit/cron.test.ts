@@ -19,7 +19,9 @@ function runs(expr: string, tz: string, from: string, n: number): string[] {
 describe('cron next run', () => {
   it('plain expressions and nicknames', () => {
     expect(runs('*/15 * * * *', 'UTC', '2026-01-01T00:07:00Z', 3)).toEqual([
-      '2026-01-01T00:15:00+00:00', '2026-01-01T00:30:00+00:00', '2026-01-01T00:45:00+00:00',
+      '2026-01-01T00:15:00+00:00',
+      '2026-01-01T00:30:00+00:00',
+      '2026-01-01T00:45:00+00:00',
     ]);
     expect(runs('@daily', 'UTC', '2026-01-01T00:00:00Z', 2)).toEqual(['2026-01-02T00:00:00+00:00', '2026-01-03T00:00:00+00:00']);
     expect(runs('@weekly', 'UTC', '2026-01-01T00:00:00Z', 1)).toEqual(['2026-01-04T00:00:00+00:00']);
@@ -31,7 +33,10 @@ describe('cron next run', () => {
   it('day-of-month and day-of-week both restricted: either matches (Vixie)', () => {
     // 2026-11-30 is a Monday; Dec 1 and 15 are the days of month.
     expect(runs('0 0 1,15 * 1', 'UTC', '2026-11-25T00:00:00Z', 4)).toEqual([
-      '2026-11-30T00:00:00+00:00', '2026-12-01T00:00:00+00:00', '2026-12-07T00:00:00+00:00', '2026-12-14T00:00:00+00:00',
+      '2026-11-30T00:00:00+00:00',
+      '2026-12-01T00:00:00+00:00',
+      '2026-12-07T00:00:00+00:00',
+      '2026-12-14T00:00:00+00:00',
     ]);
     // One of them a wildcard: both must match (only Mondays).
     expect(runs('0 0 * * 1', 'UTC', '2026-11-25T00:00:00Z', 1)).toEqual(['2026-11-30T00:00:00+00:00']);
@@ -46,23 +51,36 @@ describe('cron next run', () => {
     const tz = 'America/New_York';
     it('spring forward: a fixed time in the gap runs once at the end of the gap', () => {
       expect(runs('30 2 * * *', tz, '2026-03-07T12:00:00Z', 3)).toEqual([
-        '2026-03-08T03:00:00-04:00', '2026-03-09T02:30:00-04:00', '2026-03-10T02:30:00-04:00',
+        '2026-03-08T03:00:00-04:00',
+        '2026-03-09T02:30:00-04:00',
+        '2026-03-10T02:30:00-04:00',
       ]);
     });
     it('spring forward: two fixed times in the gap still run once', () => {
-      expect(runs('15,45 2 * * *', tz, '2026-03-08T05:00:00Z', 2)).toEqual(['2026-03-08T03:00:00-04:00', '2026-03-09T02:15:00-04:00']);
+      expect(runs('15,45 2 * * *', tz, '2026-03-08T05:00:00Z', 2)).toEqual([
+        '2026-03-08T03:00:00-04:00',
+        '2026-03-09T02:15:00-04:00',
+      ]);
     });
     it('spring forward: step jobs follow real time (no runs in the gap)', () => {
       expect(runs('*/30 * * * *', tz, '2026-03-08T06:10:00Z', 3)).toEqual([
-        '2026-03-08T01:30:00-05:00', '2026-03-08T03:00:00-04:00', '2026-03-08T03:30:00-04:00',
+        '2026-03-08T01:30:00-05:00',
+        '2026-03-08T03:00:00-04:00',
+        '2026-03-08T03:30:00-04:00',
       ]);
     });
     it('fall back: a fixed time in the repeated hour runs once', () => {
-      expect(runs('30 1 * * *', tz, '2026-10-31T12:00:00Z', 2)).toEqual(['2026-11-01T01:30:00-04:00', '2026-11-02T01:30:00-05:00']);
+      expect(runs('30 1 * * *', tz, '2026-10-31T12:00:00Z', 2)).toEqual([
+        '2026-11-01T01:30:00-04:00',
+        '2026-11-02T01:30:00-05:00',
+      ]);
     });
     it('fall back: wildcard jobs run in both passes of the repeated hour', () => {
       expect(runs('*/30 1 * * *', tz, '2026-11-01T04:00:00Z', 5)).toEqual([
-        '2026-11-01T01:00:00-04:00', '2026-11-01T01:30:00-04:00', '2026-11-01T01:00:00-05:00', '2026-11-01T01:30:00-05:00',
+        '2026-11-01T01:00:00-04:00',
+        '2026-11-01T01:30:00-04:00',
+        '2026-11-01T01:00:00-05:00',
+        '2026-11-01T01:30:00-05:00',
         '2026-11-02T01:00:00-05:00',
       ]);
     });
@@ -71,15 +89,26 @@ describe('cron next run', () => {
   describe('Europe/Berlin', () => {
     const tz = 'Europe/Berlin';
     it('spring forward: 02:30 runs at 03:00 on the day of the change', () => {
-      expect(runs('30 2 * * *', tz, '2026-03-28T12:00:00Z', 2)).toEqual(['2026-03-29T03:00:00+02:00', '2026-03-30T02:30:00+02:00']);
+      expect(runs('30 2 * * *', tz, '2026-03-28T12:00:00Z', 2)).toEqual([
+        '2026-03-29T03:00:00+02:00',
+        '2026-03-30T02:30:00+02:00',
+      ]);
     });
     it('spring forward: hourly skips the missing hour', () => {
-      expect(runs('0 * * * *', tz, '2026-03-29T00:30:00Z', 2)).toEqual(['2026-03-29T03:00:00+02:00', '2026-03-29T04:00:00+02:00']);
+      expect(runs('0 * * * *', tz, '2026-03-29T00:30:00Z', 2)).toEqual([
+        '2026-03-29T03:00:00+02:00',
+        '2026-03-29T04:00:00+02:00',
+      ]);
     });
     it('fall back: 02:30 runs once, hourly runs twice at 02:00', () => {
-      expect(runs('30 2 * * *', tz, '2026-10-24T12:00:00Z', 2)).toEqual(['2026-10-25T02:30:00+02:00', '2026-10-26T02:30:00+01:00']);
+      expect(runs('30 2 * * *', tz, '2026-10-24T12:00:00Z', 2)).toEqual([
+        '2026-10-25T02:30:00+02:00',
+        '2026-10-26T02:30:00+01:00',
+      ]);
       expect(runs('0 * * * *', tz, '2026-10-24T23:30:00Z', 3)).toEqual([
-        '2026-10-25T02:00:00+02:00', '2026-10-25T02:00:00+01:00', '2026-10-25T03:00:00+01:00',
+        '2026-10-25T02:00:00+02:00',
+        '2026-10-25T02:00:00+01:00',
+        '2026-10-25T03:00:00+01:00',
       ]);
     });
   });
@@ -98,7 +127,11 @@ describe('cron next run', () => {
 
 describe('a clock that went back (rewoundNext)', () => {
   const base = {
-    enabled: true, tz: 'UTC', schedule_type: 'cron', schedule_expr: '*/5 * * * *', next_execution: null,
+    enabled: true,
+    tz: 'UTC',
+    schedule_type: 'cron',
+    schedule_expr: '*/5 * * * *',
+    next_execution: null,
   } as unknown as import('../../src/model.js').Schedule;
   const at = (iso: string) => Date.parse(iso);
 
@@ -112,7 +145,9 @@ describe('a clock that went back (rewoundNext)', () => {
     expect(rewoundNext({ ...base, next_execution: '2026-01-01T10:05:00Z' }, at('2026-01-01T10:03:00Z'))).toBeNull();
     // Two hours back: the 08:05..10:00 runs already ran; they are not repeated.
     expect(rewoundNext({ ...base, next_execution: '2026-01-01T10:05:00Z' }, at('2026-01-01T08:02:00Z'))).toBeNull();
-    expect(rewoundNext({ ...base, next_execution: '2026-01-01T12:05:00Z' }, at('2026-01-01T08:02:00Z'))).toBe(at('2026-01-01T08:05:00Z'));
+    expect(rewoundNext({ ...base, next_execution: '2026-01-01T12:05:00Z' }, at('2026-01-01T08:02:00Z'))).toBe(
+      at('2026-01-01T08:05:00Z'),
+    );
     // Monday to Friday: on Saturday the next run is two days ahead and right.
     const weekdays = { ...base, schedule_expr: '0 9 * * 1-5', next_execution: '2026-01-05T09:00:00Z' };
     expect(rewoundNext(weekdays, at('2026-01-03T12:00:00Z'))).toBeNull();
@@ -131,6 +166,16 @@ describe('a clock that went back (rewoundNext)', () => {
   });
 
   it('once and event schedules are left alone', () => {
-    expect(rewoundNext({ ...base, schedule_type: 'once', schedule_expr: '2030-01-01T00:00:00Z', next_execution: '2030-01-01T00:00:00Z' } as typeof base, at('2026-01-01T00:00:00Z'))).toBeNull();
+    expect(
+      rewoundNext(
+        {
+          ...base,
+          schedule_type: 'once',
+          schedule_expr: '2030-01-01T00:00:00Z',
+          next_execution: '2030-01-01T00:00:00Z',
+        } as typeof base,
+        at('2026-01-01T00:00:00Z'),
+      ),
+    ).toBeNull();
   });
 });

@@ -23,7 +23,13 @@ describe('breakerAfter', () => {
   it('opens again at once when a half-open trial fails, and keeps other fields', () => {
     const trial = { state: 'half-open' as const, consecutive_failures: 3, opened_at: T0, trial_entry: 'e1', task_id: 'x' };
     const later = '2026-01-01T01:00:00.000Z';
-    expect(breakerAfter(trial, false, 10, later)).toEqual({ state: 'open', consecutive_failures: 4, opened_at: later, trial_entry: null, task_id: 'x' });
+    expect(breakerAfter(trial, false, 10, later)).toEqual({
+      state: 'open',
+      consecutive_failures: 4,
+      opened_at: later,
+      trial_entry: null,
+      task_id: 'x',
+    });
   });
 });
 
@@ -47,7 +53,10 @@ describe('breakerAllows', () => {
 });
 
 describe('backoffMs', () => {
-  const def = (backoff: string | null, retry_policy: 'none' | 'standard' | 'aggressive' = 'standard') => ({ backoff, retry_policy });
+  const def = (backoff: string | null, retry_policy: 'none' | 'standard' | 'aggressive' = 'standard') => ({
+    backoff,
+    retry_policy,
+  });
 
   it('doubles the base per attempt, half of it fixed and half jitter', () => {
     expect(backoffMs(def(null), 1, () => 0)).toBe(1000);

@@ -5,7 +5,16 @@ import { effectivePriority, isReady, rankEntries } from '../../src/queue/order.j
 
 const MIN = 60_000;
 const ref = (entry_id: string, priority: number, enqueued_ms: number): QueuedRef => ({
-  entry_id, task_id: 't', priority, enqueued_ms, attempt: 1, not_before_ms: null, source: 'manual', from_schedule: false, grouped: false, name: entry_id,
+  entry_id,
+  task_id: 't',
+  priority,
+  enqueued_ms,
+  attempt: 1,
+  not_before_ms: null,
+  source: 'manual',
+  from_schedule: false,
+  grouped: false,
+  name: entry_id,
 });
 
 describe('effectivePriority (aging)', () => {
@@ -63,15 +72,23 @@ describe('admit', () => {
   });
 
   it('refuses at max-concurrent before looking at the load', () => {
-    expect(admit(none, none, none, 2, limits)).toEqual({ ok: false, reason: 'blocked: 2 running = max-concurrent 2', byLoad: false });
+    expect(admit(none, none, none, 2, limits)).toEqual({
+      ok: false,
+      reason: 'blocked: 2 running = max-concurrent 2',
+      byLoad: false,
+    });
   });
 
   it('counts what was just started on top of the readings', () => {
     expect(admit({ cpu: 10, mem: 0 }, { cpu: 50, mem: 0 }, { cpu: 25.04, mem: 0 }, 0, limits)).toEqual({
-      ok: false, reason: 'blocked: cpu 75% + 10% > 80%', byLoad: true,
+      ok: false,
+      reason: 'blocked: cpu 75% + 10% > 80%',
+      byLoad: true,
     });
     expect(admit({ cpu: 0, mem: 20 }, { cpu: 0, mem: 60.25 }, { cpu: 0, mem: 5 }, 0, limits)).toEqual({
-      ok: false, reason: 'blocked: memory 65.3% + 20% > 85%', byLoad: true,
+      ok: false,
+      reason: 'blocked: memory 65.3% + 20% > 85%',
+      byLoad: true,
     });
   });
 

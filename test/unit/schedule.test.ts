@@ -9,9 +9,11 @@ const sched = (over: Partial<Schedule>): Schedule => ({ enabled: true, tz: 'UTC'
 describe('firstRun', () => {
   const now = at('2026-03-10T10:02:30Z');
 
-  it('is the next cron time in the schedule\'s zone', () => {
+  it("is the next cron time in the schedule's zone", () => {
     expect(firstRun(def({ schedule_type: 'cron', schedule_expr: '*/5 * * * *' }), now)).toBe(at('2026-03-10T10:05:00Z'));
-    expect(firstRun(def({ schedule_type: 'cron', schedule_expr: '0 9 * * *', tz: 'Europe/Berlin' }), now)).toBe(at('2026-03-11T08:00:00Z'));
+    expect(firstRun(def({ schedule_type: 'cron', schedule_expr: '0 9 * * *', tz: 'Europe/Berlin' }), now)).toBe(
+      at('2026-03-11T08:00:00Z'),
+    );
   });
 
   it('is one interval from now, the once time until it fired, never for events or disabled schedules', () => {
@@ -46,9 +48,16 @@ describe('dueRuns', () => {
   });
 
   it('keeps an interval on its own grid and caps what a long outage queues', () => {
-    const every = sched({ schedule_type: 'interval', schedule_expr: '10m', next_execution: '2026-03-10T10:00:00Z', catch_up: 'all' });
+    const every = sched({
+      schedule_type: 'interval',
+      schedule_expr: '10m',
+      next_execution: '2026-03-10T10:00:00Z',
+      catch_up: 'all',
+    });
     expect(dueRuns(every, at('2026-03-10T10:25:00Z'))).toEqual({
-      runs: [0, 10, 20].map((m) => at('2026-03-10T10:00:00Z') + m * 60_000), missed: 0, next: at('2026-03-10T10:30:00Z'),
+      runs: [0, 10, 20].map((m) => at('2026-03-10T10:00:00Z') + m * 60_000),
+      missed: 0,
+      next: at('2026-03-10T10:30:00Z'),
     });
     const long = dueRuns(every, at('2026-03-20T10:00:00Z'))!;
     expect(long.runs).toHaveLength(CATCH_UP_CAP);

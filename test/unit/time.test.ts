@@ -19,7 +19,9 @@ describe('parseDuration', () => {
     for (const bad of ['0s', '0.0001ms', '5 fortnights', 'soon', '', '-5m', '1e3s', '3651 days', 0, -1, Infinity]) {
       expect(() => parseDuration(bad, 'grace'), String(bad)).toThrow(InputError);
     }
-    expect(() => parseDuration('5 parsecs', 'timeout')).toThrow("invalid timeout '5 parsecs': expected e.g. '30s', '5 minutes', '1h', '2 days'");
+    expect(() => parseDuration('5 parsecs', 'timeout')).toThrow(
+      "invalid timeout '5 parsecs': expected e.g. '30s', '5 minutes', '1h', '2 days'",
+    );
     expect(() => parseDuration('0m', 'grace')).toThrow("invalid grace '0m': must be greater than zero");
     expect(() => parseDuration('4000d')).toThrow("invalid duration '4000d': at most 3650 days");
   });

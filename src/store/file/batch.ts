@@ -33,7 +33,12 @@ interface ManifestItem {
 }
 
 /** Writes, syncs and commits a batch; returns once every file is in place. */
-export function commitBatch(home: string, owner: string, files: BatchFile[], setAside: (file: string, why: string) => void): void {
+export function commitBatch(
+  home: string,
+  owner: string,
+  files: BatchFile[],
+  setAside: (file: string, why: string) => void,
+): void {
   const incoming = path.join(home, 'incoming');
   const rand = randomBytes(6).toString('hex');
   const stage = path.join(incoming, `stage~${owner}~${rand}`);
@@ -83,7 +88,7 @@ function moveIntoPlace(home: string, committed: string, setAside: (file: string,
     return;
   }
   if (manifest === 'bad') {
-    setAside(committed, 'a committed batch whose manifest is not conductor\'s');
+    setAside(committed, "a committed batch whose manifest is not conductor's");
     return;
   }
   for (const item of manifest) {
@@ -120,7 +125,9 @@ function readManifest(dir: string): ManifestItem[] | 'missing' | 'bad' {
   try {
     const items = JSON.parse(text);
     if (!Array.isArray(items)) return 'bad';
-    const ok = items.every((i) => i && /^f\d+$/.test(i.file) && TARGET_DIRS.has(i.dir) && typeof i.name === 'string' && NAME.test(i.name));
+    const ok = items.every(
+      (i) => i && /^f\d+$/.test(i.file) && TARGET_DIRS.has(i.dir) && typeof i.name === 'string' && NAME.test(i.name),
+    );
     return ok ? (items as ManifestItem[]) : 'bad';
   } catch {
     return 'bad';
@@ -131,7 +138,11 @@ function readManifest(dir: string): ManifestItem[] | 'missing' | 'bad' {
  * Start-of-pass upkeep: completes batches whose writer died after the commit
  * and removes stages whose writer died before it.
  */
-export function rollForward(home: string, isAlive: (owner: string) => boolean, setAside: (file: string, why: string) => void): number {
+export function rollForward(
+  home: string,
+  isAlive: (owner: string) => boolean,
+  setAside: (file: string, why: string) => void,
+): number {
   const incoming = path.join(home, 'incoming');
   let done = 0;
   for (const name of listNames(incoming)) {
@@ -139,7 +150,7 @@ export function rollForward(home: string, isAlive: (owner: string) => boolean, s
     const [kind, owner] = name.split('~');
     // A link or a file here is not a batch of ours: moving "its" files would move what we never wrote.
     if (!fs.lstatSync(dir).isDirectory()) {
-      setAside(dir, 'not a batch of conductor\'s (not a directory; a symbolic link is never followed)');
+      setAside(dir, "not a batch of conductor's (not a directory; a symbolic link is never followed)");
       continue;
     }
     if (kind === 'commit') {
@@ -148,7 +159,7 @@ export function rollForward(home: string, isAlive: (owner: string) => boolean, s
     } else if (kind === 'stage' && owner && !isAlive(owner)) {
       fs.rmSync(dir, { recursive: true, force: true });
     } else if (kind !== 'stage') {
-      setAside(dir, 'not a batch of conductor\'s');
+      setAside(dir, "not a batch of conductor's");
     }
   }
   return done;

@@ -14,7 +14,12 @@ import { setAsideTail } from './quarantine.js';
  * A failed fold truncates the archive back and keeps the journal, renamed
  * `unfolded~...` for `health` and the next pass. Returns what failed.
  */
-export async function compactJournals(h: FileHome, isAlive: (owner: string) => boolean, me: string, nowIso: string): Promise<string[]> {
+export async function compactJournals(
+  h: FileHome,
+  isAlive: (owner: string) => boolean,
+  me: string,
+  nowIso: string,
+): Promise<string[]> {
   const claimed = claimFinishedJournals(h, isAlive, me);
   if (!claimed.length) return [];
   const archive = path.join(h.dir('history'), `archive-${nowIso.slice(0, 7)}.jsonl`);
@@ -62,7 +67,9 @@ function foldJournal(h: FileHome, file: string, archive: string): string[] {
     return [];
   } catch (err) {
     keepUnfolded(h, file);
-    return [`could not fold history journal ${path.relative(h.home, file)} into ${path.relative(h.home, archive)} (kept for the next pass): ${messageOf(err)}`];
+    return [
+      `could not fold history journal ${path.relative(h.home, file)} into ${path.relative(h.home, archive)} (kept for the next pass): ${messageOf(err)}`,
+    ];
   }
 }
 
@@ -72,7 +79,9 @@ function keepUnfolded(h: FileHome, claimed: string): void {
 
 /** Journals a fold has given back (disk full...), or that a crashed compactor left claimed. */
 export function unfoldedJournals(h: FileHome, isAlive: (owner: string) => boolean): string[] {
-  return listNames(h.dir('history')).filter((n) => n.startsWith('unfolded~') || (n.startsWith('compact~') && !isAlive(n.split('~')[1])));
+  return listNames(h.dir('history')).filter(
+    (n) => n.startsWith('unfolded~') || (n.startsWith('compact~') && !isAlive(n.split('~')[1])),
+  );
 }
 
 /**

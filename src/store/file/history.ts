@@ -54,7 +54,12 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
     /** Executions, newest first. */
     listExecutions(filter: { taskId?: string; limit?: number } = {}): Execution[] {
       const out = allExecutions(h).filter((x) => !filter.taskId || x.task_id === filter.taskId);
-      out.sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at) || b.finished_at.localeCompare(a.finished_at) || (b.execution_id < a.execution_id ? -1 : 1));
+      out.sort(
+        (a, b) =>
+          Date.parse(b.started_at) - Date.parse(a.started_at) ||
+          b.finished_at.localeCompare(a.finished_at) ||
+          (b.execution_id < a.execution_id ? -1 : 1),
+      );
       return filter.limit ? out.slice(0, filter.limit) : out;
     },
 
@@ -69,7 +74,9 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
 }
 
 function journals(h: FileHome): string[] {
-  return listNames(h.dir('history')).filter((n) => n.endsWith('.jsonl')).map((n) => path.join(h.dir('history'), n));
+  return listNames(h.dir('history'))
+    .filter((n) => n.endsWith('.jsonl'))
+    .map((n) => path.join(h.dir('history'), n));
 }
 
 /**
@@ -125,7 +132,13 @@ function allExecutions(h: FileHome): Execution[] {
     reportDamage(h, file, j.corrupt + foreign, j.tail);
   }
   for (const [id, copies] of seen) {
-    if (copies.length > 1) reportProblem(h.problems, 'history', `execution ${id} has ${copies.length} different records (did it run twice?); all are shown`, null);
+    if (copies.length > 1)
+      reportProblem(
+        h.problems,
+        'history',
+        `execution ${id} has ${copies.length} different records (did it run twice?); all are shown`,
+        null,
+      );
   }
   return out;
 }
@@ -137,6 +150,11 @@ function reportDamage(h: FileHome, file: string, corrupt: number, tail: string):
   // The last line of a journal whose writer lives may be being written right now.
   const writer = historyWriter(path.basename(file));
   if (tail && !(writer && tokenAlive(writer))) {
-    reportProblem(h.problems, rel, `torn last line (${Buffer.byteLength(tail)} bytes without a newline; the next fold sets it aside)`, null);
+    reportProblem(
+      h.problems,
+      rel,
+      `torn last line (${Buffer.byteLength(tail)} bytes without a newline; the next fold sets it aside)`,
+      null,
+    );
   }
 }

@@ -13,7 +13,23 @@ import { selfIdentity } from '../../run/proc.js';
 /** Folders whose files say what runs: under `process`, a file of another user in them is not run. */
 export const RUN_DIRS = new Set(['schedules', 'queue', 'running']);
 
-export const SUBDIRS = ['schedules', 'queue', 'running', 'history', 'logs', 'dlq', 'quarantine', 'locks', 'state', 'breakers', 'cancel', 'trash', 'outcomes', 'incoming', 'counters'];
+export const SUBDIRS = [
+  'schedules',
+  'queue',
+  'running',
+  'history',
+  'logs',
+  'dlq',
+  'quarantine',
+  'locks',
+  'state',
+  'breakers',
+  'cancel',
+  'trash',
+  'outcomes',
+  'incoming',
+  'counters',
+];
 
 /**
  * What every role of the file store shares: the home, the report of what was
@@ -35,7 +51,10 @@ export class FileHome {
   /** Once the first record is written the journal's name is fixed: a later attach does not rename it. */
   journalStarted = false;
 
-  constructor(home: string, readonly checks: Checks) {
+  constructor(
+    home: string,
+    readonly checks: Checks,
+  ) {
     this.named = path.resolve(home);
     this.home = resolveHome(home);
   }
@@ -110,7 +129,10 @@ export class FileHome {
       return; // gone meanwhile
     }
     if (this.notOurs(file, uid)) return;
-    this.sayOnce(file, `cannot be read (permission denied; owned by ${userName(uid)}): skipped; chown it to the home's owner or remove it`);
+    this.sayOnce(
+      file,
+      `cannot be read (permission denied; owned by ${userName(uid)}): skipped; chown it to the home's owner or remove it`,
+    );
   }
 
   /** Parses a JSON state file; a corrupt one is quarantined and null returned. */

@@ -30,7 +30,11 @@ export class FileStore {
     const roles: StoreRoles = {
       ...fileMaintenance(h),
       ...fileRegistry(h),
-      ...fileSchedules(h, queue, { entryIsLive: running.entryIsLive, executionExists: history.executionExists, groupResult: running.groupResult }),
+      ...fileSchedules(h, queue, {
+        entryIsLive: running.entryIsLive,
+        executionExists: history.executionExists,
+        groupResult: running.groupResult,
+      }),
       ...queue,
       ...running,
       ...history,

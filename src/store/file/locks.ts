@@ -55,13 +55,18 @@ function clearBogusLock(h: FileHome, lock: string): void {
     return;
   }
   if (!st.isDirectory()) {
-    h.quarantine(lock, 'a lock that is not a directory (not proper-lockfile\'s)');
+    h.quarantine(lock, "a lock that is not a directory (not proper-lockfile's)");
     return;
   }
   if (st.mtimeMs - Date.now() <= LOCK_STALE_MS) return;
   try {
     fs.rmdirSync(lock);
-    reportProblem(h.problems, path.relative(h.home, lock), `was dated in the future (${st.mtime.toISOString()}) and had no holder; removed`, null);
+    reportProblem(
+      h.problems,
+      path.relative(h.home, lock),
+      `was dated in the future (${st.mtime.toISOString()}) and had no holder; removed`,
+      null,
+    );
   } catch {
     /* taken or removed meanwhile: proper-lockfile decides */
   }

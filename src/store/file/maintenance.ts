@@ -77,19 +77,37 @@ function sweep(h: FileHome, now: number): void {
 function healthFindings(h: FileHome, now: number): StoreFinding[] {
   const out: StoreFinding[] = [];
   const stale = staleLocks(h.dir('locks'), now, Date.now());
-  out.push({ check: 'locks', ok: stale.length === 0, message: stale.length ? `stale locks: ${stale.join(', ')}` : 'no stale locks' });
+  out.push({
+    check: 'locks',
+    ok: stale.length === 0,
+    message: stale.length ? `stale locks: ${stale.join(', ')}` : 'no stale locks',
+  });
   const mode = fs.lstatSync(h.home).mode & 0o777;
   const trust = homeTrustProblems(h.home, SUBDIRS, process.geteuid!());
   const unfolded = unfoldedJournals(h, tokenAlive);
-  out.push({ check: 'history', ok: unfolded.length === 0, message: unfolded.length ? `${unfolded.length} history journal(s) of finished passes could not be folded into the archive (disk full?); the next process retries` : 'history journals folded' });
+  out.push({
+    check: 'history',
+    ok: unfolded.length === 0,
+    message: unfolded.length
+      ? `${unfolded.length} history journal(s) of finished passes could not be folded into the archive (disk full?); the next process retries`
+      : 'history journals folded',
+  });
   out.push(diskFinding(h.home));
   out.push({
     check: 'permissions',
     ok: (mode & 0o077) === 0 && trust.length === 0,
-    message: trust.length ? trust.join('; ') : `home ${h.home} has mode ${mode.toString(8)}${mode & 0o077 ? ' (others can read it; expected 700)' : ''}`,
+    message: trust.length
+      ? trust.join('; ')
+      : `home ${h.home} has mode ${mode.toString(8)}${mode & 0o077 ? ' (others can read it; expected 700)' : ''}`,
   });
   const foreign = foreignFiles(h, process.geteuid!());
-  out.push({ check: 'ownership', ok: foreign.length === 0, message: foreign.length ? `${foreign.length} file(s) owned by another user, which process does not run: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''}` : 'every schedule and queue file is the home owner\'s' });
+  out.push({
+    check: 'ownership',
+    ok: foreign.length === 0,
+    message: foreign.length
+      ? `${foreign.length} file(s) owned by another user, which process does not run: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''}`
+      : "every schedule and queue file is the home owner's",
+  });
   return out;
 }
 
@@ -115,5 +133,9 @@ function diskFinding(home: string): StoreFinding {
   const free = st.bavail * st.bsize;
   const total = st.blocks * st.bsize;
   const low = free < 64 * 1024 * 1024 && free < total * 0.05;
-  return { check: 'disk', ok: !low, message: `${Math.floor(free / 1024)} KiB free of ${Math.floor(total / 1024)} KiB on the home's file system${low ? ' (under 5 %)' : ''}` };
+  return {
+    check: 'disk',
+    ok: !low,
+    message: `${Math.floor(free / 1024)} KiB free of ${Math.floor(total / 1024)} KiB on the home's file system${low ? ' (under 5 %)' : ''}`,
+  };
 }

@@ -45,5 +45,10 @@ export function setAsideTail(h: Home, file: string, fragment: Buffer, at: number
   writeAtomic(target, fragment);
   writeAtomic(`${target}.why`, reason + '\n');
   fsyncDir(h.dir('quarantine'));
-  reportProblem(h.problems, path.relative(h.home, file), `torn last line (${fragment.length} bytes) set aside`, path.relative(h.home, target));
+  reportProblem(
+    h.problems,
+    path.relative(h.home, file),
+    `torn last line (${fragment.length} bytes) set aside`,
+    path.relative(h.home, target),
+  );
 }

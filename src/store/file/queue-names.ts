@@ -17,7 +17,8 @@ export function queueName(e: Entry): string {
 
 // Only what queueName writes of a valid entry: priority 1..10, attempt from 1, a known source. A name
 // outside this never parses, so its file is looked at (and refiled or quarantined), never left unseen.
-const NAME = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})~p([1-9]|10)~a([1-9]\d{0,5})~([mserd]g?)~n(\d{1,16})~([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.json$/;
+const NAME =
+  /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})~p([1-9]|10)~a([1-9]\d{0,5})~([mserd]g?)~n(\d{1,16})~([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.json$/;
 const LATEST_MS = 8.64e15;
 
 export function parseQueueName(name: string): QueuedRef | null {

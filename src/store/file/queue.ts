@@ -56,7 +56,7 @@ function refile(h: FileHome, name: string): QueuedRef | null {
     return null; // claimed or moved meanwhile
   }
   const ref = parseQueueName(target);
-  if (!ref) h.quarantine(queuePath(h, target), 'a queue entry whose name cannot be put in conductor\'s form');
+  if (!ref) h.quarantine(queuePath(h, target), "a queue entry whose name cannot be put in conductor's form");
   return ref;
 }
 

@@ -12,7 +12,10 @@ import type { FileQueue } from './queue.js';
  * outcomes/<entry_id>.json (a run group member's final status) and
  * cancel/<entry_id> (a request the owning dispatcher acts on).
  */
-export function fileRunning(h: FileHome, queue: FileQueue): RunningStore & { groupResult(entryId: string): string | null; entryIsLive(entryId: string, exceptOwner?: string): boolean } {
+export function fileRunning(
+  h: FileHome,
+  queue: FileQueue,
+): RunningStore & { groupResult(entryId: string): string | null; entryIsLive(entryId: string, exceptOwner?: string): boolean } {
   const listRunning = () => listFileRunning(h);
 
   return {
@@ -41,7 +44,8 @@ export function fileRunning(h: FileHome, queue: FileQueue): RunningStore & { gro
     /** True if the entry is anywhere past the given state: queued, running, dead-lettered. */
     entryIsLive(entryId: string, exceptOwner?: string): boolean {
       if (queue.findQueued(entryId)) return true;
-      if (listNames(h.dir('running')).some((n) => n.startsWith(`${entryId}~`) && n !== `${entryId}~${exceptOwner}.json`)) return true;
+      if (listNames(h.dir('running')).some((n) => n.startsWith(`${entryId}~`) && n !== `${entryId}~${exceptOwner}.json`))
+        return true;
       return exists(h.dlqPath(entryId));
     },
 

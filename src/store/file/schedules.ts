@@ -22,7 +22,10 @@ export interface EverQueued {
  * keeps the counters of deleted schedules.
  */
 export function fileSchedules(h: FileHome, queue: FileQueue, seen: EverQueued): ScheduleStore {
-  const checkSchedule = (file: string) => (v: any): string | null => scheduleProblem(v, path.basename(file, '.json'), 'file name', h.checks);
+  const checkSchedule =
+    (file: string) =>
+    (v: any): string | null =>
+      scheduleProblem(v, path.basename(file, '.json'), 'file name', h.checks);
   const readSchedule = (id: string): Schedule | null => {
     const file = h.schedulePath(id);
     return h.readJson<Schedule>(file, checkSchedule(file));
@@ -36,7 +39,10 @@ export function fileSchedules(h: FileHome, queue: FileQueue, seen: EverQueued): 
    * while we look is still found.
    */
   const everQueued = (entryId: string): boolean =>
-    seen.entryIsLive(entryId) || exists(path.join(h.dir('trash'), `${entryId}.json`)) || seen.executionExists(`${entryId}.1`) || seen.groupResult(entryId) !== null;
+    seen.entryIsLive(entryId) ||
+    exists(path.join(h.dir('trash'), `${entryId}.json`)) ||
+    seen.executionExists(`${entryId}.1`) ||
+    seen.groupResult(entryId) !== null;
 
   return {
     readSchedule,
@@ -62,7 +68,9 @@ export function fileSchedules(h: FileHome, queue: FileQueue, seen: EverQueued): 
     createSchedules(list: Schedule[]): boolean {
       if (list.some((s) => scheduleExists(s.task_id))) return false;
       if (list.length === 1) return createSchedule(list[0]);
-      h.commit(list.map((s) => ({ dir: 'schedules', name: `${checkId(s.task_id)}.json`, data: JSON.stringify(s, null, 2) + '\n' })));
+      h.commit(
+        list.map((s) => ({ dir: 'schedules', name: `${checkId(s.task_id)}.json`, data: JSON.stringify(s, null, 2) + '\n' })),
+      );
       return true;
     },
 
@@ -96,12 +104,16 @@ export function fileSchedules(h: FileHome, queue: FileQueue, seen: EverQueued): 
 
 /** Advances one schedule and queues what it made due, under the schedule's lock. */
 function promote(
-  h: FileHome, queue: FileQueue, everQueued: (entryId: string) => boolean, readSchedule: (id: string) => Schedule | null,
-  id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>,
+  h: FileHome,
+  queue: FileQueue,
+  everQueued: (entryId: string) => boolean,
+  readSchedule: (id: string) => Schedule | null,
+  id: string,
+  plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>,
 ): Promise<Entry[]> {
   return withLock(h, `schedule-${id}`, async () => {
     const cur = readSchedule(id);
-    const p = cur && await plan(cur);
+    const p = cur && (await plan(cur));
     if (!p) return [];
     const file = h.schedulePath(id);
     // The intent first: a crash below leaves `pending` for the next promotion to finish.

@@ -20,8 +20,12 @@ export function pgBreakers(s: PgSession): BreakerStore {
       checkId(name, 'circuit breaker name');
       return s.tx(async (c) => {
         // The row exists before it is locked, so that two first updates cannot both start from nothing.
-        await c.query('INSERT INTO conductor.breakers (name, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [name, JSON.stringify(newBreaker(name, FORMAT))]);
-        const cur = (await c.query('SELECT body FROM conductor.breakers WHERE name = $1 FOR UPDATE', [name])).rows[0].body as BreakerRecord;
+        await c.query('INSERT INTO conductor.breakers (name, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          name,
+          JSON.stringify(newBreaker(name, FORMAT)),
+        ]);
+        const cur = (await c.query('SELECT body FROM conductor.breakers WHERE name = $1 FOR UPDATE', [name])).rows[0]
+          .body as BreakerRecord;
         const { value, write } = changeBreaker(name, cur, change);
         if (write) await c.query('UPDATE conductor.breakers SET body = $2 WHERE name = $1', [name, JSON.stringify(value)]);
         return value;

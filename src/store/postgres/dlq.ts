@@ -8,7 +8,10 @@ import type { PgSession } from './session.js';
 export function pgDeadLetters(s: PgSession): DeadLetterStore {
   return {
     async toDlq(d: DeadLetter): Promise<void> {
-      await s.q('INSERT INTO conductor.dlq (entry_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [d.entry_id, JSON.stringify(d)]);
+      await s.q('INSERT INTO conductor.dlq (entry_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        d.entry_id,
+        JSON.stringify(d),
+      ]);
     },
 
     async listDlq(): Promise<DeadLetter[]> {

@@ -19,15 +19,24 @@ export function pgHistory(s: PgSession): HistoryStore {
       );
       if (rows.length) return;
       // The same record again (an import, a retried write) is nothing; a different one means a run happened twice: surface it.
-      const same = await s.q('SELECT 1 FROM conductor.executions WHERE execution_id = $1 AND body = $2::jsonb', [x.execution_id, body]);
+      const same = await s.q('SELECT 1 FROM conductor.executions WHERE execution_id = $1 AND body = $2::jsonb', [
+        x.execution_id,
+        body,
+      ]);
       if (same.length) return;
       const reason = `a second, different record of execution ${x.execution_id} (its entry ran twice)`;
-      await s.q('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [`executions/${x.execution_id}`, reason, body]);
+      await s.q('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [
+        `executions/${x.execution_id}`,
+        reason,
+        body,
+      ]);
       reportProblem(s.problems, `executions/${x.execution_id}`, reason, 'quarantine');
     },
 
     async getExecution(executionId: string): Promise<Execution | null> {
-      const rows = await s.q('SELECT body FROM conductor.executions WHERE execution_id = $1', [checkId(executionId, 'execution id')]);
+      const rows = await s.q('SELECT body FROM conductor.executions WHERE execution_id = $1', [
+        checkId(executionId, 'execution id'),
+      ]);
       return rows[0]?.body ?? null;
     },
 

@@ -16,7 +16,8 @@ async function schemaVersion(s: PgSession): Promise<number> {
   return rows[0] ? Number(rows[0].value) : 0;
 }
 
-const newer = (s: PgSession, v: number) => new RunError(`database ${s.location} has schema version ${v}, newer than this conductor (${SCHEMA_VERSION})`);
+const newer = (s: PgSession, v: number) =>
+  new RunError(`database ${s.location} has schema version ${v}, newer than this conductor (${SCHEMA_VERSION})`);
 
 /** Applies the migrations the database lacks, each in its own transaction; returns [from, to]. */
 function migrate(s: PgSession): Promise<[number, number]> {
@@ -56,7 +57,10 @@ export function pgMaintenance(s: PgSession): MaintenanceStore {
         await migrate(s);
         return;
       }
-      if (v < SCHEMA_VERSION) throw new RunError(`database ${s.location} has schema version ${v}, this conductor needs ${SCHEMA_VERSION}: run 'conductor migrate'`);
+      if (v < SCHEMA_VERSION)
+        throw new RunError(
+          `database ${s.location} has schema version ${v}, this conductor needs ${SCHEMA_VERSION}: run 'conductor migrate'`,
+        );
       if (v > SCHEMA_VERSION) throw newer(s, v);
     },
 
@@ -85,14 +89,24 @@ export function pgMaintenance(s: PgSession): MaintenanceStore {
       const hosts = await liveDispatchers(s);
       const trust = homeTrustProblems(s.home, LOCAL_DIRS, process.geteuid!());
       return [
-        { check: 'permissions', ok: trust.length === 0, message: trust.length ? trust.join('; ') : `home ${s.home} is private to its owner` },
-        { check: 'database', ok: v === SCHEMA_VERSION, message: `${s.location} at schema version ${v} (this conductor: ${SCHEMA_VERSION})` },
+        {
+          check: 'permissions',
+          ok: trust.length === 0,
+          message: trust.length ? trust.join('; ') : `home ${s.home} is private to its owner`,
+        },
+        {
+          check: 'database',
+          ok: v === SCHEMA_VERSION,
+          message: `${s.location} at schema version ${v} (this conductor: ${SCHEMA_VERSION})`,
+        },
         { check: 'dispatchers', ok: true, message: `${hosts} dispatcher(s) with a live lease` },
       ];
     },
 
     async listQuarantine(): Promise<{ file: string; reason: string }[]> {
-      const rows = await s.q<{ id: string; source: string; reason: string }>('SELECT id, source, reason FROM conductor.quarantine ORDER BY id');
+      const rows = await s.q<{ id: string; source: string; reason: string }>(
+        'SELECT id, source, reason FROM conductor.quarantine ORDER BY id',
+      );
       return rows.map((r) => ({ file: `quarantine/${r.id} (${r.source})`, reason: r.reason }));
     },
 

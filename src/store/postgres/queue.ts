@@ -14,7 +14,17 @@ const CLAIM_LOCK = 'conductor:claim';
 /** The row's columns beside the body: what ranking and listing need (see 003_queue_columns.sql). */
 function entryValues(e: Entry): unknown[] {
   const notBefore = e.not_before ? Date.parse(e.not_before) : null;
-  return [e.entry_id, e.task_id, JSON.stringify(e), e.priority, e.attempt, notBefore || null, msOfTimeOrderedId(e.entry_id), e.source, e.group !== null && e.group !== undefined];
+  return [
+    e.entry_id,
+    e.task_id,
+    JSON.stringify(e),
+    e.priority,
+    e.attempt,
+    notBefore || null,
+    msOfTimeOrderedId(e.entry_id),
+    e.source,
+    e.group !== null && e.group !== undefined,
+  ];
 }
 
 export async function insertEntry(c: PoolClient, e: Entry): Promise<boolean> {
@@ -98,7 +108,12 @@ export function pgQueue(s: PgSession): QueueStore {
         }
         const e = r.rows[0].body as Entry;
         await c.query('DELETE FROM conductor.queue WHERE entry_id = $1', [ref.entry_id]);
-        await c.query('INSERT INTO conductor.running (entry_id, owner, task_id, body) VALUES ($1, $2, $3, $4)', [e.entry_id, owner, e.task_id, JSON.stringify(e)]);
+        await c.query('INSERT INTO conductor.running (entry_id, owner, task_id, body) VALUES ($1, $2, $3, $4)', [
+          e.entry_id,
+          owner,
+          e.task_id,
+          JSON.stringify(e),
+        ]);
         return e;
       });
     },

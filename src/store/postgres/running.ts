@@ -24,7 +24,11 @@ export function pgRunning(s: PgSession): RunningStore {
     },
 
     async takeOver(rec: RunningRecord, newOwner: string): Promise<boolean> {
-      const rows = await s.q('UPDATE conductor.running SET owner = $3 WHERE entry_id = $1 AND owner = $2 RETURNING 1', [rec.entry.entry_id, rec.owner, newOwner]);
+      const rows = await s.q('UPDATE conductor.running SET owner = $3 WHERE entry_id = $1 AND owner = $2 RETURNING 1', [
+        rec.entry.entry_id,
+        rec.owner,
+        newOwner,
+      ]);
       return rows.length > 0;
     },
 
@@ -50,7 +54,10 @@ export function pgRunning(s: PgSession): RunningStore {
     async settleGroup(e: Entry, status: string, retrying: boolean): Promise<void> {
       const outcome = groupOutcome(e, status, retrying);
       if (!outcome) return;
-      await s.q('INSERT INTO conductor.outcomes (entry_id, status) VALUES ($1, $2) ON CONFLICT (entry_id) DO UPDATE SET status = $2', [outcome.entry_id, outcome.status]);
+      await s.q(
+        'INSERT INTO conductor.outcomes (entry_id, status) VALUES ($1, $2) ON CONFLICT (entry_id) DO UPDATE SET status = $2',
+        [outcome.entry_id, outcome.status],
+      );
     },
 
     async groupResult(entryId: string): Promise<string | null> {

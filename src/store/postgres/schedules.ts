@@ -52,7 +52,10 @@ export function pgSchedules(s: PgSession): ScheduleStore {
       try {
         await s.tx(async (c) => {
           for (const sc of list) {
-            const r = await c.query('INSERT INTO conductor.schedules (task_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [checkId(sc.task_id), JSON.stringify(sc)]);
+            const r = await c.query('INSERT INTO conductor.schedules (task_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+              checkId(sc.task_id),
+              JSON.stringify(sc),
+            ]);
             if (!r.rowCount) throw new IdTaken(sc.task_id); // rolls the others back
           }
         });
@@ -85,7 +88,9 @@ export function pgSchedules(s: PgSession): ScheduleStore {
     deleteSchedule: (id) => deleteSchedule(s, id),
 
     async retiredCounters(): Promise<RetiredCounters[]> {
-      return (await s.q(`SELECT body FROM conductor.state WHERE starts_with(name, $1)`, [RETIRED])).map((r) => r.body as RetiredCounters);
+      return (await s.q(`SELECT body FROM conductor.state WHERE starts_with(name, $1)`, [RETIRED])).map(
+        (r) => r.body as RetiredCounters,
+      );
     },
   };
 }
@@ -94,12 +99,15 @@ export function pgSchedules(s: PgSession): ScheduleStore {
 async function promote(s: PgSession, id: string, plan: (s: Schedule) => Awaitable<PromotionPlan | undefined>): Promise<Entry[]> {
   return s.tx(async (c) => {
     const r = await c.query('SELECT body FROM conductor.schedules WHERE task_id = $1 FOR UPDATE', [checkId(id)]);
-    const p = r.rows[0] && await plan(r.rows[0].body as Schedule);
+    const p = r.rows[0] && (await plan(r.rows[0].body as Schedule));
     if (!p) return [];
     const queued: Entry[] = [];
     for (const e of p.recover) if (!(await everQueued(c, e.entry_id)) && (await insertEntry(c, e))) queued.push(e);
     for (const e of p.fresh) if (await insertEntry(c, e)) queued.push(e);
-    await c.query('UPDATE conductor.schedules SET body = $2 WHERE task_id = $1', [id, JSON.stringify({ ...p.schedule, pending: null })]);
+    await c.query('UPDATE conductor.schedules SET body = $2 WHERE task_id = $1', [
+      id,
+      JSON.stringify({ ...p.schedule, pending: null }),
+    ]);
     return queued;
   });
 }
@@ -111,7 +119,10 @@ async function deleteSchedule(s: PgSession, id: string): Promise<boolean> {
     if (!r.rows[0]) return false;
     const kept = retiredCountersOf(r.rows[0].body, FORMAT);
     if (kept) {
-      await c.query('INSERT INTO conductor.state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET body = $2', [`${RETIRED}${retiredKey(kept)}`, JSON.stringify(kept)]);
+      await c.query('INSERT INTO conductor.state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET body = $2', [
+        `${RETIRED}${retiredKey(kept)}`,
+        JSON.stringify(kept),
+      ]);
     }
     return true;
   });

@@ -33,7 +33,12 @@ export class PgSession {
    * `leaseMs`: how long a dispatcher on another host may go without a heartbeat before its runs
    * are taken over (CONDUCTOR_LEASE_MS, read by the CLI).
    */
-  constructor(home: string, url: string, readonly checks: Checks, readonly leaseMs = 30_000) {
+  constructor(
+    home: string,
+    url: string,
+    readonly checks: Checks,
+    readonly leaseMs = 30_000,
+  ) {
     this.named = path.resolve(home);
     this.home = resolveHome(home);
     this.location = redact(url);
@@ -53,7 +58,8 @@ export class PgSession {
 
   wrap(err: unknown): Error {
     const e = err as { code?: string; message?: string };
-    if (e.code === '42P01' || e.code === '3F000') return new RunError(`database ${this.location} has no conductor schema: run 'conductor migrate'`);
+    if (e.code === '42P01' || e.code === '3F000')
+      return new RunError(`database ${this.location} has no conductor schema: run 'conductor migrate'`);
     // Our own errors (a change callback refusing bad input, say) keep their exit code.
     if (err instanceof RunError || err instanceof InputError) return err;
     return new RunError(`database ${this.location}: ${e.message ?? String(err)}`);
@@ -108,7 +114,9 @@ export class PgSession {
   /** Records a row already taken out of its table (take, claim) in the quarantine, and reports it. */
   async keepAside(c: PoolClient | null, source: string, body: unknown, reason: string): Promise<void> {
     const sql = 'INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3) RETURNING id';
-    const rows = c ? (await c.query(sql, [source, reason, JSON.stringify(body)])).rows : await this.q(sql, [source, reason, JSON.stringify(body)]);
+    const rows = c
+      ? (await c.query(sql, [source, reason, JSON.stringify(body)])).rows
+      : await this.q(sql, [source, reason, JSON.stringify(body)]);
     reportProblem(this.problems, source, reason, `quarantine/${rows[0].id}`);
   }
 

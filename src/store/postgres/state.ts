@@ -7,7 +7,10 @@ export function pgState(s: PgSession): StateStore {
   const readState = async <T>(name: string): Promise<T | null> =>
     (await s.q('SELECT body FROM conductor.state WHERE name = $1', [name]))[0]?.body ?? null;
   const writeState = async (name: string, value: unknown): Promise<void> => {
-    await s.q('INSERT INTO conductor.state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET body = $2', [name, JSON.stringify(value)]);
+    await s.q('INSERT INTO conductor.state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET body = $2', [
+      name,
+      JSON.stringify(value),
+    ]);
   };
   return {
     readState,
@@ -27,7 +30,9 @@ export function pgState(s: PgSession): StateStore {
     },
 
     async listEvents(limit: number): Promise<EventRecord[]> {
-      return (await s.q('SELECT body FROM conductor.events ORDER BY id DESC LIMIT $1', [limit])).map((r) => r.body as EventRecord);
+      return (await s.q('SELECT body FROM conductor.events ORDER BY id DESC LIMIT $1', [limit])).map(
+        (r) => r.body as EventRecord,
+      );
     },
 
     pidFile(): string {
