@@ -1,7 +1,9 @@
 import { printable } from '../text.js';
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
+import type { ChalkInstance } from 'chalk';
 import { dispatch, type DispatchEvent, type StopSignal } from '../dispatch/loop.js';
+import type { Limits } from '../queue/admission.js';
 import { InputError } from '../errors.js';
 import { settings as currentSettings } from '../config.js';
 import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
@@ -29,110 +31,131 @@ export function registerProcess(program: Command): void {
     .option('--starvation-threshold <dur>', 'one priority step per this long waited', '30m')
     .option('--grace <dur>', 'between TERM and KILL when a handler is stopped', '5s')
     .option('--daemon', 'keep running: tick every second, stop cleanly on SIGTERM/SIGINT')
-    .action(async (opts, cmd: Command) => {
-      const g = globals(cmd);
-      const limits = {
-        maxConcurrent: parseIntIn('max-concurrent', opts.maxConcurrent, 1, 10_000),
-        maxCpu: percentOption('max-cpu', opts.maxCpu),
-        maxMem: percentOption('max-mem', opts.maxMem),
-      };
-      const starvationMs = parseDuration(opts.starvationThreshold, 'starvation threshold');
-      const graceMs = parseDuration(opts.grace, 'grace');
-      const ctx = await openContext(cmd);
-      await ctx.store.trustForRun();
-      const c = setupColor(g);
-      const fdCap = descriptorCap(openFileLimit());
-      if (fdCap.max < limits.maxConcurrent) {
-        limits.maxConcurrent = fdCap.max;
-        const line = `running at most ${fdCap.max} at once: ${fdCap.limit} open file descriptors allowed, ${PER_RUN_FDS} per run`;
-        if (g.json) process.stderr.write(`conductor: note: ${line}\n`);
-        else say(`${c.yellow('note')}     ${line}`);
-      }
-      const daemon = Boolean(opts.daemon);
-      const releaseLock = daemon ? claimDaemonLock(ctx) : null;
+    .action(runProcess);
+}
 
-      const stop: StopSignal = { stopping: false, killing: false };
-      const onSignal = () => {
-        if (stop.stopping) stop.killing = true;
-        stop.stopping = true;
-        stop.wake?.();
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+async function runProcess(opts: Record<string, string | boolean | undefined>, cmd: Command): Promise<void> {
+  const g = globals(cmd);
+  const limits = parseLimits(opts);
+  const starvationMs = parseDuration(opts.starvationThreshold, 'starvation threshold');
+  const graceMs = parseDuration(opts.grace, 'grace');
+  const ctx = await openContext(cmd);
+  await ctx.store.trustForRun();
+  const c = setupColor(g);
+  capByDescriptors(limits, (line) =>
+    g.json ? process.stderr.write(`conductor: note: ${line}\n`) : say(`${c.yellow('note')}     ${line}`),
+  );
+  const daemon = Boolean(opts.daemon);
+  const releaseLock = daemon ? claimDaemonLock(ctx) : null;
+  const stop = stopOnSignals();
+  const settings = currentSettings();
+  chooseSpawner(settings.spawner);
+  const probe = await openProbe(settings.resourcesFile);
+  const progress = createProgress(!g.json && !daemon);
+  const print = eventPrinter(c, daemon, progress);
+  const report = (ev: DispatchEvent) => {
+    if (g.json) return;
+    progress.clear();
+    print(ev);
+    progress.draw(ctx);
+  };
+  try {
+    const host = { env: process.env, cwd: process.cwd() };
+    const o = {
+      limits,
+      starvationMs,
+      graceMs,
+      daemon,
+      probe,
+      report,
+      logCap: settings.logCap,
+      patienceMs: settings.patienceMs,
+      tickMs: 1000,
+      host,
+    };
+    const summary = await dispatch(ctx, o, stop);
+    progress.clear();
+    reportProblems(ctx);
+    if (g.json) printJson(summary);
+    else {
+      const paused = (await ctx.store.isPaused()) ? ' (home is paused: nothing started)' : '';
+      say(
+        `done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${paused}`,
+      );
+    }
+  } finally {
+    releaseLock?.();
+  }
+}
 
-      let probe: ResourceProbe;
-      const settings = currentSettings();
-      chooseSpawner(settings.spawner);
-      if (settings.resourcesFile) probe = fileProbe(settings.resourcesFile);
-      else {
-        const p = procProbe();
-        await p.warm();
-        probe = p;
-      }
-      const progress = createProgress(!g.json && !daemon);
-      const report = (ev: DispatchEvent) => {
-        if (g.json) return;
-        progress.clear();
-        switch (ev.type) {
-          case 'queued':
-            say(`${c.cyan('queued')}   ${ev.entry.task_id} ${c.dim(ev.entry.entry_id)} (${ev.reason})`);
-            break;
-          case 'started':
-            progress.started();
-            if (daemon) say(`${c.blue('started')}  ${ev.entry.task_id} ${c.dim(ev.execution_id)}`);
-            break;
-          case 'exited':
-            progress.exited();
-            break;
-          case 'finished': {
-            const x = ev.execution;
-            progress.finished();
-            const colour =
-              x.status === 'success' ? c.green : x.status === 'skipped' || x.status === 'cancelled' ? c.yellow : c.red;
-            const code = x.exit_code === null ? '' : ` exit ${x.exit_code}`;
-            say(
-              `${colour(x.status.padEnd(8))} ${x.task_id} ${c.dim(x.execution_id)}${code} in ${formatDuration(x.duration_ms)}${x.error && x.status !== 'failed' ? ` (${printable(x.error)})` : ''}`,
-            );
-            break;
-          }
-          case 'recovered':
-            say(`${c.yellow('recovered')} ${ev.entry_id}: ${printable(ev.what)}`);
-            break;
-          case 'note':
-            say(`${c.yellow('note')}     ${printable(ev.message)}`);
-        }
-        progress.draw(ctx);
-      };
-      try {
-        const summary = await dispatch(
-          ctx,
-          {
-            limits,
-            starvationMs,
-            graceMs,
-            daemon,
-            probe,
-            report,
-            logCap: settings.logCap,
-            patienceMs: settings.patienceMs,
-            tickMs: 1000,
-            host: { env: process.env, cwd: process.cwd() },
-          },
-          stop,
+function parseLimits(opts: Record<string, string | boolean | undefined>): Limits {
+  return {
+    maxConcurrent: parseIntIn('max-concurrent', opts.maxConcurrent, 1, 10_000),
+    maxCpu: percentOption('max-cpu', String(opts.maxCpu)),
+    maxMem: percentOption('max-mem', String(opts.maxMem)),
+  };
+}
+
+/** Never more runs at once than the descriptor limit allows; said once when it lowers --max-concurrent. */
+function capByDescriptors(limits: Limits, note: (line: string) => void): void {
+  const fdCap = descriptorCap(openFileLimit());
+  if (fdCap.max >= limits.maxConcurrent) return;
+  limits.maxConcurrent = fdCap.max;
+  note(`running at most ${fdCap.max} at once: ${fdCap.limit} open file descriptors allowed, ${PER_RUN_FDS} per run`);
+}
+
+/** The first SIGTERM/SIGINT stops starting; the second stops what runs. */
+function stopOnSignals(): StopSignal {
+  const stop: StopSignal = { stopping: false, killing: false };
+  const onSignal = () => {
+    if (stop.stopping) stop.killing = true;
+    stop.stopping = true;
+    stop.wake?.();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return stop;
+}
+
+async function openProbe(resourcesFile: string | undefined): Promise<ResourceProbe> {
+  if (resourcesFile) return fileProbe(resourcesFile);
+  const p = procProbe();
+  await p.warm();
+  return p;
+}
+
+/** One line per event of the pass, for people; scripts use --json. */
+function eventPrinter(
+  c: ChalkInstance,
+  daemon: boolean,
+  progress: ReturnType<typeof createProgress>,
+): (ev: DispatchEvent) => void {
+  return (ev) => {
+    switch (ev.type) {
+      case 'queued':
+        return say(`${c.cyan('queued')}   ${ev.entry.task_id} ${c.dim(ev.entry.entry_id)} (${ev.reason})`);
+      case 'started':
+        progress.started();
+        if (daemon) say(`${c.blue('started')}  ${ev.entry.task_id} ${c.dim(ev.execution_id)}`);
+        return;
+      case 'exited':
+        return progress.exited();
+      case 'finished': {
+        const x = ev.execution;
+        progress.finished();
+        const colour = x.status === 'success' ? c.green : x.status === 'skipped' || x.status === 'cancelled' ? c.yellow : c.red;
+        const code = x.exit_code === null ? '' : ` exit ${x.exit_code}`;
+        const why = x.error && x.status !== 'failed' ? ` (${printable(x.error)})` : '';
+        return say(
+          `${colour(x.status.padEnd(8))} ${x.task_id} ${c.dim(x.execution_id)}${code} in ${formatDuration(x.duration_ms)}${why}`,
         );
-        progress.clear();
-        reportProblems(ctx);
-        if (g.json) printJson(summary);
-        else {
-          const paused = (await ctx.store.isPaused()) ? ' (home is paused: nothing started)' : '';
-          say(
-            `done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${paused}`,
-          );
-        }
-      } finally {
-        releaseLock?.();
       }
-    });
+      case 'recovered':
+        return say(`${c.yellow('recovered')} ${ev.entry_id}: ${printable(ev.what)}`);
+      case 'note':
+        return say(`${c.yellow('note')}     ${printable(ev.message)}`);
+    }
+  };
 }
 
 /**

@@ -42,121 +42,134 @@ export interface Spawner {
 /** Which launcher starts handlers: the Perl helper where there is perl, or Node's own spawn. */
 export type SpawnerChoice = 'perl' | 'node';
 
+/** The helper process and what is in flight with it. */
+interface Helper {
+  child: ChildProcess | null;
+  dead: boolean;
+  seq: number;
+  envSeq: number;
+  envIds: WeakMap<object, number>;
+  pending: Map<string, Pending>;
+  inbuf: string;
+}
+
 /** The Perl helper, started on first use; null where there is no perl or Node's spawn was chosen. */
 export function createSpawner(choice: SpawnerChoice): Spawner | null {
   if (choice === 'node' || !fs.existsSync('/usr/bin/perl')) return null;
-  let child: ChildProcess | null = null;
-  let dead = false;
-  let seq = 0;
-  let envSeq = 0;
-  const envIds = new WeakMap<object, number>();
-  const pending = new Map<string, Pending>();
-  let inbuf = '';
+  const h: Helper = { child: null, dead: false, seq: 0, envSeq: 0, envIds: new WeakMap(), pending: new Map(), inbuf: '' };
+  return { launch: (req, events) => launch(h, req, events) };
+}
 
-  // Every field is hex after an 'x', so that none is empty and none holds a space or newline.
-  const hex = (s: string) => `x${Buffer.from(s, 'utf8').toString('hex')}`;
-  const settle = (id: string, p: Pending, bytes: number) => {
-    pending.delete(id);
-    if (p.drainTimer) clearTimeout(p.drainTimer);
-    const exit = p.execFailed ? null : p.exit;
-    p.events.done({
-      code: exit?.code ?? null,
-      signal: exit?.signal ?? null,
-      error: p.error,
-      bytes,
-      durationMs: Math.round(performance.now() - p.started),
-    });
-  };
-  const onLine = (line: string) => {
-    const [op, id, a, b] = line.split(' ');
-    const p = pending.get(id);
-    if (!p) return;
-    if (op === 'S') p.events.spawned(Number(a));
-    else if (op === 'F') {
-      p.error = Buffer.from(a.slice(1), 'hex').toString('utf8');
-      settle(id, p, 0);
-    } else if (op === 'X') {
-      p.execFailed = true;
-      p.error = execFailure(Number(a), Buffer.from(b.slice(1), 'hex').toString('utf8'));
-    } else if (op === 'E') {
-      p.exit =
-        Number(b) > 0 ? { code: null, signal: SIGNAL_NAMES.get(Number(b)) ?? `SIG${b}` } : { code: Number(a), signal: null };
-      // Output held open by a background child must not hold the task: stop reading after a moment.
-      p.drainTimer = setTimeout(() => child?.stdin?.write(`Q ${id}\n`), 200);
-    } else if (op === 'C') settle(id, p, Number(a));
-  };
-  const start = (): ChildProcess | null => {
-    if (child || dead) return child;
-    try {
-      // Its own process group and deaf to INT/TERM/HUP: a Ctrl-C or a stop signal is for the
-      // dispatcher, which decides what happens to running handlers; the helper ends when its stdin does.
-      // Its stderr is not ours to write to: it is the user's cron log, and the helper's only
-      // words there would be perl's own ("Unable to flush stdout: Broken pipe" when the
-      // dispatcher went first). Whatever goes wrong reaches Node as F/X lines or its death.
-      child = spawn('/usr/bin/perl', ['-e', PERL], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
-    } catch {
-      dead = true;
-      return null;
+// Every field is hex after an 'x', so that none is empty and none holds a space or newline.
+const hex = (s: string) => `x${Buffer.from(s, 'utf8').toString('hex')}`;
+const unhex = (field: string) => Buffer.from(field.slice(1), 'hex').toString('utf8');
+
+function settle(h: Helper, id: string, p: Pending, bytes: number): void {
+  h.pending.delete(id);
+  if (p.drainTimer) clearTimeout(p.drainTimer);
+  const exit = p.execFailed ? null : p.exit;
+  p.events.done({
+    code: exit?.code ?? null,
+    signal: exit?.signal ?? null,
+    error: p.error,
+    bytes,
+    durationMs: Math.round(performance.now() - p.started),
+  });
+}
+
+/** One line from the helper (S spawned, F failed to fork, X exec failed, E exited, C output closed: see spawner.pl). */
+function onLine(h: Helper, line: string): void {
+  const [op, id, a, b] = line.split(' ');
+  const p = h.pending.get(id);
+  if (!p) return;
+  if (op === 'S') p.events.spawned(Number(a));
+  else if (op === 'F') {
+    p.error = unhex(a);
+    settle(h, id, p, 0);
+  } else if (op === 'X') {
+    p.execFailed = true;
+    p.error = execFailure(Number(a), unhex(b));
+  } else if (op === 'E') {
+    p.exit = Number(b) > 0 ? { code: null, signal: SIGNAL_NAMES.get(Number(b)) ?? `SIG${b}` } : { code: Number(a), signal: null };
+    // Output held open by a background child must not hold the task: stop reading after a moment.
+    p.drainTimer = setTimeout(() => h.child?.stdin?.write(`Q ${id}\n`), 200);
+  } else if (op === 'C') settle(h, id, p, Number(a));
+}
+
+function start(h: Helper): ChildProcess | null {
+  if (h.child || h.dead) return h.child;
+  let child: ChildProcess;
+  try {
+    // Its own process group and deaf to INT/TERM/HUP: a Ctrl-C or a stop signal is for the
+    // dispatcher, which decides what happens to running handlers; the helper ends when its stdin does.
+    // Its stderr is not ours to write to: it is the user's cron log, and the helper's only
+    // words there would be perl's own ("Unable to flush stdout: Broken pipe" when the
+    // dispatcher went first). Whatever goes wrong reaches Node as F/X lines or its death.
+    child = spawn('/usr/bin/perl', ['-e', PERL], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+  } catch {
+    h.dead = true;
+    return null;
+  }
+  h.child = child;
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void }).unref?.();
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => {
+    h.inbuf += d;
+    let i: number;
+    while ((i = h.inbuf.indexOf('\n')) >= 0) {
+      onLine(h, h.inbuf.slice(0, i));
+      h.inbuf = h.inbuf.slice(i + 1);
     }
-    child.unref();
-    (child.stdin as unknown as { unref?: () => void }).unref?.();
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (d: string) => {
-      inbuf += d;
-      let i: number;
-      while ((i = inbuf.indexOf('\n')) >= 0) {
-        onLine(inbuf.slice(0, i));
-        inbuf = inbuf.slice(i + 1);
-      }
-    });
-    (child.stdout as unknown as { unref?: () => void }).unref?.();
-    child.stdin!.on('error', () => undefined);
-    const lost = () => {
-      dead = true;
-      child = null;
-      // Runs in flight lose their output copy; their processes go on and end as the sampler and timeouts see them.
-      for (const [id, p] of pending) {
-        p.error ??= 'the spawner helper exited';
-        settle(id, p, 0);
-      }
-    };
-    child.on('exit', lost);
-    child.on('error', lost);
-    return child;
-  };
+  });
+  (child.stdout as unknown as { unref?: () => void }).unref?.();
+  child.stdin!.on('error', () => undefined);
+  child.on('exit', () => lost(h));
+  child.on('error', () => lost(h));
+  return child;
+}
 
-  return {
-    launch(req, events) {
-      // select(2) in the helper watches at most 1,024 descriptors: past that, Node spawns.
-      if (pending.size >= MAX_IN_HELPER) return false;
-      const c = start();
-      if (!c?.stdin?.writable) return false;
-      // The launches of one dispatcher round go to the helper in one write.
-      if (!c.stdin.writableCorked) {
-        c.stdin.cork();
-        process.nextTick(() => c.stdin?.uncork());
-      }
-      const base = req.baseEnv ?? req.env;
-      let envId = envIds.get(base);
-      if (envId === undefined) {
-        envId = ++envSeq;
-        envIds.set(base, envId);
-        const vars = Object.entries(base)
-          .filter(([, v]) => v !== undefined)
-          .map(([k, v]) => hex(`${k}=${v}`));
-        c.stdin.write(`B ${envId} ${vars.join(' ')}\n`);
-      }
-      const extra = req.baseEnv
-        ? Object.entries(req.env)
-            .filter(([, v]) => v !== undefined)
-            .map(([k, v]) => hex(`${k}=${v}`))
-        : [];
-      const id = String(++seq);
-      pending.set(id, { events, started: performance.now(), exit: null, error: null, execFailed: false, drainTimer: null });
-      c.stdin.write(
-        `L ${id} ${envId} ${hex(req.cwd)} ${hex(req.command)} ${hex(req.logPath)} ${req.logCap} ${extra.join(' ')}\n`,
-      );
-      return true;
-    },
-  };
+/** Runs in flight lose their output copy; their processes go on and end as the sampler and timeouts see them. */
+function lost(h: Helper): void {
+  h.dead = true;
+  h.child = null;
+  for (const [id, p] of h.pending) {
+    p.error ??= 'the spawner helper exited';
+    settle(h, id, p, 0);
+  }
+}
+
+function launch(h: Helper, req: LaunchRequest, events: LaunchEvents): boolean {
+  // select(2) in the helper watches at most 1,024 descriptors: past that, Node spawns.
+  if (h.pending.size >= MAX_IN_HELPER) return false;
+  const c = start(h);
+  if (!c?.stdin?.writable) return false;
+  // The launches of one dispatcher round go to the helper in one write.
+  if (!c.stdin.writableCorked) {
+    c.stdin.cork();
+    process.nextTick(() => c.stdin?.uncork());
+  }
+  const envId = sendBaseEnv(h, c, req.baseEnv ?? req.env);
+  const extra = req.baseEnv ? envFields(req.env) : [];
+  const id = String(++h.seq);
+  h.pending.set(id, { events, started: performance.now(), exit: null, error: null, execFailed: false, drainTimer: null });
+  c.stdin.write(`L ${id} ${envId} ${hex(req.cwd)} ${hex(req.command)} ${hex(req.logPath)} ${req.logCap} ${extra.join(' ')}\n`);
+  return true;
+}
+
+/** An environment many runs share is sent once (B) and named by its number in each launch. */
+function sendBaseEnv(h: Helper, c: ChildProcess, base: NodeJS.ProcessEnv): number {
+  let envId = h.envIds.get(base);
+  if (envId === undefined) {
+    envId = ++h.envSeq;
+    h.envIds.set(base, envId);
+    c.stdin!.write(`B ${envId} ${envFields(base).join(' ')}\n`);
+  }
+  return envId;
+}
+
+function envFields(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => hex(`${k}=${v}`));
 }

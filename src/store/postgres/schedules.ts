@@ -48,23 +48,7 @@ export function pgSchedules(s: PgSession): ScheduleStore {
       return rows.length > 0;
     },
 
-    async createSchedules(list: Schedule[]): Promise<boolean> {
-      try {
-        await s.tx(async (c) => {
-          for (const sc of list) {
-            const r = await c.query('INSERT INTO conductor.schedules (task_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-              checkId(sc.task_id),
-              JSON.stringify(sc),
-            ]);
-            if (!r.rowCount) throw new IdTaken(sc.task_id); // rolls the others back
-          }
-        });
-        return true;
-      } catch (err) {
-        if (err instanceof IdTaken) return false;
-        throw err;
-      }
-    },
+    createSchedules: (list) => createSchedules(s, list),
 
     promote: (id, plan) => promote(s, id, plan),
 
@@ -93,6 +77,25 @@ export function pgSchedules(s: PgSession): ScheduleStore {
       );
     },
   };
+}
+
+/** Every schedule or none: one that is taken rolls the others back. */
+async function createSchedules(s: PgSession, list: Schedule[]): Promise<boolean> {
+  try {
+    await s.tx(async (c) => {
+      for (const sc of list) {
+        const r = await c.query('INSERT INTO conductor.schedules (task_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          checkId(sc.task_id),
+          JSON.stringify(sc),
+        ]);
+        if (!r.rowCount) throw new IdTaken(sc.task_id);
+      }
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof IdTaken) return false;
+    throw err;
+  }
 }
 
 /** One transaction: the schedule's new state and its entries commit together or not at all. */
