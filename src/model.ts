@@ -87,9 +87,6 @@ export interface Entry {
   /** Filled in when claimed. */
   execution_id?: string;
   started_at?: string;
-  dispatcher?: { host: string; pid: number; start_ticks: number | null };
-  handler_pid?: number;
-  handler_start_ticks?: number | null;
 }
 
 /**

@@ -203,7 +203,7 @@ async function hasListeners(ctx: Context, event: string, taskId: string): Promis
 }
 
 function stripRun(e: Entry): Entry {
-  const { execution_id: _x, started_at: _s, dispatcher: _d, handler_pid: _p, handler_start_ticks: _t, ...rest } = e;
+  const { execution_id: _x, started_at: _s, ...rest } = e;
   return { ...rest, status: 'queued' };
 }
 
