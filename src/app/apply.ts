@@ -3,7 +3,7 @@ import type { Node } from 'yaml';
 import type { Context } from '../context.js';
 import { InputError } from '../errors.js';
 import type { Definition, Schedule } from '../model.js';
-import { parseDefinition } from '../schedule/definition.js';
+import { DEFINITION_KEYS, parseDefinition } from '../schedule/definition.js';
 import { firstRun } from '../schedule/next.js';
 import { isoInZone, isoOrNull } from '../time.js';
 import { invalidUtf8At, strictUtf8 } from '../text.js';
@@ -91,29 +91,8 @@ export interface Change {
   fields?: string[];
 }
 
-const DEF_KEYS: (keyof Definition)[] = [
-  'task_name',
-  'handler',
-  'schedule_type',
-  'schedule_expr',
-  'priority',
-  'enabled',
-  'circuit_breaker',
-  'retry_policy',
-  'retries',
-  'backoff',
-  'timeout',
-  'cpu',
-  'mem',
-  'tz',
-  'overlap',
-  'catch_up',
-  'depends_on',
-  'cwd',
-  'env',
-  'breaker_threshold',
-  'breaker_cooldown',
-];
+/** What `apply` compares: every field of a definition but the id it is found by. */
+const DEF_KEYS = DEFINITION_KEYS.filter((k) => k !== 'task_id');
 const TIMING: (keyof Definition)[] = ['schedule_type', 'schedule_expr', 'tz', 'enabled'];
 
 function changedFields(cur: Schedule, def: Definition): string[] {

@@ -59,13 +59,7 @@ export interface Wakeup {
   generation: number;
 }
 
-export interface LoopState {
-  ctx: Context;
-  o: DispatchOptions;
-  stop: StopSignal;
-  me: Identity;
-  host: Host;
-  sampler: Sampler;
+export interface LoopState extends Begun {
   summary: Summary;
   active: Map<string, Active>;
   queue: QueueView;
@@ -82,7 +76,6 @@ export interface LoopState {
   /** Runs that could not be recorded; the pass fails with them at its end. */
   failures: string[];
   timers: Timers;
-  wakeup: Wakeup;
 }
 
 /** The parts made before the pass's start-up upkeep (a signal during it must still wake the loop). */

@@ -13,35 +13,6 @@ const OVERLAPS: Overlap[] = ['skip', 'queue', 'allow'];
 const CATCH_UPS: CatchUp[] = ['once', 'all', 'none'];
 export const EVENT_PATTERN = /^[A-Za-z0-9_*][A-Za-z0-9_.*-]*(:[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
 
-/** Every field a schedule definition may carry, with the names a schedules file uses. */
-export const DEFINITION_FIELDS = new Set([
-  'task_id',
-  'task_name',
-  'handler',
-  'schedule_type',
-  'schedule_expr',
-  'priority',
-  'enabled',
-  'disabled',
-  'circuit_breaker',
-  'retry_policy',
-  'retries',
-  'backoff',
-  'timeout',
-  'cpu',
-  'mem',
-  'estimated_cpu_percent',
-  'estimated_memory_percent',
-  'tz',
-  'overlap',
-  'catch_up',
-  'depends_on',
-  'cwd',
-  'env',
-  'breaker_threshold',
-  'breaker_cooldown',
-]);
-
 function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   throw new InputError(`invalid ${field} '${String(value)}': expected one of ${allowed.join(', ')}`);
@@ -145,6 +116,14 @@ export const DEFINITION_KEYS: readonly (keyof Definition)[] = [
   'breaker_threshold',
   'breaker_cooldown',
 ];
+
+/** Every field a schedule definition may carry, with the names a schedules file uses (and their aliases). */
+export const DEFINITION_FIELDS = new Set<string>([
+  ...DEFINITION_KEYS,
+  'disabled',
+  'estimated_cpu_percent',
+  'estimated_memory_percent',
+]);
 
 export interface DefinitionChecks {
   /**
