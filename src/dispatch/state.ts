@@ -10,15 +10,9 @@ import { BlockedState } from './blocked.js';
 import { cachedProbe, createLoadWindow, type LoadWindow } from './load-window.js';
 import { StatsBuffer } from './stats-buffer.js';
 import { TtlCache } from './ttl-cache.js';
-import { emptySummary, type Active, type DispatchOptions, type StopSignal, type Summary } from './types.js';
+import { emptySummary, type Active, type DispatchOptions, type Host, type StopSignal, type Summary } from './types.js';
 
-/** What the dispatcher takes from its host process, read once by loop.ts. */
-export interface Host {
-  /** The environment every handler inherits (under its schedule's `env`). */
-  env: NodeJS.ProcessEnv;
-  /** Where a handler whose schedule names no `cwd` runs. */
-  cwd: string;
-}
+export type { Host } from './types.js';
 
 /**
  * The ranked queue (select.ts). It is rebuilt from the store when something may have changed it

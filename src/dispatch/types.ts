@@ -1,9 +1,16 @@
-import type { Host } from './state.js';
 // The dispatcher's public shapes: what `process` passes in, what it reports, what it returns.
 import type { Entry, Execution, Schedule } from '../model.js';
 import type { Limits } from '../queue/admission.js';
 import type { ResourceProbe } from '../run/resources.js';
 import type { Running } from '../run/spawn.js';
+
+/** What the dispatcher takes from its host process (the CLI passes its own). */
+export interface Host {
+  /** The environment every handler inherits (under its schedule's `env`). */
+  env: NodeJS.ProcessEnv;
+  /** Where a handler whose schedule names no `cwd` runs. */
+  cwd: string;
+}
 
 export interface DispatchOptions {
   limits: Limits;
