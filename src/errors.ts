@@ -13,18 +13,32 @@ export function exitCodeOf(err: unknown): number {
   return 1;
 }
 
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOENT: 'no such file or directory',
+  EROFS: 'read-only file system',
+  EDQUOT: 'disk quota exceeded',
+  ELOOP: 'a symbolic link where conductor follows none',
+};
+
 export function messageOf(err: unknown): string {
   if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC') return `no space left on device${pathOf(err)}`;
-    if (code === 'EACCES' || code === 'EPERM') return `permission denied${pathOf(err)}`;
-    if (code === 'ENOENT') return `no such file or directory${pathOf(err)}`;
-    if (code === 'EROFS') return `read-only file system${pathOf(err)}`;
-    if (code === 'EDQUOT') return `disk quota exceeded${pathOf(err)}`;
-    if (code === 'ELOOP') return `a symbolic link where conductor follows none${pathOf(err)}`;
-    return err.message.split('\n')[0];
+    const known = ERRNO_TEXT[(err as NodeJS.ErrnoException).code ?? ''];
+    return known ? `${known}${pathOf(err)}` : err.message.split('\n')[0];
   }
   return String(err);
+}
+
+/** What the system said, without the path: for messages that name the path themselves. */
+export function reasonOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const e = err as NodeJS.ErrnoException;
+  const known = ERRNO_TEXT[e.code ?? ''];
+  if (known) return known;
+  // Node's "ECODE: what, syscall 'path'": the middle part.
+  return e.code ? e.message.replace(/^[A-Z0-9]+: /, '').split(',')[0] : e.message.split('\n')[0];
 }
 
 function pathOf(err: Error): string {

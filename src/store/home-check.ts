@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RunError } from '../errors.js';
+import { reasonOf, RunError } from '../errors.js';
 import { DIR_MODE } from './atomic.js';
 
 /**
@@ -46,7 +46,7 @@ function realDir(dir: string, withParents: boolean): void {
     try {
       fs.mkdirSync(dir, { mode: DIR_MODE });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunError(`cannot create ${dir}: ${errnoText(err)}`);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunError(`cannot create ${dir}: ${reasonOf(err)}`);
     }
     st = fs.lstatSync(dir);
   }
@@ -69,7 +69,7 @@ function makeParents(dir: string): void {
   try {
     fs.mkdirSync(dir, { mode: 0o755 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunError(`cannot create ${dir}: ${errnoText(err)}`);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunError(`cannot create ${dir}: ${reasonOf(err)}`);
   }
 }
 
@@ -133,11 +133,4 @@ export function userName(uid: number): string {
     names.set(uid, name);
   }
   return name;
-}
-
-/** "no such file or directory" from Node's "ENOENT: no such file or directory, mkdir '/x'". */
-function errnoText(err: unknown): string {
-  return String((err as Error).message ?? err)
-    .replace(/^[A-Z0-9]+: /, '')
-    .split(',')[0];
 }
