@@ -42,6 +42,9 @@ await build({
   ],
 });
 
+// The run keeper for hosts without perl (src/run/keeper-node.ts): one small file, started per run.
+await build({ ...common, entryPoints: ['src/run/keeper-node.ts'], outfile: 'dist/keeper.cjs' });
+
 // Warm V8's code cache for bin/conductor (see there); a failure here only costs start-up time.
 // The cache is written after the first run without one and holds what that run compiled, so
 // the run is a `trigger` over a throw-away home: the path scripts call most (store, record

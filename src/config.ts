@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_DEPTH } from './events/match.js';
-import type { SpawnerChoice } from './run/spawner.js';
+import type { SpawnerChoice } from './run/launcher.js';
 
 /**
  * Every environment variable conductor reads, read here once: the rest of the

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { settleOrphan } from '../dispatch/recover.js';
+import { cancelOrphan } from '../dispatch/recover.js';
 import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { selfIdentity } from '../run/proc.js';
@@ -31,9 +31,7 @@ export async function cancelEntry(ctx: Context, id: string): Promise<CancelDocum
   const rec = (await store.listRunning()).find((r) => r.entry.entry_id === id);
   if (!rec) throw new InputError(`unknown entry id '${id}' (not queued or running)`);
   if (!(await store.ownerAlive(rec.owner))) {
-    if (await store.takeOver(rec, selfIdentity().token)) {
-      await settleOrphan(ctx, rec, selfIdentity(), 'cancelled', 'cancelled; its dispatcher was gone');
-    }
+    if (await store.takeOver(rec, selfIdentity().token)) await cancelOrphan(ctx, rec, selfIdentity());
     return { entry_id: id, cancelled: 'running' };
   }
   await store.requestCancel(id);

@@ -2,12 +2,12 @@ import { printable } from '../text.js';
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import type { ChalkInstance } from 'chalk';
-import { dispatch, type DispatchEvent, type StopSignal } from '../dispatch/loop.js';
+import { dispatch, type DispatchEvent, type OnStop, type StopSignal } from '../dispatch/loop.js';
 import type { Limits } from '../queue/admission.js';
 import { InputError } from '../errors.js';
 import { settings as currentSettings } from '../config.js';
 import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
-import { chooseSpawner } from '../run/spawn.js';
+import { chooseLauncher } from '../run/launcher.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { formatDuration, parseDuration } from '../time.js';
 import { globals, openContext, printJson, reportProblems, setupColor } from './common.js';
@@ -31,6 +31,12 @@ export function registerProcess(program: Command): void {
     .option('--starvation-threshold <dur>', 'one priority step per this long waited', '30m')
     .option('--grace <dur>', 'between TERM and KILL when a handler is stopped', '5s')
     .option('--daemon', 'keep running: tick every second, stop cleanly on SIGTERM/SIGINT')
+    .option('--no-wait', 'start what can start and exit; later passes (or the daemon) record those runs')
+    .option(
+      '--on-stop <what>',
+      'what SIGTERM/SIGINT does to running handlers: leave (to their keepers; the next pass records them), wait, stop',
+      'leave',
+    )
     .action(runProcess);
 }
 
@@ -39,6 +45,9 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
   const limits = parseLimits(opts);
   const starvationMs = parseDuration(opts.starvationThreshold, 'starvation threshold');
   const graceMs = parseDuration(opts.grace, 'grace');
+  const onStop = parseOnStop(opts.onStop);
+  const noWait = opts.wait === false;
+  if (noWait && opts.daemon) throw new InputError('--no-wait is for one pass: a daemon follows its runs (drop one of the two)');
   const ctx = await openContext(cmd);
   await ctx.store.trustForRun();
   const c = setupColor(g);
@@ -49,7 +58,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
   const releaseLock = daemon ? claimDaemonLock(ctx) : null;
   const stop = stopOnSignals();
   const settings = currentSettings();
-  chooseSpawner(settings.spawner);
+  chooseLauncher(settings.spawner);
   const probe = await openProbe(settings.resourcesFile);
   const progress = createProgress(!g.json && !daemon);
   const print = eventPrinter(c, daemon, progress);
@@ -71,6 +80,8 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
       logCap: settings.logCap,
       patienceMs: settings.patienceMs,
       tickMs: 1000,
+      noWait,
+      onStop,
       host,
     };
     const summary = await dispatch(ctx, o, stop);
@@ -79,13 +90,19 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
     if (g.json) printJson(summary);
     else {
       const paused = (await ctx.store.isPaused()) ? ' (home is paused: nothing started)' : '';
+      const left = summary.left_running ? `, ${summary.left_running} left running (the next pass records them)` : '';
       say(
-        `done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${paused}`,
+        `done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${left}${paused}`,
       );
     }
   } finally {
     releaseLock?.();
   }
+}
+
+function parseOnStop(v: unknown): OnStop {
+  if (v === 'leave' || v === 'wait' || v === 'stop') return v;
+  throw new InputError(`invalid --on-stop '${String(v)}': expected leave, wait or stop`);
 }
 
 function parseLimits(opts: Record<string, string | boolean | undefined>): Limits {
@@ -104,7 +121,10 @@ function capByDescriptors(limits: Limits, note: (line: string) => void): void {
   note(`running at most ${fdCap.max} at once: ${fdCap.limit} open file descriptors allowed, ${PER_RUN_FDS} per run`);
 }
 
-/** The first SIGTERM/SIGINT stops starting; the second stops what runs. */
+/**
+ * The first SIGTERM/SIGINT stops starting (and, with --on-stop leave, ends the pass at once,
+ * leaving what runs to its keepers); the second stops what runs.
+ */
 function stopOnSignals(): StopSignal {
   const stop: StopSignal = { stopping: false, killing: false };
   const onSignal = () => {

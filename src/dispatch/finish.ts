@@ -8,6 +8,7 @@ import type { Entry, ExecStatus, Execution, Schedule } from '../model.js';
 import { FORMAT } from '../model.js';
 import { breakerAfter } from '../policy/breaker.js';
 import { backoffMs } from '../policy/retry.js';
+import { removeRunFile } from '../run/run-record.js';
 import type { RunResult } from '../run/spawn.js';
 import type { Awaitable, BreakerRecord } from '../store/store.js';
 import { endedWithoutRun } from '../app/entries.js';
@@ -27,7 +28,8 @@ export function whenDone(st: LoopState, a: Active): void {
 
 /** A slot is free as soon as its handler has exited; recording the run goes on beside new starts. */
 async function onExit(st: LoopState, a: Active, r: RunResult): Promise<void> {
-  const held = statusOf(r) !== 'success' ? a.schedule.circuit_breaker : null;
+  const name = a.schedule?.circuit_breaker ?? null;
+  const held = statusOf(r) !== 'success' ? name : null;
   if (held) st.breakerHeld.set(held, (st.breakerHeld.get(held) ?? 0) + 1);
   st.active.delete(a.entry.entry_id);
   st.o.report({ type: 'exited', entry_id: a.entry.entry_id });
@@ -41,8 +43,7 @@ async function onExit(st: LoopState, a: Active, r: RunResult): Promise<void> {
     st.stop.stopping = true;
   }
   // A success leaves a breaker with no record (never failed) as it was: keep the cached answer.
-  const name = a.schedule.circuit_breaker;
-  if (held || st.breakers.peek(name) !== null) st.breakers.forget(name);
+  if (name !== null && (held || st.breakers.peek(name) !== null)) st.breakers.forget(name);
   if (held) {
     const n = (st.breakerHeld.get(held) ?? 1) - 1;
     if (n > 0) st.breakerHeld.set(held, n);
@@ -54,15 +55,27 @@ async function onExit(st: LoopState, a: Active, r: RunResult): Promise<void> {
 
 export function statusOf(r: RunResult): ExecStatus {
   if (r.stopped === 'cancel') return 'cancelled';
-  if (r.stopped === 'shutdown') return 'abandoned';
+  if (r.stopped === 'shutdown' || r.lost) return 'abandoned';
   if (r.timedOut) return 'timeout';
   if (r.error) return 'failed';
   return r.exitCode === 0 ? 'success' : 'failed';
 }
 
-/** The execution record of one finished run. */
-function executionOf(st: LoopState, a: Active, r: RunResult, now: number): Execution {
+/**
+ * The execution record of one finished run. Its times are the keeper's, read on the wall clock
+ * and told in the context's (which a test may have shifted): a run adopted long after it ended
+ * keeps its real start, end and duration.
+ */
+export function executionOf(
+  ctx: Context,
+  a: Pick<Active, 'entry' | 'schedule' | 'executionId'>,
+  r: RunResult,
+  now: number,
+): Execution {
   const status = statusOf(r);
+  const shift = now - Date.now();
+  const ended = r.endedAtMs === null ? now : r.endedAtMs + shift;
+  const started = r.startedAtMs === null ? ended - r.durationMs : r.startedAtMs + shift;
   return {
     format: FORMAT,
     execution_id: a.executionId,
@@ -72,16 +85,17 @@ function executionOf(st: LoopState, a: Active, r: RunResult, now: number): Execu
     status,
     exit_code: r.exitCode,
     signal: r.signal,
-    started_at: isoMsInZone(now - r.durationMs),
-    finished_at: isoMsInZone(now),
+    started_at: isoMsInZone(started),
+    finished_at: isoMsInZone(ended),
     duration_ms: r.durationMs,
     peak_cpu_percent: r.peaks.cpu,
     peak_memory_mb: r.peaks.memMb,
-    log: st.ctx.store.logPath(a.executionId),
+    log: ctx.store.logPath(a.executionId),
     error:
+      r.lost ??
       r.error ??
       (status === 'timeout'
-        ? `timed out after ${a.schedule.timeout}`
+        ? `timed out after ${a.schedule?.timeout ?? 'its timeout'}`
         : status === 'failed'
           ? `exit code ${r.exitCode ?? r.signal}`
           : null),
@@ -92,16 +106,32 @@ function executionOf(st: LoopState, a: Active, r: RunResult, now: number): Execu
 
 /** Records one finished run; true if it queued more work (a retry, a chained event). */
 async function finishRun(st: LoopState, a: Active, r: RunResult): Promise<boolean> {
-  const { store, clock } = st.ctx;
-  const x = executionOf(st, a, r, clock());
-  await store.recordExecution(x);
-  const queuedMore = await afterExecution(st.ctx, a.entry, a.schedule, x, st.stats, st.o, (name) => st.breakers.get(name));
-  await store.releaseRunning(a.entry.entry_id, st.me.token);
-  if (x.status === 'cancelled') await store.clearCancel(a.entry.entry_id);
+  const { x, queuedMore } = await recordRun(st.ctx, a, r, st.me.token, st.stats, st.o, (name) => st.breakers.get(name));
   if (x.status === 'success') st.summary.succeeded++;
   else st.summary.failed++;
   st.o.report({ type: 'finished', execution: x });
   return queuedMore;
+}
+
+/** Records a run, applies its entry's policy and releases it; also for runs settled outside the loop. */
+export async function recordRun(
+  ctx: Context,
+  a: Pick<Active, 'entry' | 'schedule' | 'executionId'>,
+  r: RunResult,
+  owner: string,
+  stats: StatsBuffer,
+  o: Reporter,
+  readBreaker?: (name: string) => Awaitable<BreakerRecord | null>,
+): Promise<{ x: Execution; queuedMore: boolean }> {
+  const { store, clock } = ctx;
+  const x = executionOf(ctx, a, r, clock());
+  await store.recordExecution(x);
+  const queuedMore = await afterExecution(ctx, a.entry, a.schedule, x, stats, o, readBreaker);
+  await store.releaseRunning(a.entry.entry_id, owner);
+  if (x.status === 'cancelled') await store.clearCancel(a.entry.entry_id);
+  // Last: until the entry is released, the run file is how a crash here is recovered.
+  removeRunFile(store.runFilePath(a.executionId));
+  return { x, queuedMore };
 }
 
 /** Retry, dead-letter, breaker, statistics and lifecycle events after one execution; true if it queued more. */
@@ -202,7 +232,7 @@ async function hasListeners(ctx: Context, event: string, taskId: string): Promis
   return listenerCache.patterns.some((p) => listens(p, event, taskId));
 }
 
-function stripRun(e: Entry): Entry {
+export function stripRun(e: Entry): Entry {
   const { execution_id: _x, started_at: _s, ...rest } = e;
   return { ...rest, status: 'queued' };
 }

@@ -30,11 +30,18 @@ export function napMs(daemon: boolean, tickMs: number, blockedByLoad: boolean, n
   return daemon && nextDue !== null ? Math.max(0, Math.min(nap, nextDue - now)) : nap;
 }
 
-/** The end of a round: stop runs on a second signal, wait out recordings, and judge idleness. True: the pass is over. */
+/**
+ * The end of a round: on a stop signal leave the runs to their keepers (or stop them, as asked),
+ * wait out recordings, and judge idleness. True: the pass is over. `--no-wait` judges as if
+ * nothing were running: what still runs is left to its keeper and the next dispatcher.
+ */
 export async function passOver(st: LoopState, round: Round, now: number): Promise<boolean> {
-  if (st.stop.killing) for (const a of st.active.values()) a.run.stop('shutdown');
-  if (st.active.size === 0 && st.settling.size > 0) await Promise.all(st.settling);
-  if (st.active.size === 0) {
+  const { stop, o } = st;
+  if (stop.killing || (stop.stopping && o.onStop === 'stop')) for (const a of st.active.values()) a.run.stop('shutdown');
+  if (stop.stopping && !stop.killing && o.onStop === 'leave') return true;
+  const waited = o.noWait ? 0 : st.active.size;
+  if (waited === 0 && st.settling.size > 0) await Promise.all(st.settling);
+  if (waited === 0) {
     const out = idleOutcome({
       stopping: st.stop.stopping,
       daemon: st.o.daemon,

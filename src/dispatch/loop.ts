@@ -7,13 +7,13 @@ import { createSampler } from '../run/sampler.js';
 import { isoInZone } from '../time.js';
 import { nap, passOver } from './idle.js';
 import { promotePhase } from './promote.js';
-import { recoverOrphans, recoverPhase } from './recover.js';
+import { adoptOrphans, recoverPhase } from './recover.js';
 import { selectPhase } from './select.js';
 import { newRound, newWakeup, openState, type LoopState } from './state.js';
 import type { DispatchOptions, StopSignal, Summary } from './types.js';
 import { cancelPhase, heartbeatPhase, pausePhase, writeHeartbeat } from './upkeep.js';
 
-export type { DispatchEvent, DispatchOptions, StopSignal, Summary } from './types.js';
+export type { DispatchEvent, DispatchOptions, OnStop, StopSignal, Summary } from './types.js';
 
 /**
  * `process`: promote what is due, then start queued entries by effective priority while the
@@ -47,15 +47,24 @@ async function begin(ctx: Context, o: DispatchOptions, stop: StopSignal): Promis
   const sampler = createSampler();
   const wakeup = newWakeup(stop);
   const upkeepFailed = await ctx.store.housekeep(me.token, isoInZone(ctx.clock()));
-  const recovered = await recoverOrphans(ctx, o, me);
   const st = await openState({ ctx, o, stop, me, host: o.host, sampler, wakeup });
-  st.summary.recovered += recovered;
+  st.summary.recovered += await adoptOrphans(st);
   return { st, upkeepFailed };
+}
+
+/** Runs still going are left to their keepers: the next dispatcher adopts them. */
+function leaveRuns(st: LoopState): number {
+  for (const a of st.active.values()) a.run.detach();
+  const n = st.active.size;
+  st.active.clear();
+  return n;
 }
 
 /** Flushes what was buffered, counts what is left, and leaves the last heartbeat with the summary. */
 async function end(st: LoopState, upkeepFailed: string[]): Promise<Summary> {
   const { store, clock } = st.ctx;
+  await Promise.all(st.settling);
+  st.summary.left_running = leaveRuns(st);
   await st.blocked.flush();
   await st.stats.flush().catch((err) => st.failures.push(`statistics: ${messageOf(err)}`));
   if (st.failures.length) throw new RunError(`could not record ${st.failures.length} execution(s), first: ${st.failures[0]}`);

@@ -1,16 +1,22 @@
-// Recover: runs whose dispatcher died (the zombie detector) are taken over and settled, so a
-// crash loses no entry; `cancel` settles one the same way when its dispatcher is gone.
-import * as fs from 'node:fs';
+// Recover: the runs of dispatchers that are gone are adopted. A run whose keeper is alive is
+// followed to its end as if started here; one that ended meanwhile is recorded with its real
+// result; one that never started goes back to the queue; `abandoned` is left for a run whose
+// handler and record are both gone (a reboot, a killed keeper). `cancel` settles a run whose
+// dispatcher is gone the same way.
 import type { Context } from '../context.js';
 import { pidsWithEnv } from '../run/environ.js';
-import { killGroup, type Identity } from '../run/proc.js';
+import { killGroup, localBoot, tokenIsLocal, type Identity } from '../run/proc.js';
+import { claimRunFile, readRunFile, sweepRunFiles } from '../run/run-record.js';
+import { reattach, type RunResult } from '../run/spawn.js';
+import { createSampler, type Sampler } from '../run/sampler.js';
+import type { Entry } from '../model.js';
 import type { RunningRecord } from '../store/store.js';
 import { endedWithoutRun } from '../app/entries.js';
 import { isoInZone } from '../time.js';
-import { afterExecution } from './finish.js';
+import { afterExecution, recordRun, stripRun, whenDone } from './finish.js';
 import type { LoopState } from './state.js';
 import { StatsBuffer } from './stats-buffer.js';
-import type { Reporter } from './types.js';
+import type { Active, Reporter } from './types.js';
 
 /** How often a daemon looks again; a one-shot pass looks once, at its start. */
 const RECOVER_MS = 10_000;
@@ -22,58 +28,127 @@ const RECOVER_MS = 10_000;
 export async function recoverPhase(st: LoopState, now: number): Promise<void> {
   if (!st.o.daemon || now - st.timers.lastRecover <= RECOVER_MS) return;
   for (const why of await st.ctx.store.housekeep(st.me.token, isoInZone(now))) st.o.report({ type: 'note', message: why });
-  st.summary.recovered += await recoverOrphans(st.ctx, st.o, st.me);
+  st.summary.recovered += await adoptOrphans(st);
   st.timers.lastRecover = now;
 }
 
-/**
- * A running entry whose dispatcher is gone (pid + start time + boot no longer
- * match) is taken over: whatever is left of its handler is killed, the
- * execution is recorded as abandoned, and the entry retried per its policy.
- */
-export async function recoverOrphans(ctx: Context, o: Reporter, me: Identity): Promise<number> {
-  const { store } = ctx;
+/** Takes over every running entry whose dispatcher is gone; returns how many. */
+export async function adoptOrphans(st: LoopState): Promise<number> {
+  const { store } = st.ctx;
   let n = 0;
   for (const rec of await store.listRunning()) {
-    if (rec.owner === me.token || (await store.ownerAlive(rec.owner))) continue;
-    if (!(await store.takeOver(rec, me.token))) continue;
-    await settleOrphan(ctx, rec, me, 'abandoned', `dispatcher ${rec.owner} is gone`);
+    if (rec.owner === st.me.token || st.active.has(rec.entry.entry_id) || (await store.ownerAlive(rec.owner))) continue;
+    if (!(await store.takeOver(rec, st.me.token))) continue;
+    await adoptOne(st, rec);
     n++;
-    o.report({ type: 'recovered', entry_id: rec.entry.entry_id, what: 'abandoned' });
   }
+  await sweep(st);
   return n;
+}
+
+/** How long a run file nobody reads is kept (long enough for any dispatcher to have adopted it). */
+const RUN_FILE_AGE_MS = 3_600_000;
+
+async function sweep(st: LoopState): Promise<void> {
+  const running = new Set((await st.ctx.store.listRunning()).map((r) => executionIdOf(r.entry)));
+  sweepRunFiles(st.ctx.store.runFilesDir(), running, localBoot(), RUN_FILE_AGE_MS);
+}
+
+const executionIdOf = (e: Entry) => `${e.entry_id}.${e.runs + 1}`;
+
+async function adoptOne(st: LoopState, rec: RunningRecord): Promise<void> {
+  const { ctx, o, me } = st;
+  const e = rec.entry;
+  const executionId = executionIdOf(e);
+  const say = (what: string) => o.report({ type: 'recovered', entry_id: e.entry_id, what });
+  if (await alreadyRecorded(ctx, rec, me)) return say('its run was already recorded');
+  const file = ctx.store.runFilePath(executionId);
+  // A dispatcher on another host: its keepers' files are not here (its lease ran out).
+  if (!tokenIsLocal(rec.owner)) {
+    await settleLost(ctx, rec, me, `dispatcher ${rec.owner} is gone`, 'abandoned');
+    return say('abandoned: its dispatcher was on another host');
+  }
+  let rf = readRunFile(file);
+  // Claimed here, the run can no longer start: a keeper forked just now finds it taken and exits.
+  if (rf === 'missing' && !claimRunFile(file, `dispatcher ${rec.owner} died before its keeper started`)) rf = readRunFile(file);
+  if (rf === 'missing' || (typeof rf === 'object' && rf.never !== null)) {
+    await requeue(ctx, e, me.token);
+    return say('queued again: it never started');
+  }
+  if (rf === 'bad') for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId)) killGroup(pid, 'SIGKILL');
+  const run = reattach(file, localBoot(), st.sampler, rf === 'bad' ? null : rf);
+  const schedule = await st.schedules.get(e.task_id);
+  const a: Active = { entry: { ...e, status: 'running', execution_id: executionId }, schedule, executionId, run };
+  st.active.set(e.entry_id, a);
+  whenDone(st, a);
+  say(typeof rf === 'object' && !rf.end && rf.keeper ? 'adopted: its keeper is still running it' : 'adopted');
+}
+
+/** Recorded, but the dispatcher died before the retry, dead letter or release: finish those. */
+async function alreadyRecorded(ctx: Context, rec: RunningRecord, me: Identity): Promise<boolean> {
+  const { store } = ctx;
+  const e = rec.entry;
+  const done = await store.getExecution(executionIdOf(e));
+  if (!done) return false;
+  const failed = done.status === 'failed' || done.status === 'timeout' || done.status === 'abandoned';
+  if (failed && !(await store.entryIsLive(e.entry_id, me.token))) {
+    await afterExecution(ctx, e, await store.readSchedule(e.task_id), done, new StatsBuffer(ctx), silent);
+  }
+  await store.releaseRunning(e.entry_id, me.token);
+  await store.clearCancel(e.entry_id);
+  return true;
+}
+
+/** A run that never started goes back to the queue as it was (a new execution id: the old one is claimed). */
+async function requeue(ctx: Context, e: Entry, owner: string): Promise<void> {
+  // An adopter that died after queueing it: it may be queued, or running again, already.
+  if (!(await ctx.store.entryIsLive(e.entry_id, owner))) await ctx.store.enqueue({ ...stripRun(e), runs: e.runs + 1 });
+  await ctx.store.releaseRunning(e.entry_id, owner);
 }
 
 const silent: Reporter = { report: () => undefined };
 
-/** Ends a running entry nobody owns any more: kill leftovers, record, apply policy, release. */
-export async function settleOrphan(
+/** Ends a run nobody can follow (its dispatcher was elsewhere): leftovers killed, recorded, policy applied. */
+async function settleLost(
   ctx: Context,
   rec: RunningRecord,
   me: Identity,
-  status: 'abandoned' | 'cancelled',
   why: string,
+  status: 'abandoned' | 'cancelled',
 ): Promise<void> {
   const { store, clock } = ctx;
   const e = rec.entry;
-  const executionId = `${e.entry_id}.${e.runs + 1}`;
-  for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId)) killGroup(pid, 'SIGKILL');
-  const done = await store.getExecution(executionId);
-  if (done) {
-    // Recorded, but the dispatcher died before the retry or dead letter was written.
-    const failed = done.status === 'failed' || done.status === 'timeout' || done.status === 'abandoned';
-    if (failed && !(await store.entryIsLive(e.entry_id, me.token))) {
-      await afterExecution(ctx, e, await store.readSchedule(e.task_id), done, new StatsBuffer(ctx), silent);
-    }
-  } else {
-    const log = store.logPath(executionId);
-    const x = endedWithoutRun(e, status, why, clock(), fs.existsSync(log) ? log : null);
-    await store.recordExecution(x);
-    const s = await store.readSchedule(e.task_id);
-    const stats = new StatsBuffer(ctx);
-    await afterExecution(ctx, e, s, x, stats, silent);
-    await stats.flush();
-  }
+  const x = endedWithoutRun(e, status, why, clock());
+  await store.recordExecution(x);
+  const stats = new StatsBuffer(ctx);
+  await afterExecution(ctx, e, await store.readSchedule(e.task_id), x, stats, silent);
+  await stats.flush();
   await store.releaseRunning(e.entry_id, me.token);
   await store.clearCancel(e.entry_id);
+}
+
+/**
+ * `cancel` of a running entry whose dispatcher is gone (we hold it now): a live keeper is asked
+ * to stop and waited for; a run that ended meanwhile is recorded as it ended; one that never
+ * started is recorded cancelled and can no longer start.
+ */
+export async function cancelOrphan(ctx: Context, rec: RunningRecord, me: Identity): Promise<void> {
+  const e = rec.entry;
+  const executionId = executionIdOf(e);
+  if (await alreadyRecorded(ctx, rec, me)) return;
+  const file = ctx.store.runFilePath(executionId);
+  const rf = tokenIsLocal(rec.owner) ? readRunFile(file) : 'missing';
+  if (rf === 'missing' || rf === 'bad' || rf.never !== null) {
+    if (rf === 'missing') claimRunFile(file, 'cancelled before its keeper started');
+    for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId)) killGroup(pid, 'SIGKILL');
+    return settleLost(ctx, rec, me, 'cancelled; its dispatcher was gone', 'cancelled');
+  }
+  const sampler: Sampler = createSampler();
+  const run = reattach(file, localBoot(), sampler, rf);
+  run.stop('cancel');
+  const r: RunResult = await run.done;
+  const schedule = await ctx.store.readSchedule(e.task_id);
+  const stats = new StatsBuffer(ctx);
+  await recordRun(ctx, { entry: e, schedule, executionId }, r.lost ? { ...r, stopped: 'cancel' } : r, me.token, stats, silent);
+  await stats.flush();
 }

@@ -2,6 +2,7 @@
 // next gates look (slots, load window, overlap, summary).
 import type { Context } from '../context.js';
 import type { Entry, QueuedRef, Schedule } from '../model.js';
+import { localBoot } from '../run/proc.js';
 import { runHandler } from '../run/spawn.js';
 import { isoMsInZone, parseDuration } from '../time.js';
 import { recordSkipped, whenDone } from './finish.js';
@@ -73,13 +74,15 @@ function launch(st: LoopState, e: Entry, s: Schedule, now: number): Active {
     baseEnv: baseEnv(ctx, st.host, s),
     logPath: ctx.store.logPath(executionId),
     logCap: o.logCap,
-    timeoutMs: s.timeout ? parseDuration(s.timeout, 'timeout') : null,
+    runFile: ctx.store.runFilePath(executionId),
+    boot: localBoot(),
+    timeoutMs: s.timeout ? parseDuration(s.timeout, 'timeout') : 0,
     graceMs: o.graceMs,
     sampler: st.sampler,
   });
   const entry = { ...e, status: 'running' as const, execution_id: executionId, started_at: isoMsInZone(now) };
   o.report({ type: 'started', entry, execution_id: executionId });
-  return { entry, schedule: s, executionId, startedMs: now, run };
+  return { entry, schedule: s, executionId, run };
 }
 
 const baseEnvs = new WeakMap<Schedule, NodeJS.ProcessEnv>();

@@ -23,6 +23,10 @@ export interface DispatchOptions {
   patienceMs: number;
   /** Tick of the daemon. */
   tickMs: number;
+  /** Start what can start and end without waiting for the runs (their keepers go on). */
+  noWait: boolean;
+  /** What a stop signal does to running handlers: leave them to their keepers, wait, or stop them. */
+  onStop: OnStop;
   report: (ev: DispatchEvent) => void;
   /**
    * What handlers get from the process that runs them (the CLI passes its own): the environment
@@ -30,6 +34,8 @@ export interface DispatchOptions {
    */
   host: Host;
 }
+
+export type OnStop = 'leave' | 'wait' | 'stop';
 
 export type DispatchEvent =
   | { type: 'queued'; entry: Entry; reason: string }
@@ -51,6 +57,8 @@ export interface Summary {
   recovered: number;
   still_queued: number;
   blocked: number;
+  /** Runs still going when the pass ended, left to their keepers for the next dispatcher. */
+  left_running: number;
 }
 
 /** Set by signal handlers: stop starting, then (second signal) stop what runs. */
@@ -63,12 +71,22 @@ export interface StopSignal {
 /** A run this dispatcher started and has not yet seen exit. */
 export interface Active {
   entry: Entry;
-  schedule: Schedule;
+  /** Null for an adopted run whose schedule was deleted meanwhile. */
+  schedule: Schedule | null;
   executionId: string;
-  startedMs: number;
   run: Running;
 }
 
 export function emptySummary(): Summary {
-  return { promoted: 0, started: 0, succeeded: 0, failed: 0, skipped: 0, recovered: 0, still_queued: 0, blocked: 0 };
+  return {
+    promoted: 0,
+    started: 0,
+    succeeded: 0,
+    failed: 0,
+    skipped: 0,
+    recovered: 0,
+    still_queued: 0,
+    blocked: 0,
+    left_running: 0,
+  };
 }

@@ -17,6 +17,18 @@ export function startTicks(pid: number): number | null {
   return f ? Number(f[19]) : null;
 }
 
+/** A process that runs (not a zombie waiting to be reaped), whatever it is. */
+export function pidRunning(pid: number): boolean {
+  const f = statFields(pid);
+  return f !== null && f[0] !== 'Z' && f[0] !== 'X';
+}
+
+/** Running (not a zombie waiting to be reaped) and the same process: pid and start time match. */
+export function processLive(pid: number, ticks: number): boolean {
+  const f = statFields(pid);
+  return f !== null && f[0] !== 'Z' && f[0] !== 'X' && Number(f[19]) === ticks;
+}
+
 let boot: string | null = null;
 function bootId(): string {
   if (boot === null) {
@@ -35,6 +47,11 @@ function bootId(): string {
  */
 export function standInForHost(id: string): void {
   boot = id;
+}
+
+/** This machine's boot id as conductor names it (a stand-in under the test hook). */
+export function localBoot(): string {
+  return bootId();
 }
 
 /** Was the owner token issued on this machine since its last boot (so /proc can tell if it lives)? */

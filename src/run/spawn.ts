@@ -1,112 +1,140 @@
-import { longTimeout, type LongTimer } from '../time.js';
-import { launchHere, type LaunchEvents, type LaunchOutcome, type LaunchRequest } from './launch.js';
-import { groupAlive, killGroup } from './proc.js';
-import { createSpawner, type Spawner, type SpawnerChoice } from './spawner.js';
+import { launchKeeper, type LaunchRequest } from './launcher.js';
+import { pidRunning } from './proc.js';
+import { resultOf, type RunResult } from './result.js';
+import type { RunFile } from './run-file.js';
+import { keeperLive, readRunFile } from './run-record.js';
 import type { Peaks, Sampler } from './sampler.js';
 
-export interface RunSpec extends LaunchRequest {
-  timeoutMs: number | null;
-  /** Between TERM and KILL. */
-  graceMs: number;
-  sampler: Sampler;
-}
+export type { RunResult } from './result.js';
 
-export interface RunResult {
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  /** Why conductor stopped it: 'timeout', 'cancel' or 'shutdown'. */
-  stopped: string | null;
-  error: string | null;
-  durationMs: number;
-  peaks: Peaks;
-  outputBytes: number;
+export interface RunSpec extends LaunchRequest {
+  sampler: Sampler;
 }
 
 export interface Running {
   done: Promise<RunResult>;
-  /** Stops the whole process group: TERM, then KILL after the grace period. */
+  /** Asks the keeper to stop the handler's group: TERM, then KILL after the grace period. */
   stop(reason: string): void;
+  /** Stops watching (the dispatcher leaves the run to its keeper and to the next dispatcher). */
+  detach(): void;
 }
 
-let spawner: Spawner | null | undefined;
-let choice: SpawnerChoice = 'perl';
+/** How often a run without a launcher to tell its end (adopted, or the launcher died) is looked at. */
+const POLL_MS = 250;
 
-/** Chosen by the CLI (Settings.spawner) before the first launch. */
-export function chooseSpawner(c: SpawnerChoice): void {
-  choice = c;
+/** One run as the dispatcher follows it: told by the launcher, or by looking at the run file. */
+class Watch implements Running {
+  done: Promise<RunResult>;
+  private resolve!: (r: RunResult) => void;
+  private keeperPid: number | null = null;
+  private handlerPid: number | null = null;
+  private peaks: Peaks = { cpu: null, memMb: null };
+  private stopReason: string | null = null;
+  private stopTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly runFile: string,
+    private readonly boot: string,
+    private readonly sampler: Sampler,
+  ) {
+    this.done = new Promise((r) => (this.resolve = r));
+  }
+
+  keeper(pid: number): void {
+    this.keeperPid = pid;
+  }
+
+  spawned(pid: number): void {
+    if (this.ended || this.handlerPid !== null) return;
+    this.handlerPid = pid;
+    this.peaks = this.sampler.track(pid);
+  }
+
+  stop(reason: string): void {
+    if (this.stopReason || this.ended) return;
+    this.stopReason = reason;
+    this.askKeeper();
+  }
+
+  /** SIGUSR1 to the keeper once its run file names it (its handler for the signal is set by then). */
+  private askKeeper(): void {
+    if (this.ended) return;
+    const rf = readRunFile(this.runFile);
+    if (typeof rf === 'object' && rf.keeper && keeperLive(rf, this.boot)) {
+      process.kill(rf.keeper.pid, 'SIGUSR1');
+      return;
+    }
+    this.stopTimer = setTimeout(() => this.askKeeper(), 100);
+  }
+
+  failed(message: string): void {
+    this.finish({
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      stopped: null,
+      error: message,
+      durationMs: 0,
+      peaks: this.peaks,
+      outputBytes: 0,
+      startedAtMs: null,
+      endedAtMs: null,
+      lost: null,
+    });
+  }
+
+  exited(): void {
+    this.finish(resultOf(readRunFile(this.runFile), this.stopReason, this.peaks));
+  }
+
+  /** Nobody tells us when the keeper exits: look at its run file until it ends or the keeper is gone. */
+  untracked(): void {
+    if (this.ended || this.pollTimer) return;
+    const look = () => {
+      this.pollTimer = null;
+      const rf = readRunFile(this.runFile);
+      if (typeof rf === 'object' && rf.handler && this.handlerPid === null) this.spawned(rf.handler.pid);
+      if (typeof rf === 'object' && (rf.end || rf.never !== null)) return this.exited();
+      const waiting = rf === 'missing' && this.keeperPid !== null && pidRunning(this.keeperPid);
+      if (typeof rf === 'object' && keeperLive(rf, this.boot)) this.pollTimer = setTimeout(look, POLL_MS);
+      else if (waiting) this.pollTimer = setTimeout(look, POLL_MS);
+      else this.exited();
+    };
+    look();
+  }
+
+  detach(): void {
+    this.ended = true;
+    if (this.stopTimer) clearTimeout(this.stopTimer);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.handlerPid !== null) this.sampler.untrack(this.handlerPid);
+  }
+
+  private finish(r: RunResult): void {
+    if (this.ended) return;
+    this.detach();
+    this.resolve(r);
+  }
 }
 
-/** Through the Perl helper where there is one (see spawner.ts), else Node's own spawn. */
-function launch(req: LaunchRequest, events: LaunchEvents): void {
-  if (spawner === undefined) spawner = createSpawner(choice);
-  if (!spawner?.launch(req, events)) launchHere(req, events);
+/** Starts a handler under a keeper (launcher.ts) and follows it to its end. */
+export function runHandler(spec: RunSpec): Running {
+  const w = new Watch(spec.runFile, spec.boot, spec.sampler);
+  const { sampler: _s, ...req } = spec;
+  launchKeeper(req, w);
+  return w;
 }
 
 /**
- * One run of a handler: launched (run/launch.ts), then watched here:
- * timeout, stop, resource sampling of its process group.
+ * Follows a run another dispatcher started (adoption): its keeper is alive, so it is watched
+ * through its run file; `stop` reaches it as it would the keeper of a run started here.
  */
-export function runHandler(spec: RunSpec): Running {
-  let pid = -1;
-  let peaks: Peaks = { cpu: null, memMb: null };
-  let timedOut = false;
-  let stopped: string | null = null;
-  let pendingStop = false;
-  let killTimer: LongTimer | null = null;
-
-  const signalGroup = () => {
-    killGroup(pid, 'SIGTERM');
-    killTimer = longTimeout(() => {
-      if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
-    }, spec.graceMs);
-  };
-  const stop = (reason: string) => {
-    if (stopped) return;
-    stopped = reason;
-    if (pid > 0) signalGroup();
-    else pendingStop = true;
-  };
-  const timeout = spec.timeoutMs
-    ? longTimeout(() => {
-        timedOut = true;
-        stop('timeout');
-      }, spec.timeoutMs)
-    : null;
-
-  const done = new Promise<RunResult>((resolve) => {
-    const req: LaunchRequest = {
-      command: spec.command,
-      cwd: spec.cwd,
-      env: spec.env,
-      baseEnv: spec.baseEnv,
-      logPath: spec.logPath,
-      logCap: spec.logCap,
-    };
-    launch(req, {
-      spawned(p) {
-        pid = p;
-        peaks = spec.sampler.track(p);
-        if (pendingStop) signalGroup();
-      },
-      done(o: LaunchOutcome) {
-        timeout?.clear();
-        if (pid > 0) spec.sampler.untrack(pid);
-        // After a stop, whatever is left of the group gets the KILL now.
-        if (stopped && pid > 0 && groupAlive(pid)) killGroup(pid, 'SIGKILL');
-        killTimer?.clear();
-        resolve({
-          exitCode: o.code,
-          signal: o.signal,
-          timedOut,
-          stopped,
-          error: o.error,
-          durationMs: o.durationMs,
-          peaks,
-          outputBytes: o.bytes,
-        });
-      },
-    });
-  });
-  return { done, stop };
+export function reattach(runFile: string, boot: string, sampler: Sampler, rf: RunFile | null): Running {
+  const w = new Watch(runFile, boot, sampler);
+  if (rf?.keeper) w.keeper(rf.keeper.pid);
+  if (rf?.handler && !rf.end) w.spawned(rf.handler.pid);
+  w.untracked();
+  return w;
 }

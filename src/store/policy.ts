@@ -68,6 +68,11 @@ export function logPathIn(home: string, executionId: string): string {
   return path.join(home, 'logs', `${executionId}.log`);
 }
 
+/** Where a run's keeper records it (run/run-file.ts): local, beside the log. */
+export function runFileIn(home: string, executionId: string): string {
+  return path.join(home, 'runs', `${executionId}.run`);
+}
+
 /** The daemon's pid file: local, one daemon per home and host. */
 export function pidFileIn(home: string): string {
   return path.join(home, 'state', 'daemon.pid');

@@ -186,6 +186,10 @@ export interface HistoryStore {
   listExecutions(filter?: { taskId?: string; limit?: number }): Awaitable<Execution[]>;
   /** Where a handler's output is captured while it runs (always local). */
   logPath(executionId: string): string;
+  /** Where the run's keeper records how it ended (always local; run/run-file.ts). */
+  runFilePath(executionId: string): string;
+  /** The folder of run files, swept of those nobody will read again. */
+  runFilesDir(): string;
   /** The captured output of a recorded execution, the bytes as captured (empty if none). */
   readLog(x: Execution): Awaitable<Buffer>;
 }

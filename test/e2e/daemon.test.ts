@@ -7,13 +7,13 @@ import { alive, BIN, idleReadings, json, ok, tempHome, workDir } from '../helper
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('daemon', () => {
-  it('picks up new entries within a second, refuses a second daemon, stops cleanly on SIGTERM', async () => {
+  it('picks up new entries within a second, refuses a second daemon, with --on-stop wait waits for its runs on SIGTERM', async () => {
     const home = tempHome();
     const dir = workDir(home);
     await ok(home, ['create', 'quick', 'Quick', `date +%s%N > ${dir}/started`, 'event', 'never']);
     await ok(home, ['create', 'slow', 'Slow', `sleep 1.5; echo $$ > ${dir}/slow.pid; touch ${dir}/slow.done`, 'event', 'never']);
     const env = { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home) };
-    const d = execa(BIN, ['--home', home, 'process', '--daemon'], { env, reject: false });
+    const d = execa(BIN, ['--home', home, 'process', '--daemon', '--on-stop', 'wait'], { env, reject: false });
     const pidFile = path.join(home, 'state', 'daemon.pid');
     for (let i = 0; i < 50 && !fs.existsSync(pidFile); i++) await sleep(100);
     expect(JSON.parse(fs.readFileSync(pidFile, 'utf8')).pid).toBe(d.pid);
@@ -42,13 +42,16 @@ describe('daemon', () => {
     expect(hist.map((x) => x.status)).toEqual(['success', 'success']);
   });
 
-  it('a second signal stops the running tasks and leaks no children', async () => {
+  it('with --on-stop wait, a second signal stops the running tasks and leaks no children', async () => {
     const home = tempHome();
     const dir = workDir(home);
     await ok(home, ['create', 'hang', 'Hang', `sleep 300 & echo $! > ${dir}/child.pid; wait`, 'event', 'never']);
     const env = { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home) };
     await ok(home, ['queue', 'hang']);
-    const d = execa(BIN, ['--home', home, 'process', '--daemon', '--grace', '500ms'], { env, reject: false });
+    const d = execa(BIN, ['--home', home, 'process', '--daemon', '--on-stop', 'wait', '--grace', '500ms'], {
+      env,
+      reject: false,
+    });
     for (let i = 0; i < 50 && !fs.existsSync(`${dir}/child.pid`); i++) await sleep(100);
     d.kill('SIGTERM');
     await sleep(300);

@@ -216,7 +216,7 @@ describe('cancel and pause', () => {
 });
 
 describe('crash recovery', () => {
-  it('a kill -9 of process leaves the entry to the next pass: handler killed, abandoned, retried', async () => {
+  it('a kill -9 of process and of the run keeper: the next pass kills what is left, records abandoned, retries', async () => {
     const home = tempHome();
     const pidFile = path.join(workDir(home), 'handler.pid');
     const log = path.join(workDir(home), 'done.txt');
@@ -224,7 +224,7 @@ describe('crash recovery', () => {
       'create',
       'job',
       'Job',
-      `if [ "$CONDUCTOR_ATTEMPT" = 1 ]; then echo $$ > ${pidFile}; sleep 300; fi; echo ok >> ${log}`,
+      `if [ "$CONDUCTOR_ATTEMPT" = 1 ]; then echo $$ $PPID > ${pidFile}; sleep 300; fi; echo ok >> ${log}`,
       'event',
       'never',
       '--retries',
@@ -240,8 +240,15 @@ describe('crash recovery', () => {
     );
     proc.kill('SIGKILL');
     await proc;
-    const handler = Number(fs.readFileSync(pidFile, 'utf8'));
+    const [handler, keeper] = fs.readFileSync(pidFile, 'utf8').trim().split(' ').map(Number);
     expect(alive(handler)).toBe(true);
+    // The keeper outlived its dispatcher; killed too, nobody knows how the run ends.
+    expect(alive(keeper)).toBe(true);
+    process.kill(keeper, 'SIGKILL');
+    await until(
+      () => alive(keeper),
+      (v) => !v,
+    );
     const s = await json(home, ['process']);
     expect(s.recovered).toBe(1);
     expect(alive(handler)).toBe(false);

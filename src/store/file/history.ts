@@ -4,7 +4,7 @@ import { checkId } from '../../ids.js';
 import type { Execution } from '../../model.js';
 import { tokenAlive, selfIdentity } from '../../run/proc.js';
 import { listNames, readBytes, readText } from '../atomic.js';
-import { logPathIn, reportProblem } from '../policy.js';
+import { logPathIn, reportProblem, runFileIn } from '../policy.js';
 import type { HistoryStore } from '../roles.js';
 import type { FileHome } from './home.js';
 import { historyWriter } from './fold.js';
@@ -65,6 +65,14 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
 
     logPath(executionId: string): string {
       return logPathIn(h.home, executionId);
+    },
+
+    runFilePath(executionId: string): string {
+      return runFileIn(h.home, executionId);
+    },
+
+    runFilesDir(): string {
+      return path.dirname(runFileIn(h.home, 'x'));
     },
 
     readLog(x: Execution): Buffer {

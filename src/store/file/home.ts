@@ -19,6 +19,7 @@ export const SUBDIRS = [
   'running',
   'history',
   'logs',
+  'runs',
   'dlq',
   'quarantine',
   'locks',

@@ -1,7 +1,8 @@
+import * as path from 'node:path';
 import { checkId } from '../../ids.js';
 import type { Execution } from '../../model.js';
 import { readBytes } from '../atomic.js';
-import { logPathIn, reportProblem } from '../policy.js';
+import { logPathIn, reportProblem, runFileIn } from '../policy.js';
 import type { HistoryStore } from '../roles.js';
 import type { PgSession } from './session.js';
 
@@ -55,6 +56,14 @@ export function pgHistory(s: PgSession): HistoryStore {
 
     logPath(executionId: string): string {
       return logPathIn(s.home, executionId);
+    },
+
+    runFilePath(executionId: string): string {
+      return runFileIn(s.home, executionId);
+    },
+
+    runFilesDir(): string {
+      return path.dirname(runFileIn(s.home, 'x'));
     },
 
     async readLog(x: Execution): Promise<Buffer> {

@@ -12,7 +12,7 @@ export function redact(url: string): string {
 }
 
 /** What the PostgreSQL store keeps in the local home. */
-export const LOCAL_DIRS = ['logs', 'state'];
+export const LOCAL_DIRS = ['logs', 'runs', 'state'];
 
 type Check = (v: unknown) => string | null;
 
