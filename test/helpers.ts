@@ -81,8 +81,22 @@ export function storeEnv(home: string): Record<string, string> {
   return url ? { CONDUCTOR_STORE: url } : {};
 }
 
+/** The folder of a home's run files on /dev/shm (src/store/runtime-dir.ts), removed with the home. */
+function runtimeDirOf(home: string): string | null {
+  try {
+    const digest = createHash('sha256').update(fs.realpathSync(home)).digest('hex').slice(0, 16);
+    return path.join(`/dev/shm/conductor-${process.getuid!()}`, digest);
+  } catch {
+    return null;
+  }
+}
+
 afterEach(() => {
-  for (const d of homes.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of homes.splice(0)) {
+    const runtime = runtimeDirOf(path.join(d, 'home'));
+    if (runtime) fs.rmSync(runtime, { recursive: true, force: true });
+    fs.rmSync(d, { recursive: true, force: true });
+  }
   for (const db of databases.splice(0)) {
     try {
       psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);

@@ -20,7 +20,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 let asked = false;
 let onAsk: (() => void) | null = null;
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGPIPE'] as const) process.on(sig, () => undefined);
+// SIGUSR1 asks to stop the run whose RUNFILE.stop exists (keeper.pl explains why a file).
+let stopFile = '';
 process.on('SIGUSR1', () => {
+  if (!stopFile || !fs.existsSync(stopFile)) return;
   asked = true;
   onAsk?.();
 });
@@ -186,6 +189,8 @@ function keep(req: KeeperRequest): void {
     process.exit(4);
   }
   const rf = fs.openSync(req.runFile, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW);
+  stopFile = `${req.runFile}.stop`;
+  asked = fs.existsSync(stopFile);
   const end = (o: Outcome) => {
     fs.writeSync(rf, endLine({ ...o, endedMs: Date.now() }));
     fs.closeSync(rf);

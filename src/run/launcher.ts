@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { KeeperRequest } from './keeper-request.js';
+import { parseEnd, type EndLine } from './run-file.js';
 // The programs' text, bundled by scripts/build.mjs (a text loader for .pl): the keeper's
 // subroutines, then the launcher's loop that forks one keeper per run.
 import KEEPER from './keeper.pl';
@@ -34,8 +35,10 @@ export interface KeeperEvents {
   spawned(handlerPid: number): void;
   /** The run never started: no keeper could be started, or it could not write its run file. */
   failed(message: string): void;
-  /** The keeper exited; its run file says how the run ended. */
+  /** The run ended (or its keeper died); its run file says how. */
   exited(): void;
+  /** The run ended, as the keeper's D line says (the same as its run file's end line). */
+  ended(startedMs: number | null, end: EndLine): void;
   /** Nobody will say when the keeper exits (the launcher died): follow the run file. */
   untracked(): void;
 }
@@ -73,7 +76,7 @@ export function launchKeeper(req: LaunchRequest, events: KeeperEvents): void {
 const hex = (s: string) => `x${Buffer.from(s, 'utf8').toString('hex')}`;
 const unhex = (field: string) => Buffer.from(field.slice(1), 'hex').toString('utf8');
 
-/** One line from the launcher or a keeper (P, F, S, K: see launcher.pl). */
+/** One line from the launcher or a keeper (P, F, S, D, K: see launcher.pl). */
 function onLine(h: Helper, line: string): void {
   const [op, id, a] = line.split(' ');
   const ev = h.pending.get(id);
@@ -83,9 +86,12 @@ function onLine(h: Helper, line: string): void {
   else if (op === 'F') {
     h.pending.delete(id);
     ev.failed(unhex(a));
-  } else if (op === 'K') {
+  } else if (op === 'D' || op === 'K') {
     h.pending.delete(id);
-    ev.exited();
+    const f = line.split(' ');
+    const end = op === 'D' && f.length === 11 ? parseEnd(['end', ...f.slice(3)]) : null;
+    if (end) ev.ended(f[2] === '-' ? null : Number(f[2]), end);
+    else ev.exited();
   }
 }
 

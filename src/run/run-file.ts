@@ -65,7 +65,7 @@ function parseKeeper(f: string[]): KeeperLine | null {
   return { boot: f[1], pid, ticks, claimedMs };
 }
 
-function parseEnd(f: string[]): EndLine | null {
+export function parseEnd(f: string[]): EndLine | null {
   const [code, signal, errno] = [opt(f[1]), opt(f[2]), opt(f[7])];
   const [endedMs, durationMs, bytes] = [num(f[3]), num(f[4]), num(f[6])];
   const error = text(f[8]);

@@ -38,9 +38,21 @@ export function claimRunFile(file: string, why: string): boolean {
   return claimed === '';
 }
 
+/**
+ * Asks a run's keeper to stop its handler: RUNFILE.stop says which run (a keeper serves many, one
+ * at a time, so the signal alone could reach the next one), then SIGUSR1 if the keeper is at work.
+ * A keeper that has not started the run yet finds the file before it starts it.
+ */
+export function askToStop(runFile: string, boot: string): void {
+  fs.writeFileSync(`${runFile}.stop`, '', { mode: 0o600 });
+  const rf = readRunFile(runFile);
+  if (typeof rf === 'object' && rf.keeper && keeperLive(rf, boot)) process.kill(rf.keeper.pid, 'SIGUSR1');
+}
+
 /** A recorded run's file goes (off the main thread, like the release before it). */
 export function removeRunFile(file: string): void {
   fs.unlink(file, () => undefined);
+  fs.unlink(`${file}.stop`, () => undefined);
 }
 
 /**
@@ -59,7 +71,7 @@ export function sweepRunFiles(dir: string, running: Set<string>, boot: string, a
   let n = 0;
   for (const name of names) {
     const file = path.join(dir, name);
-    const id = name.replace(/\.run$|\.\d+\.tmp$/, '');
+    const id = name.replace(/\.run(\.stop|\.\d+\.tmp)?$/, '');
     if (running.has(id)) continue;
     try {
       if (now - fs.lstatSync(file).mtimeMs < ageMs) continue;

@@ -1,8 +1,8 @@
 import { launchKeeper, type LaunchRequest } from './launcher.js';
 import { pidRunning } from './proc.js';
 import { resultOf, type RunResult } from './result.js';
-import type { RunFile } from './run-file.js';
-import { keeperLive, readRunFile } from './run-record.js';
+import type { EndLine, KeeperLine, RunFile } from './run-file.js';
+import { askToStop, keeperLive, readRunFile } from './run-record.js';
 import type { Peaks, Sampler } from './sampler.js';
 
 export type { RunResult } from './result.js';
@@ -19,6 +19,9 @@ export interface Running {
   detach(): void;
 }
 
+/** A run whose end the keeper told us: its keeper line is not needed. */
+const TOLD: KeeperLine = { boot: '', pid: 0, ticks: 0, claimedMs: 0 };
+
 /** How often a run without a launcher to tell its end (adopted, or the launcher died) is looked at. */
 const POLL_MS = 250;
 
@@ -30,9 +33,8 @@ class Watch implements Running {
   private handlerPid: number | null = null;
   private peaks: Peaks = { cpu: null, memMb: null };
   private stopReason: string | null = null;
-  private stopTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
-  private ended = false;
+  private over = false;
 
   constructor(
     private readonly runFile: string,
@@ -47,26 +49,15 @@ class Watch implements Running {
   }
 
   spawned(pid: number): void {
-    if (this.ended || this.handlerPid !== null) return;
+    if (this.over || this.handlerPid !== null) return;
     this.handlerPid = pid;
     this.peaks = this.sampler.track(pid);
   }
 
   stop(reason: string): void {
-    if (this.stopReason || this.ended) return;
+    if (this.stopReason || this.over) return;
     this.stopReason = reason;
-    this.askKeeper();
-  }
-
-  /** SIGUSR1 to the keeper once its run file names it (its handler for the signal is set by then). */
-  private askKeeper(): void {
-    if (this.ended) return;
-    const rf = readRunFile(this.runFile);
-    if (typeof rf === 'object' && rf.keeper && keeperLive(rf, this.boot)) {
-      process.kill(rf.keeper.pid, 'SIGUSR1');
-      return;
-    }
-    this.stopTimer = setTimeout(() => this.askKeeper(), 100);
+    askToStop(this.runFile, this.boot);
   }
 
   failed(message: string): void {
@@ -89,9 +80,14 @@ class Watch implements Running {
     this.finish(resultOf(readRunFile(this.runFile), this.stopReason, this.peaks));
   }
 
+  ended(startedMs: number | null, end: EndLine): void {
+    const handler = startedMs === null ? null : { pid: this.handlerPid ?? 0, startedMs };
+    this.finish(resultOf({ keeper: TOLD, never: null, handler, end }, this.stopReason, this.peaks));
+  }
+
   /** Nobody tells us when the keeper exits: look at its run file until it ends or the keeper is gone. */
   untracked(): void {
-    if (this.ended || this.pollTimer) return;
+    if (this.over || this.pollTimer) return;
     const look = () => {
       this.pollTimer = null;
       const rf = readRunFile(this.runFile);
@@ -106,14 +102,13 @@ class Watch implements Running {
   }
 
   detach(): void {
-    this.ended = true;
-    if (this.stopTimer) clearTimeout(this.stopTimer);
+    this.over = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     if (this.handlerPid !== null) this.sampler.untrack(this.handlerPid);
   }
 
   private finish(r: RunResult): void {
-    if (this.ended) return;
+    if (this.over) return;
     this.detach();
     this.resolve(r);
   }

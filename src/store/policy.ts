@@ -68,9 +68,9 @@ export function logPathIn(home: string, executionId: string): string {
   return path.join(home, 'logs', `${executionId}.log`);
 }
 
-/** Where a run's keeper records it (run/run-file.ts): local, beside the log. */
-export function runFileIn(home: string, executionId: string): string {
-  return path.join(home, 'runs', `${executionId}.run`);
+/** Where a run's keeper records it (run/run-file.ts), in the home's runtime folder (runtime-dir.ts). */
+export function runFileIn(runtimeDir: string, executionId: string): string {
+  return path.join(runtimeDir, `${executionId}.run`);
 }
 
 /** The daemon's pid file: local, one daemon per home and host. */

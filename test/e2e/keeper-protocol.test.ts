@@ -21,7 +21,7 @@ interface Req {
   cap?: number;
   timeoutMs?: number;
   graceMs?: number;
-  /** Sends SIGUSR1 to the keeper once its handler started. */
+  /** Asks the keeper to stop once its handler started: RUNFILE.stop, then SIGUSR1. */
   stopAfterStart?: boolean;
 }
 
@@ -59,6 +59,11 @@ const outcome = (p: ReturnType<typeof paths>, lines: string[]): Outcome => ({
   lines,
 });
 
+function askStop(runFile: string, keeperPid: number): void {
+  fs.writeFileSync(`${runFile}.stop`, '');
+  process.kill(keeperPid, 'SIGUSR1');
+}
+
 /** One launch through the Perl launcher; resolves when the keeper was reaped (K). */
 async function viaPerl(req: Req, p = paths()): Promise<Outcome> {
   const child = spawn('/usr/bin/perl', ['-e', `${KEEPER}\n${LAUNCHER}`], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -66,8 +71,8 @@ async function viaPerl(req: Req, p = paths()): Promise<Outcome> {
   const lines = collect(child, (l) => {
     const [op, , a] = l.split(' ');
     if (op === 'P') keeperPid = Number(a);
-    if (op === 'S' && req.stopAfterStart) setTimeout(() => process.kill(keeperPid, 'SIGUSR1'), 100);
-    if (op === 'K' || op === 'F') child.stdin!.end();
+    if (op === 'S' && req.stopAfterStart) setTimeout(() => askStop(p.runFile, keeperPid), 100);
+    if (op === 'D' || op === 'K' || op === 'F') child.stdin!.end();
   });
   const f = [hex(req.cwd ?? dir), hex(req.command), hex(p.logPath), req.cap ?? 1000, hex(p.runFile), hex('boot1')];
   child.stdin!.write(
@@ -80,7 +85,7 @@ async function viaPerl(req: Req, p = paths()): Promise<Outcome> {
 async function viaNode(req: Req, p = paths()): Promise<Outcome> {
   const child = spawn(process.execPath, [NODE_KEEPER], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = collect(child, (l) => {
-    if (l.startsWith('S ') && req.stopAfterStart) setTimeout(() => child.kill('SIGUSR1'), 100);
+    if (l.startsWith('S ') && req.stopAfterStart) setTimeout(() => askStop(p.runFile, child.pid!), 100);
   });
   const request = {
     id: '7',
@@ -120,9 +125,15 @@ describe.each([
     expect(o.rf!.end!.durationMs).toBeLessThan(3000);
   });
 
-  it('stops the handler on SIGUSR1', async () => {
+  it('stops the handler on SIGUSR1 when its stop file is there, and only then', async () => {
     const o = await run({ command: 'sleep 5', stopAfterStart: true });
     expect(o.rf?.end).toMatchObject({ signal: 15, stopped: 'request' });
+    const p = paths();
+    const child = run({ command: 'sleep 1' }, p);
+    await new Promise((r) => setTimeout(r, 300));
+    const keeper = parseRunFile(fs.readFileSync(p.runFile, 'utf8'))!.keeper!.pid;
+    process.kill(keeper, 'SIGUSR1');
+    expect((await child).rf?.end).toMatchObject({ code: 0, stopped: null });
   });
 
   it('keeps the first CAP bytes and counts the rest', async () => {
@@ -144,5 +155,38 @@ describe.each([
     const o = await run({ command: `touch ${marker}` }, p);
     expect(fs.existsSync(marker)).toBe(false);
     expect(o.rf).toMatchObject({ never: 'hi', keeper: null });
+  });
+});
+
+describe('the launcher', () => {
+  it('hands runs to a pool of keepers: a keeper serves the next run once idle; a killed keeper is K', async () => {
+    const child = spawn('/usr/bin/perl', ['-e', `${KEEPER}\n${LAUNCHER}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const runs = [paths(), paths(), paths()];
+    const send = (id: number, command: string) => {
+      const p = runs[id - 1];
+      const f = [hex(dir), hex(command), hex(p.logPath), 1000, hex(p.runFile), hex('boot1')];
+      child.stdin!.write(`L ${id} 1 ${f.join(' ')} 0 300\n`);
+    };
+    const keeperOf = new Map<string, number>();
+    const lines = collect(child, (l) => {
+      const [op, id, a] = l.split(' ');
+      if (op === 'P') keeperOf.set(id, Number(a));
+      if (op === 'S' && id === '3') process.kill(keeperOf.get('3')!, 'SIGKILL');
+      // The second run starts only once the first is over: the idle keeper takes it.
+      if (op === 'D' && id === '1') setTimeout(() => send(2, 'echo two'), 100);
+      if (op === 'D' && id === '2') send(3, 'sleep 5');
+      if (op === 'K') child.stdin!.end();
+    });
+    child.stdin!.write(`B 1 ${hex('PATH=/usr/bin:/bin')}\n`);
+    send(1, 'echo one');
+    const all = await lines;
+    expect(keeperOf.get('2')).toBe(keeperOf.get('1'));
+    expect(all.find((l) => l.startsWith('D 1 '))).toMatch(/^D 1 \d+ 0 - \d+ \d+ - 4 - -$/);
+    expect(fs.readFileSync(runs[1].logPath, 'utf8')).toBe('two\n');
+    expect(all.some((l) => /^K 3 9$/.test(l))).toBe(true);
+    const third = parseRunFile(fs.readFileSync(runs[2].runFile, 'utf8'))!;
+    expect(third.handler).not.toBeNull();
+    expect(third.end).toBeNull();
+    process.kill(-third.handler!.pid, 'SIGKILL');
   });
 });

@@ -430,3 +430,43 @@ describe('process --no-wait', () => {
     await expectRealSuccesses(home, dir, ['a', 'b'], 2);
   });
 });
+
+describe('a run whose dispatcher is gone', () => {
+  it('cancel stops it through its keeper and records it cancelled, once', async () => {
+    const home = tempHome();
+    const dir = workDir(home);
+    await ok(home, ['create', 'long', 'Long', `echo $$ > ${dir}/pid; sleep 60`, 'event', 'never']);
+    await ok(home, ['queue', 'long']);
+    const pass = start(home, ['process', '--no-wait']);
+    await pass;
+    await waitFor('the handler to start', () => fs.existsSync(`${dir}/pid`));
+    const handler = Number(fs.readFileSync(`${dir}/pid`, 'utf8'));
+    const [entry] = await json<any[]>(home, ['status']);
+    const t0 = Date.now();
+    const r = await run(home, ['cancel', entry.entry_id, '--json']);
+    expect(r.code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(alive(handler)).toBe(false);
+    const hist = await json<any[]>(home, ['history']);
+    expect(hist.map((x) => x.status)).toEqual(['cancelled']);
+    expect(hist[0].duration_ms).toBeGreaterThan(0);
+    expect(await json<any[]>(home, ['status'])).toEqual([]);
+    // Nobody runs it again.
+    expect((await json<any>(home, ['process'])).started).toBe(0);
+  });
+
+  it('a run whose schedule was deleted meanwhile is still recorded, once, with its result', async () => {
+    const home = tempHome();
+    const dir = workDir(home);
+    await ok(home, ['create', 'gone', 'Gone', marked(dir, 'gone', 1), 'event', 'never']);
+    await ok(home, ['queue', 'gone']);
+    await start(home, ['process', '--no-wait']);
+    await waitFor('the handler to start', allStarted(dir, ['gone']));
+    await ok(home, ['delete', 'gone']);
+    await waitFor('the handler to end', allDone(dir, ['gone']));
+    const s = await json<any>(home, ['process']);
+    expect(s.succeeded).toBe(1);
+    const hist = await json<any[]>(home, ['history', '--limit', '10']);
+    expect(hist.map((x) => `${x.task_id}:${x.status}`)).toEqual(['gone:success']);
+  });
+});

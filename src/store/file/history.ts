@@ -5,6 +5,7 @@ import type { Execution } from '../../model.js';
 import { tokenAlive, selfIdentity } from '../../run/proc.js';
 import { listNames, readBytes, readText } from '../atomic.js';
 import { logPathIn, reportProblem, runFileIn } from '../policy.js';
+import { runtimeDirFor } from '../runtime-dir.js';
 import type { HistoryStore } from '../roles.js';
 import type { FileHome } from './home.js';
 import { historyWriter } from './fold.js';
@@ -37,6 +38,8 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
     return null;
   };
 
+  let dir: string | null = null;
+  const runtime = () => (dir ??= runtimeDirFor(h.home));
   return {
     getExecution,
 
@@ -68,12 +71,10 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
     },
 
     runFilePath(executionId: string): string {
-      return runFileIn(h.home, executionId);
+      return runFileIn(runtime(), executionId);
     },
 
-    runFilesDir(): string {
-      return path.dirname(runFileIn(h.home, 'x'));
-    },
+    runFilesDir: () => runtime(),
 
     readLog(x: Execution): Buffer {
       return (x.log && readBytes(x.log)) || Buffer.alloc(0);

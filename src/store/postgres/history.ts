@@ -1,13 +1,15 @@
-import * as path from 'node:path';
 import { checkId } from '../../ids.js';
 import type { Execution } from '../../model.js';
 import { readBytes } from '../atomic.js';
 import { logPathIn, reportProblem, runFileIn } from '../policy.js';
+import { runtimeDirFor } from '../runtime-dir.js';
 import type { HistoryStore } from '../roles.js';
 import type { PgSession } from './session.js';
 
 /** conductor.executions: one row per execution, with the output captured on its host as bytes. */
 export function pgHistory(s: PgSession): HistoryStore {
+  let dir: string | null = null;
+  const runtime = () => (dir ??= runtimeDirFor(s.home));
   return {
     /** The output captured on this host goes into the row, so `logs` works from every host. */
     async recordExecution(x: Execution): Promise<void> {
@@ -59,12 +61,10 @@ export function pgHistory(s: PgSession): HistoryStore {
     },
 
     runFilePath(executionId: string): string {
-      return runFileIn(s.home, executionId);
+      return runFileIn(runtime(), executionId);
     },
 
-    runFilesDir(): string {
-      return path.dirname(runFileIn(s.home, 'x'));
-    },
+    runFilesDir: () => runtime(),
 
     async readLog(x: Execution): Promise<Buffer> {
       const rows = await s.q('SELECT output FROM conductor.executions WHERE execution_id = $1', [x.execution_id]);
