@@ -13,10 +13,10 @@ import * as os from 'node:os';
 import { claimFile } from './claim.js';
 import { execFailure } from './exec-limits.js';
 import type { KeeperRequest } from './keeper-request.js';
+import { longTimeout } from './long-timer.js';
 import { startTicks } from './proc.js';
 import { endLine, handlerLine, keeperLine, type EndLine } from './run-file.js';
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 let asked = false;
 let onAsk: (() => void) | null = null;
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGPIPE'] as const) process.on(sig, () => undefined);
@@ -80,17 +80,6 @@ function killGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-function timer(fn: () => void, ms: number): () => void {
-  const due = performance.now() + ms;
-  let t: NodeJS.Timeout;
-  const arm = () => {
-    const left = due - performance.now();
-    t = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
-  };
-  arm();
-  return () => clearTimeout(t);
-}
-
 interface Outcome {
   code: number | null;
   signal: number | null;
@@ -139,9 +128,9 @@ function supervise(req: KeeperRequest, rf: number, done: (o: Outcome) => void): 
     if (stopped || exit || !pid) return;
     stopped = why;
     killGroup(pid, 'SIGTERM');
-    clearKill = timer(() => killGroup(pid, 'SIGKILL'), req.graceMs);
+    clearKill = longTimeout(() => killGroup(pid, 'SIGKILL'), req.graceMs).clear;
   };
-  const clearTimeoutTimer = req.timeoutMs > 0 ? timer(() => stop('timeout'), req.timeoutMs) : () => undefined;
+  const clearTimeoutTimer = req.timeoutMs > 0 ? longTimeout(() => stop('timeout'), req.timeoutMs).clear : () => undefined;
   onAsk = () => stop('request');
   if (asked) stop('request');
   child.stdout!.on('data', log.write);

@@ -180,20 +180,20 @@ describe.each(LAUNCHERS)('a dispatcher killed while its handlers run (%s)', (_na
   });
 });
 
-describe('a daemon killed or restarted while its handlers run', () => {
+describe.each(LAUNCHERS)('a daemon killed or restarted while its handlers run (%s)', (_name, launcherEnv) => {
   it('kill -9 of the daemon: a new daemon adopts and records each run once with its real result', async () => {
     const home = tempHome();
     const dir = workDir(home);
     const ids = ['a', 'b', 'c'];
     for (const id of ids) await ok(home, ['create', id, id, marked(dir, id, 2), 'event', 'never']);
     for (const id of ids) await ok(home, ['queue', id]);
-    const first = start(home, ['process', '--daemon']);
+    const first = start(home, ['process', '--daemon'], launcherEnv);
     await waitFor('the 3 handlers to start', allStarted(dir, ids), 20_000);
     first.kill('SIGKILL');
     await first;
     await waitFor('the handlers to finish on their own', allDone(dir, ids), 15_000);
     await sleep(2000);
-    const second = start(home, ['process', '--daemon']);
+    const second = start(home, ['process', '--daemon'], launcherEnv);
     const gone = exited(second);
     await waitFor(
       'the new daemon to record the 3 runs',
@@ -212,7 +212,7 @@ describe('a daemon killed or restarted while its handlers run', () => {
     const dir = workDir(home);
     await ok(home, ['create', 'backup', 'Backup', marked(dir, 'backup', 5), 'event', 'never']);
     await ok(home, ['queue', 'backup']);
-    const d = start(home, ['process', '--daemon']);
+    const d = start(home, ['process', '--daemon'], launcherEnv);
     await waitFor('the handler to start', allStarted(dir, ['backup']), 20_000);
     const pid = startsOf(dir, 'backup')[0].pid;
     const t0 = Date.now();
@@ -226,7 +226,7 @@ describe('a daemon killed or restarted while its handlers run', () => {
     expect(doneAtExit).toBe(false);
     expect(aliveAtExit).toBe(true);
     await waitFor('the handler to finish on its own', allDone(dir, ['backup']), 15_000);
-    const next = await run(home, ['process']);
+    const next = await run(home, ['process'], launcherEnv);
     expect(next.code, next.stderr).toBe(0);
     await expectRealSuccesses(home, dir, ['backup'], 5);
   });
@@ -243,7 +243,7 @@ describe('a daemon killed or restarted while its handlers run', () => {
       'never',
     ]);
     await ok(home, ['queue', 'hang']);
-    const d = start(home, ['process', '--daemon', '--on-stop', 'stop', '--grace', '500ms']);
+    const d = start(home, ['process', '--daemon', '--on-stop', 'stop', '--grace', '500ms'], launcherEnv);
     const gone = exited(d);
     await waitFor('the handler to start', () => gone() || readLines(`${dir}/child.pid`).length > 0, 20_000);
     if (gone()) {
@@ -314,7 +314,7 @@ describe.each(LAUNCHERS)('a handler that kills its launcher (%s)', (_name, launc
   });
 });
 
-describe('a stopped dispatcher', () => {
+describe.each(LAUNCHERS)('a stopped dispatcher (%s)', (_name, launcherEnv) => {
   it('SIGSTOP past a timeout: the timeout is enforced without it, and a run that ended meanwhile is not a timeout', async () => {
     const home = tempHome();
     const dir = workDir(home);
@@ -322,7 +322,7 @@ describe('a stopped dispatcher', () => {
     await ok(home, ['create', 'quick', 'Quick', `echo $$ > ${dir}/quick.pid; sleep 1`, 'event', 'never']);
     await ok(home, ['queue', 'slow']);
     await ok(home, ['queue', 'quick']);
-    const pass = start(home, ['process', '--max-concurrent', '4', '--grace', '1s']);
+    const pass = start(home, ['process', '--max-concurrent', '4', '--grace', '1s'], launcherEnv);
     await waitFor(
       'both handlers to start',
       () => ['slow', 'quick'].every((id) => readLines(`${dir}/${id}.pid`).length > 0),
@@ -354,7 +354,7 @@ describe('a stopped dispatcher', () => {
   });
 });
 
-describe('process --no-wait', () => {
+describe.each(LAUNCHERS)('process --no-wait (%s)', (_name, launcherEnv) => {
   it('starts what it can and exits; later passes adopt the run, retry it and emit its events', async () => {
     const home = tempHome();
     const dir = workDir(home);
@@ -373,7 +373,7 @@ describe('process --no-wait', () => {
     await ok(home, ['create', 'after', 'After', `echo "$CONDUCTOR_PAYLOAD" >> ${dir}/after`, 'event', 'task.failed:longish']);
     await ok(home, ['queue', 'longish']);
     const t0 = Date.now();
-    const r = await run(home, ['process', '--no-wait', '--json']);
+    const r = await run(home, ['process', '--no-wait', '--json'], launcherEnv);
     const took = Date.now() - t0;
     expect(r.code, r.stderr).toBe(0);
     const pid = Number(readLines(`${dir}/longish.pids`)[0]);
@@ -384,7 +384,7 @@ describe('process --no-wait', () => {
     // Plain passes, as a crontab would run them, until the retry and both events are through.
     const deadline = Date.now() + 25_000;
     for (;;) {
-      const p = await run(home, ['process']);
+      const p = await run(home, ['process'], launcherEnv);
       expect(p.code, p.stderr).toBe(0);
       const longish = await json<any[]>(home, ['history', 'longish']);
       const idle = (await json<any[]>(home, ['status'])).length === 0;
@@ -420,30 +420,30 @@ describe('process --no-wait', () => {
     await ok(home, ['create', 'b', 'B', marked(dir, 'b', 2), 'event', 'never']);
     await ok(home, ['queue', 'a']);
     await ok(home, ['queue', 'b']);
-    const r = await run(home, ['process', '--no-wait']);
+    const r = await run(home, ['process', '--no-wait'], launcherEnv);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\b2 started\b/);
     expect(allDone(dir, ['a', 'b'])()).toBe(false);
     await waitFor('the handlers to finish on their own', allDone(dir, ['a', 'b']), 15_000);
-    const next = await run(home, ['process']);
+    const next = await run(home, ['process'], launcherEnv);
     expect(next.code, next.stderr).toBe(0);
     await expectRealSuccesses(home, dir, ['a', 'b'], 2);
   });
 });
 
-describe('a run whose dispatcher is gone', () => {
+describe.each(LAUNCHERS)('a run whose dispatcher is gone (%s)', (_name, launcherEnv) => {
   it('cancel stops it through its keeper and records it cancelled, once', async () => {
     const home = tempHome();
     const dir = workDir(home);
     await ok(home, ['create', 'long', 'Long', `echo $$ > ${dir}/pid; sleep 60`, 'event', 'never']);
     await ok(home, ['queue', 'long']);
-    const pass = start(home, ['process', '--no-wait']);
+    const pass = start(home, ['process', '--no-wait'], launcherEnv);
     await pass;
     await waitFor('the handler to start', () => fs.existsSync(`${dir}/pid`));
     const handler = Number(fs.readFileSync(`${dir}/pid`, 'utf8'));
     const [entry] = await json<any[]>(home, ['status']);
     const t0 = Date.now();
-    const r = await run(home, ['cancel', entry.entry_id, '--json']);
+    const r = await run(home, ['cancel', entry.entry_id, '--json'], launcherEnv);
     expect(r.code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(alive(handler)).toBe(false);
@@ -452,7 +452,7 @@ describe('a run whose dispatcher is gone', () => {
     expect(hist[0].duration_ms).toBeGreaterThan(0);
     expect(await json<any[]>(home, ['status'])).toEqual([]);
     // Nobody runs it again.
-    expect((await json<any>(home, ['process'])).started).toBe(0);
+    expect((await json<any>(home, ['process'], launcherEnv)).started).toBe(0);
   });
 
   it('a run whose schedule was deleted meanwhile is still recorded, once, with its result', async () => {
@@ -460,11 +460,11 @@ describe('a run whose dispatcher is gone', () => {
     const dir = workDir(home);
     await ok(home, ['create', 'gone', 'Gone', marked(dir, 'gone', 1), 'event', 'never']);
     await ok(home, ['queue', 'gone']);
-    await start(home, ['process', '--no-wait']);
+    await start(home, ['process', '--no-wait'], launcherEnv);
     await waitFor('the handler to start', allStarted(dir, ['gone']));
     await ok(home, ['delete', 'gone']);
     await waitFor('the handler to end', allDone(dir, ['gone']));
-    const s = await json<any>(home, ['process']);
+    const s = await json<any>(home, ['process'], launcherEnv);
     expect(s.succeeded).toBe(1);
     const hist = await json<any[]>(home, ['history', '--limit', '10']);
     expect(hist.map((x) => `${x.task_id}:${x.status}`)).toEqual(['gone:success']);
