@@ -84,8 +84,8 @@ export function storeEnv(home: string): Record<string, string> {
 /** The folder of a home's run files on /dev/shm (src/store/runtime-dir.ts), removed with the home. */
 function runtimeDirOf(home: string): string | null {
   try {
-    const digest = createHash('sha256').update(fs.realpathSync(home)).digest('hex').slice(0, 16);
-    return path.join(`/dev/shm/conductor-${process.getuid!()}`, digest);
+    const st = fs.statSync(home);
+    return path.join(`/dev/shm/conductor-${process.getuid!()}`, `${st.dev.toString(16)}-${st.ino.toString(16)}`);
   } catch {
     return null;
   }

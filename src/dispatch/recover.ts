@@ -72,6 +72,14 @@ async function adoptOne(st: LoopState, rec: RunningRecord): Promise<void> {
   // Claimed here, the run can no longer start: a keeper forked just now finds it taken and exits.
   if (rf === 'missing' && !claimRunFile(file, `dispatcher ${rec.owner} died before its keeper started`)) rf = readRunFile(file);
   if (rf === 'missing' || (typeof rf === 'object' && rf.never !== null)) {
+    // A handler with this execution id runs after all (its keeper wrote elsewhere: a /dev/shm that
+    // was emptied, or not shared): it cannot be followed, and must not run twice.
+    const strays = pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId);
+    if (strays.length) {
+      for (const pid of strays) killGroup(pid, 'SIGKILL');
+      await settleLost(ctx, rec, me, 'its run file is gone while its handler ran', 'abandoned');
+      return say('abandoned: its run file is gone');
+    }
     await requeue(ctx, e, me.token);
     return say('queued again: it never started');
   }
@@ -137,9 +145,11 @@ export async function cancelOrphan(ctx: Context, rec: RunningRecord, me: Identit
   const executionId = executionIdOf(e);
   if (await alreadyRecorded(ctx, rec, me)) return;
   const file = ctx.store.runFilePath(executionId);
-  const rf = tokenIsLocal(rec.owner) ? readRunFile(file) : 'missing';
+  const local = tokenIsLocal(rec.owner);
+  let rf = local ? readRunFile(file) : 'missing';
+  // Claimed here, it can no longer start; a keeper that claimed it first is followed and stopped.
+  if (local && rf === 'missing' && !claimRunFile(file, 'cancelled before its keeper started')) rf = readRunFile(file);
   if (rf === 'missing' || rf === 'bad' || rf.never !== null) {
-    if (rf === 'missing') claimRunFile(file, 'cancelled before its keeper started');
     for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId)) killGroup(pid, 'SIGKILL');
     return settleLost(ctx, rec, me, 'cancelled; its dispatcher was gone', 'cancelled');
   }

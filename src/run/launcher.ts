@@ -76,7 +76,7 @@ export function launchKeeper(req: LaunchRequest, events: KeeperEvents): void {
 const hex = (s: string) => `x${Buffer.from(s, 'utf8').toString('hex')}`;
 const unhex = (field: string) => Buffer.from(field.slice(1), 'hex').toString('utf8');
 
-/** One line from the launcher or a keeper (P, F, S, D, K: see launcher.pl). */
+/** One line from the launcher or a keeper (P, F, S, D, E, K: see launcher.pl). */
 function onLine(h: Helper, line: string): void {
   const [op, id, a] = line.split(' ');
   const ev = h.pending.get(id);
@@ -86,7 +86,7 @@ function onLine(h: Helper, line: string): void {
   else if (op === 'F') {
     h.pending.delete(id);
     ev.failed(unhex(a));
-  } else if (op === 'D' || op === 'K') {
+  } else if (op === 'D' || op === 'K' || op === 'E') {
     h.pending.delete(id);
     const f = line.split(' ');
     const end = op === 'D' && f.length === 11 ? parseEnd(['end', ...f.slice(3)]) : null;

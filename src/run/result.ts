@@ -1,6 +1,5 @@
 import * as os from 'node:os';
 import { execFailure } from './exec-limits.js';
-import { killGroup } from './proc.js';
 import type { RunFile } from './run-file.js';
 import type { Peaks } from './sampler.js';
 
@@ -32,7 +31,6 @@ export function resultOf(rf: RunFile | 'missing' | 'bad', stopReason: string | n
   }
   const e = rf.end;
   if (!e) {
-    if (rf.handler) killGroup(rf.handler.pid, 'SIGKILL');
     const started = rf.handler?.startedMs ?? null;
     const durationMs = started === null ? 0 : Math.max(0, now - started);
     return { ...base, durationMs, startedAtMs: started, endedAtMs: now, lost: 'its keeper died before the handler ended' };

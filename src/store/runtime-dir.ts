@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -10,15 +9,34 @@ import * as path from 'node:path';
  * every run (on ext4 without a journal that alone cost a 2,000-run drain 15 %).
  *
  * They go under /dev/shm/conductor-<uid> (/dev/shm is a tmpfs on every Linux, containers included;
- * /run is not always one), one folder per home (a digest of its real path). Each folder is made
+ * /run is not always one), one folder per home, named by the home folder's device and inode (not
+ * its path: two dispatchers that reach one home by two paths, a link or a bind mount, must meet). Each folder is made
  * 0700 and used only if it is a directory (not a link) that we own and nobody else can enter, the
  * checks tmux makes of /tmp/tmux-<uid>: a folder someone else planted there is never used. Where
  * /dev/shm is not a tmpfs, or not ours to use, the home's own runs/ serves.
  */
 export function runtimeDirFor(home: string): string {
+  const cached = chosen.get(home);
+  // Looked at again if it went: systemd-logind's RemoveIPC empties /dev/shm of a user logging out.
+  if (cached && fs.existsSync(cached)) return cached;
+  const dir = chooseRuntimeDir(home);
+  chosen.set(home, dir);
+  return dir;
+}
+
+const chosen = new Map<string, string>();
+
+function chooseRuntimeDir(home: string): string {
   const uid = process.getuid?.() ?? -1;
   const base = `/dev/shm/conductor-${uid}`;
-  const dir = path.join(base, createHash('sha256').update(home).digest('hex').slice(0, 16));
+  let id: string;
+  try {
+    const st = fs.statSync(home);
+    id = `${st.dev.toString(16)}-${st.ino.toString(16)}`;
+  } catch {
+    return path.join(home, 'runs');
+  }
+  const dir = path.join(base, id);
   return onTmpfs('/dev/shm') && privateDir(base, uid) && privateDir(dir, uid) ? dir : path.join(home, 'runs');
 }
 

@@ -470,3 +470,44 @@ describe.each(LAUNCHERS)('a run whose dispatcher is gone (%s)', (_name, launcher
     expect(hist.map((x) => `${x.task_id}:${x.status}`)).toEqual(['gone:success']);
   });
 });
+
+describe('the keeper pool', () => {
+  it('a keeper busy with a long run never holds up the start of others (found in review)', async () => {
+    const home = tempHome();
+    const dir = workDir(home);
+    await ok(home, ['create', 'long', 'Long', marked(dir, 'long', 6), 'event', 'never', '--priority', '10']);
+    await ok(home, ['queue', 'long']);
+    const pass = start(home, ['process', '--max-concurrent', '20']);
+    await waitFor('the long run to start', allStarted(dir, ['long']), 20_000);
+    // Each schedule's environment reaches the launcher once, and the keepers that use it: 12
+    // environments of 8 KiB would fill the pipe of a keeper that does not read while it runs.
+    const big = 'x'.repeat(8192);
+    const ids = Array.from({ length: 12 }, (_, i) => `q${i}`);
+    for (const id of ids) await ok(home, ['create', id, id, marked(dir, id, 0), 'event', 'never', '--env', `BIG=${big}`]);
+    for (const id of ids) await ok(home, ['queue', id]);
+    await waitFor('the other runs to start while the long one runs', allStarted(dir, ids), 5000);
+    expect(readLines(`${dir}/done.long`)).toHaveLength(0);
+    await pass;
+    await expectRealSuccesses(home, dir, ['long', ...ids], 0).catch(() => undefined);
+    const hist = await json<any[]>(home, ['history', '--limit', '100']);
+    expect(hist.filter((x) => x.status === 'success')).toHaveLength(13);
+  });
+});
+
+describe('one home reached by two paths', () => {
+  it('a pass through a linked parent folder and one through the real path share the runs (found in review)', async () => {
+    const home = tempHome();
+    const dir = workDir(home);
+    const link = path.join(path.dirname(home), 'via-link');
+    fs.mkdirSync(home, { recursive: true });
+    fs.symlinkSync(path.dirname(home), link);
+    const linked = path.join(link, path.basename(home));
+    await ok(home, ['create', 'one', 'One', marked(dir, 'one', 2), 'event', 'never']);
+    await ok(home, ['queue', 'one']);
+    await cli(linked, ['process', '--no-wait'], { ...tagOf(home), ...storeEnv(home) });
+    await waitFor('the handler to start', allStarted(dir, ['one']));
+    const r = await run(home, ['process']);
+    expect(r.code, r.stderr).toBe(0);
+    await expectRealSuccesses(home, dir, ['one'], 2);
+  });
+});

@@ -38,8 +38,7 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
     return null;
   };
 
-  let dir: string | null = null;
-  const runtime = () => (dir ??= runtimeDirFor(h.home));
+  const runtime = () => runtimeDirFor(h.home);
   return {
     getExecution,
 

@@ -8,8 +8,7 @@ import type { PgSession } from './session.js';
 
 /** conductor.executions: one row per execution, with the output captured on its host as bytes. */
 export function pgHistory(s: PgSession): HistoryStore {
-  let dir: string | null = null;
-  const runtime = () => (dir ??= runtimeDirFor(s.home));
+  const runtime = () => runtimeDirFor(s.home);
   return {
     /** The output captured on this host goes into the row, so `logs` works from every host. */
     async recordExecution(x: Execution): Promise<void> {
