@@ -69,7 +69,7 @@ export async function nap(st: LoopState, round: Round): Promise<void> {
     const again =
       w.woken ||
       (round.startedNow > 0 && st.active.size < st.o.limits.maxConcurrent) ||
-      (st.active.size === 0 && st.queue.needList);
+      ((st.o.noWait || st.active.size === 0) && st.queue.needList);
     w.woken = false;
     const t = setTimeout(resolve, again ? 0 : ms);
     w.wake = () => {

@@ -376,6 +376,8 @@ describe.each(LAUNCHERS)('process --no-wait (%s)', (_name, launcherEnv) => {
     const r = await run(home, ['process', '--no-wait', '--json'], launcherEnv);
     const took = Date.now() - t0;
     expect(r.code, r.stderr).toBe(0);
+    // A Node keeper may still be starting when the pass is gone: it starts the handler all the same.
+    await waitFor('the handler to start', () => readLines(`${dir}/longish.pids`).length > 0);
     const pid = Number(readLines(`${dir}/longish.pids`)[0]);
     expect(alive(pid), 'the handler runs on after the pass').toBe(true);
     expect(took).toBeLessThan(2500);
@@ -475,7 +477,7 @@ describe('the keeper pool', () => {
   it('a keeper busy with a long run never holds up the start of others (found in review)', async () => {
     const home = tempHome();
     const dir = workDir(home);
-    await ok(home, ['create', 'long', 'Long', marked(dir, 'long', 6), 'event', 'never', '--priority', '10']);
+    await ok(home, ['create', 'long', 'Long', marked(dir, 'long', 60), 'event', 'never', '--priority', '10']);
     await ok(home, ['queue', 'long']);
     const pass = start(home, ['process', '--max-concurrent', '20']);
     await waitFor('the long run to start', allStarted(dir, ['long']), 20_000);
@@ -485,12 +487,19 @@ describe('the keeper pool', () => {
     const ids = Array.from({ length: 12 }, (_, i) => `q${i}`);
     for (const id of ids) await ok(home, ['create', id, id, marked(dir, id, 0), 'event', 'never', '--env', `BIG=${big}`]);
     for (const id of ids) await ok(home, ['queue', id]);
-    await waitFor('the other runs to start while the long one runs', allStarted(dir, ids), 5000);
+    await waitFor('the other runs to start while the long one runs', allStarted(dir, ids), 10_000);
     expect(readLines(`${dir}/done.long`)).toHaveLength(0);
+    const long = (await json<any[]>(home, ['status'])).find((e) => e.task_id === 'long');
+    await ok(home, ['cancel', long.entry_id]);
     await pass;
-    await expectRealSuccesses(home, dir, ['long', ...ids], 0).catch(() => undefined);
     const hist = await json<any[]>(home, ['history', '--limit', '100']);
-    expect(hist.filter((x) => x.status === 'success')).toHaveLength(13);
+    expect(
+      hist
+        .filter((x) => x.status === 'success')
+        .map((x) => x.task_id)
+        .sort(),
+    ).toEqual([...ids].sort());
+    expect(hist.find((x) => x.task_id === 'long').status).toBe('cancelled');
   });
 });
 
