@@ -34,7 +34,7 @@ export function registerProcess(program: Command): void {
     .option('--no-wait', 'start what can start and exit; later passes (or the daemon) record those runs')
     .option(
       '--on-stop <what>',
-      'what SIGTERM/SIGINT does to running handlers: leave (to their keepers; the next pass records them), wait, stop',
+      'what SIGTERM/SIGINT does to running handlers: leave (to their keepers, after a second in which a second signal stops them), wait, stop',
       'leave',
     )
     .action(runProcess);

@@ -38,7 +38,7 @@ export function napMs(daemon: boolean, tickMs: number, blockedByLoad: boolean, n
 export async function passOver(st: LoopState, round: Round, now: number): Promise<boolean> {
   const { stop, o } = st;
   if (stop.killing || (stop.stopping && o.onStop === 'stop')) for (const a of st.active.values()) a.run.stop('shutdown');
-  if (stop.stopping && !stop.killing && o.onStop === 'leave') return true;
+  if (stop.stopping && !stop.killing && o.onStop === 'leave' && leaveNow(st)) return true;
   const waited = o.noWait ? 0 : st.active.size;
   if (waited === 0 && st.settling.size > 0) await Promise.all(st.settling);
   if (waited === 0) {
@@ -59,6 +59,19 @@ export async function passOver(st: LoopState, round: Round, now: number): Promis
   }
   if (round.startedNow > 0) st.timers.loadWaitStart = null;
   return false;
+}
+
+/**
+ * With --on-stop leave the first signal ends the pass, but not before LEAVE_AFTER_MS while runs
+ * go on: a second signal in that moment stops them (kill twice, as with `wait`), and runs that end
+ * meanwhile are recorded here rather than adopted later.
+ */
+const LEAVE_AFTER_MS = 1000;
+
+function leaveNow(st: LoopState): boolean {
+  const t = st.timers;
+  t.stopSeenAt ??= Date.now();
+  return st.active.size === 0 || Date.now() - t.stopSeenAt >= LEAVE_AFTER_MS;
 }
 
 /** Naps, unless there is work to do at once: a poke came, a slot is free after starts, or a relist is due. */

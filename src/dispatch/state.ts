@@ -42,6 +42,8 @@ export interface Timers {
   pausedAt: number;
   /** When a one-shot pass began waiting for load to fall (patienceMs). */
   loadWaitStart: number | null;
+  /** When the first stop signal was seen (real time): --on-stop leave lingers a moment for a second. */
+  stopSeenAt: number | null;
 }
 
 /** How a finished run or a signal cuts the nap short (idle.ts). */
@@ -115,6 +117,7 @@ export async function openState(b: Begun): Promise<LoopState> {
       paused: false,
       pausedAt: -Infinity,
       loadWaitStart: null,
+      stopSeenAt: null,
     },
   };
 }

@@ -62,6 +62,32 @@ describe('daemon', () => {
     expect((await json<any[]>(home, ['history']))[0].status).toBe('abandoned');
   });
 
+  it('by default a second signal right after the first still stops the running tasks', async () => {
+    const home = tempHome();
+    const dir = workDir(home);
+    await ok(home, [
+      'create',
+      'hang',
+      'Hang',
+      `echo $$ > ${dir}/hang.pid; sleep 300 & echo $! > ${dir}/child.pid; wait`,
+      'event',
+      'never',
+    ]);
+    const env = { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home) };
+    await ok(home, ['queue', 'hang']);
+    const d = execa(BIN, ['--home', home, 'process', '--daemon', '--grace', '500ms'], { env, reject: false });
+    for (let i = 0; i < 50 && !fs.existsSync(`${dir}/child.pid`); i++) await sleep(100);
+    const t0 = Date.now();
+    d.kill('SIGTERM');
+    await sleep(300);
+    d.kill('SIGINT');
+    const r = await d;
+    expect(r.exitCode).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    for (const f of ['hang.pid', 'child.pid']) expect(alive(Number(fs.readFileSync(`${dir}/${f}`, 'utf8')))).toBe(false);
+    expect((await json<any[]>(home, ['history']))[0].status).toBe('abandoned');
+  });
+
   it('promotes interval schedules on its own', async () => {
     const home = tempHome();
     const dir = workDir(home);
