@@ -1,6 +1,7 @@
 import { printable } from '../text.js';
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { dispatch, type DispatchEvent, type OnStop, type StopSignal } from '../dispatch/loop.js';
 import type { Limits } from '../queue/admission.js';
@@ -69,7 +70,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
     progress.draw(ctx);
   };
   try {
-    const host = { env: process.env, cwd: process.cwd() };
+    const host = { env: handlerEnv(process.env), cwd: process.cwd() };
     const o = {
       limits,
       starvationMs,
@@ -98,6 +99,20 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
   } finally {
     releaseLock?.();
   }
+}
+
+/**
+ * Handlers inherit our environment with conductor's own bin folder first on PATH (also as
+ * CONDUCTOR_BIN), so that `conductor trigger next.step` works under cron's PATH=/usr/bin:/bin; the
+ * folder of the node running us goes last, for bin/conductor's `#!/usr/bin/env node`.
+ */
+function handlerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  // __dirname is the bundle's folder, dist/, beside bin/.
+  const bin = path.resolve(__dirname, '..', 'bin');
+  const parts = [bin, ...(env.PATH ?? '/usr/bin:/bin').split(':').filter((p) => p && p !== bin)];
+  const nodeDir = path.dirname(process.execPath);
+  if (!parts.includes(nodeDir)) parts.push(nodeDir);
+  return { ...env, PATH: parts.join(':'), CONDUCTOR_BIN: bin };
 }
 
 function parseOnStop(v: unknown): OnStop {

@@ -1,0 +1,29 @@
+// Issue 15 (operations), item by item as they land.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, cli, json, ok, readLines, tempHome, workDir } from '../helpers.js';
+
+describe('handlers can call conductor', () => {
+  it("under cron's PATH a handler finds conductor first on PATH, and CONDUCTOR_BIN names its folder", async () => {
+    const home = tempHome();
+    const dir = workDir(home);
+    await ok(home, [
+      'create',
+      'first',
+      'First',
+      `echo "$CONDUCTOR_BIN" > ${dir}/bin; conductor trigger next.step`,
+      'event',
+      'go',
+    ]);
+    await ok(home, ['create', 'second', 'Second', `echo ran >> ${dir}/second`, 'event', 'next.step']);
+    await ok(home, ['trigger', 'go']);
+    const r = await cli(home, ['process'], { PATH: '/usr/bin:/bin' });
+    expect(r.code, r.stderr).toBe(0);
+    const hist = await json<any[]>(home, ['history']);
+    expect(hist.map((x) => `${x.task_id}:${x.status}`).sort()).toEqual(['first:success', 'second:success']);
+    expect(readLines(`${dir}/second`)).toEqual(['ran']);
+    expect(readLines(`${dir}/bin`)).toEqual([path.dirname(BIN)]);
+    expect(fs.existsSync(path.join(readLines(`${dir}/bin`)[0], 'conductor'))).toBe(true);
+  });
+});
