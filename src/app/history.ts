@@ -11,6 +11,9 @@ export type ExecutionView = Omit<Execution, 'format'>;
 export async function listHistory(ctx: Context, o: { taskId?: string; limit?: number }): Promise<ExecutionView[]> {
   if (o.taskId !== undefined) checkId(o.taskId);
   const xs = await ctx.store.listExecutions({ taskId: o.taskId, limit: o.limit });
+  // As `get` does: a typo is not "no executions" (a deleted schedule's history still answers).
+  if (o.taskId !== undefined && xs.length === 0 && !(await ctx.store.scheduleExists(o.taskId)))
+    throw new InputError(`unknown task id '${o.taskId}': not a schedule and not in history (see conductor list)`);
   return xs.map(({ format: _f, ...x }) => x);
 }
 

@@ -27,3 +27,18 @@ describe('handlers can call conductor', () => {
     expect(fs.existsSync(path.join(readLines(`${dir}/bin`)[0], 'conductor'))).toBe(true);
   });
 });
+
+describe('consistent answers', () => {
+  it('history of an id that is neither a schedule nor in history exits 2, like get; a deleted schedule keeps its history', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
+    const r = await cli(home, ['history', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown task id 'nope'/);
+    expect((await cli(home, ['history', 'a', '--json'])).stdout.trim()).toBe('[]');
+    await ok(home, ['trigger', 'e']);
+    await ok(home, ['process']);
+    await ok(home, ['delete', 'a']);
+    expect((await json<any[]>(home, ['history', 'a'])).map((x) => x.status)).toEqual(['success']);
+  });
+});
