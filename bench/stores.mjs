@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { BIN, ROOT, conductor, fmt, header, idleReadings, ratio, tempDir } from './lib.mjs';
 
-const PORT = '54339';
+const PORT = '25433'; // below Linux's ephemeral range (32768-60999), beside the tests' 25432
 
 function startCluster() {
   try {

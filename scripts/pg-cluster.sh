@@ -5,7 +5,8 @@
 #   scripts/pg-cluster.sh install  -> Debian's postgresql and faketime, when missing (needs root, as on CI)
 # initdb and pg_ctl run as a non-root user, as PostgreSQL requires.
 set -euo pipefail
-PORT=${CONDUCTOR_PG_PORT:-54329}
+# Below Linux's ephemeral range (32768-60999): 54329 once collided with a TIME-WAIT socket.
+PORT=${CONDUCTOR_PG_PORT:-25432}
 DIR=${CONDUCTOR_PG_DIR:-/tmp/conductor-pg-$PORT}
 RUN_AS=${CONDUCTOR_PG_USER:-postgres}
 
