@@ -10,7 +10,7 @@ import { settings as currentSettings } from '../config.js';
 import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
 import { chooseLauncher } from '../run/launcher.js';
 import { parseIntIn } from '../schedule/definition.js';
-import { formatDuration, parseDuration } from '../time.js';
+import { formatDuration, isoMsInZone, parseDuration } from '../time.js';
 import { globals, openContext, printJson, reportProblems, setupColor } from './common.js';
 import { claimDaemonLock } from './daemon-lock.js';
 import { createProgress } from './progress.js';
@@ -225,7 +225,11 @@ function openFileLimit(): number | null {
   }
 }
 
-/** One line of the pass's report; what came from the home (errors, notes) is made printable by the caller. */
+/**
+ * One line of the pass's report; what came from the home (errors, notes) is made printable by the
+ * caller. Written to a file or a pipe (the crontab line appends every pass to one log), each line
+ * starts with the real time, ISO-8601 with the zone's offset.
+ */
 function say(line: string): void {
-  process.stdout.write(line + '\n');
+  process.stdout.write(process.stdout.isTTY ? `${line}\n` : `${isoMsInZone(Date.now())} ${line}\n`);
 }

@@ -42,3 +42,20 @@ describe('consistent answers', () => {
     expect((await json<any[]>(home, ['history', 'a'])).map((x) => x.status)).toEqual(['success']);
   });
 });
+
+describe('logs that can be read later', () => {
+  it('every line process writes to a file or pipe starts with an ISO-8601 timestamp', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
+    await ok(home, ['trigger', 'e']);
+    const r = await cli(home, ['process']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const l of lines) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}([+-]\d\d:\d\d|Z) \S/);
+    expect(Math.abs(Date.parse(lines[0].split(' ')[0]) - Date.now())).toBeLessThan(60_000);
+    // --json is a document, not log lines.
+    await ok(home, ['trigger', 'e']);
+    expect(JSON.parse((await cli(home, ['process', '--json'])).stdout).succeeded).toBe(1);
+  });
+});
