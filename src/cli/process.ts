@@ -56,8 +56,9 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
     g.json ? process.stderr.write(`conductor: note: ${line}\n`) : say(`${c.yellow('note')}     ${line}`),
   );
   const daemon = Boolean(opts.daemon);
-  const releaseLock = daemon ? claimDaemonLock(ctx) : null;
+  // Before the pid file appears: a SIGTERM sent as soon as it names us must find the handler.
   const stop = stopOnSignals();
+  const releaseLock = daemon ? claimDaemonLock(ctx) : null;
   const settings = currentSettings();
   chooseLauncher(settings.spawner);
   const probe = await openProbe(settings.resourcesFile);
