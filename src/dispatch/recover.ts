@@ -4,8 +4,8 @@
 // handler and record are both gone (a reboot, a killed keeper). `cancel` settles a run whose
 // dispatcher is gone the same way.
 import type { Context } from '../context.js';
-import { pidsWithEnv } from '../run/environ.js';
-import { killGroup, localBoot, tokenIsLocal, type Identity } from '../run/proc.js';
+import { killRunLeftovers } from '../run/environ.js';
+import { localBoot, tokenIsLocal, type Identity } from '../run/proc.js';
 import { claimRunFile, readRunFile, sweepRunFiles } from '../run/run-record.js';
 import { reattach, type RunResult } from '../run/spawn.js';
 import { createSampler, type Sampler } from '../run/sampler.js';
@@ -74,16 +74,14 @@ async function adoptOne(st: LoopState, rec: RunningRecord): Promise<void> {
   if (rf === 'missing' || (typeof rf === 'object' && rf.never !== null)) {
     // A handler with this execution id runs after all (its keeper wrote elsewhere: a /dev/shm that
     // was emptied, or not shared): it cannot be followed, and must not run twice.
-    const strays = pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId);
-    if (strays.length) {
-      for (const pid of strays) killGroup(pid, 'SIGKILL');
+    if (killRunLeftovers(executionId) > 0) {
       await settleLost(ctx, rec, me, 'its run file is gone while its handler ran', 'abandoned');
       return say('abandoned: its run file is gone');
     }
     await requeue(ctx, e, me.token);
     return say('queued again: it never started');
   }
-  if (rf === 'bad') for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId)) killGroup(pid, 'SIGKILL');
+  if (rf === 'bad') killRunLeftovers(executionId);
   const run = reattach(file, localBoot(), st.sampler, rf === 'bad' ? null : rf);
   const schedule = await st.schedules.get(e.task_id);
   const a: Active = { entry: { ...e, status: 'running', execution_id: executionId }, schedule, executionId, run };
@@ -150,7 +148,7 @@ export async function cancelOrphan(ctx: Context, rec: RunningRecord, me: Identit
   // Claimed here, it can no longer start; a keeper that claimed it first is followed and stopped.
   if (local && rf === 'missing' && !claimRunFile(file, 'cancelled before its keeper started')) rf = readRunFile(file);
   if (rf === 'missing' || rf === 'bad' || rf.never !== null) {
-    for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId)) killGroup(pid, 'SIGKILL');
+    killRunLeftovers(executionId);
     return settleLost(ctx, rec, me, 'cancelled; its dispatcher was gone', 'cancelled');
   }
   const sampler: Sampler = createSampler();

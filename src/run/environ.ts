@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { allPids } from './proc.js';
+import { allPids, killGroup } from './proc.js';
 
 /**
  * Pids whose environment holds NAME=VALUE. Crash recovery uses it to find a
@@ -18,4 +18,11 @@ export function pidsWithEnv(name: string, value: string): number[] {
     }
     return env.includes(needle) || env.subarray(0, first.length).equals(first);
   });
+}
+
+/** Kills whatever is left of a run (its handler and the processes it started), found by its execution id; how many. */
+export function killRunLeftovers(executionId: string): number {
+  const pids = pidsWithEnv('CONDUCTOR_EXECUTION_ID', executionId);
+  for (const pid of pids) killGroup(pid, 'SIGKILL');
+  return pids.length;
 }

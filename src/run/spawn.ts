@@ -1,7 +1,7 @@
 import { launchKeeper, type LaunchRequest } from './launcher.js';
 import * as path from 'node:path';
-import { pidsWithEnv } from './environ.js';
-import { killGroup, pidRunning } from './proc.js';
+import { killRunLeftovers } from './environ.js';
+import { pidRunning } from './proc.js';
 import { resultOf, type RunResult } from './result.js';
 import type { EndLine, KeeperLine, RunFile } from './run-file.js';
 import { askToStop, keeperLive, readRunFile } from './run-record.js';
@@ -114,8 +114,7 @@ class Watch implements Running {
     this.detach();
     // Its keeper died: whatever is left of the handler goes (found by its execution id, not by a
     // process group number that may have been reused since).
-    if (r.lost)
-      for (const pid of pidsWithEnv('CONDUCTOR_EXECUTION_ID', path.basename(this.runFile, '.run'))) killGroup(pid, 'SIGKILL');
+    if (r.lost) killRunLeftovers(path.basename(this.runFile, '.run'));
     this.resolve(r);
   }
 }
