@@ -13,6 +13,8 @@ export interface EnqueueInput {
   payload: string | null;
   /** Runs to queue at once (load tests, backfills). */
   count: number;
+  /** `--count` was given: the document is an array of entries, even of one. */
+  many?: boolean;
   /** Queue the upstream tasks too, as one run group. */
   withDeps: boolean;
 }
@@ -21,7 +23,7 @@ export interface EnqueueInput {
 export type EntryView = Entry & { effective_priority: number };
 
 /**
- * What `queue --json` prints: the entry; every entry when `count` > 1; the
+ * What `queue --json` prints: the entry; every entry when `count` > 1 or `--count` was given; the
  * target's entry with the ids of its whole group (upstream first) with `withDeps`.
  */
 export type EnqueueDocument = EntryView | EntryView[] | (EntryView & { group_entries: string[] });
@@ -33,7 +35,7 @@ export async function enqueue(ctx: Context, input: EnqueueInput): Promise<{ docu
   checkEstimates(s);
   const { priority, payload } = input;
   const now = ctx.clock();
-  if (input.count > 1) {
+  if (input.count > 1 || input.many) {
     if (input.withDeps) throw new InputError('--count and --with-deps do not go together');
     // Each entry reads the clock: their ids are time-ordered, so the runs start in the order queued.
     const entries = Array.from({ length: input.count }, () => newEntry(s, ctx.clock(), { source: 'manual', priority, payload }));

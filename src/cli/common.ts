@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context.js';
-import { InputError } from '../errors.js';
+import { InputError, RunError } from '../errors.js';
 import type { Checks } from '../store/check.js';
 import type { Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
@@ -41,13 +41,26 @@ export function homeDir(g: GlobalOptions): string {
  * status: called from scripts, where start-up counts) pass 'light' checks
  * (see Checks); the others check every field in full.
  */
-export async function openContext(cmd: Command, checks: Checks = 'full'): Promise<Context> {
+export async function openContext(cmd: Command, checks: Checks = 'full', use: 'read' | 'write' = 'write'): Promise<Context> {
   const g = globals(cmd);
   const clock = pinnedClock(settings().now);
-  const store = openStore(homeDir(g), storeUrl(g), checks, settings().leaseMs);
+  const home = homeDir(g);
+  const url = storeUrl(g);
+  if (use === 'read') requireHome(home, url);
+  const store = openStore(home, url, checks, settings().leaseMs);
   opened.push(store);
   await store.init();
   return { store, clock, maxEventDepth: settings().maxEventDepth };
+}
+
+/**
+ * A verb that only reads never creates a home: run in the wrong folder, it
+ * would answer "no schedules" from a fresh, empty one. The PostgreSQL store
+ * keeps its state in the database; its local folder is made when needed.
+ */
+function requireHome(home: string, url: string | undefined): void {
+  if (url !== undefined && url !== '' && url !== 'file') return;
+  if (!fs.existsSync(home)) throw new RunError(`no conductor home at ${home} (set --home or CONDUCTOR_HOME)`);
 }
 
 /** --store, else CONDUCTOR_STORE; the home's own store when neither is set. */

@@ -12,7 +12,7 @@ export function registerHealth(program: Command): void {
     .action(async (opts, cmd: Command) => {
       const g = globals(cmd);
       const maxAgeMs = parseDuration(opts.maxAge, 'max-age');
-      const report = await checkHealth(await openContext(cmd), { maxAgeMs });
+      const report = await checkHealth(await openContext(cmd, 'full', 'read'), { maxAgeMs });
       if (g.json) printJson(report);
       else {
         const c = setupColor(g);

@@ -12,17 +12,18 @@ export function registerQueue(program: Command): void {
     .option('--priority <n>', 'priority of this run, 1..10')
     .option('--payload <json>', 'JSON handed to the handler as CONDUCTOR_PAYLOAD')
     .option('--with-deps', 'queue the upstream tasks too, as one run group')
-    .option('--count <n>', 'queue this many runs at once (load tests, backfills)', '1')
+    .option('--count <n>', 'queue this many runs at once (load tests, backfills); --json prints an array')
     .action(async (id: string, opts, cmd: Command) => {
       checkId(id);
       const priority = opts.priority === undefined ? undefined : parseIntIn('priority', opts.priority, 1, 10);
       const payload = parseJsonPayload(opts.payload);
-      const count = parseIntIn('count', opts.count, 1, 1_000_000);
+      const many = opts.count !== undefined;
+      const count = many ? parseIntIn('count', opts.count, 1, 1_000_000) : 1;
       const ctx = await openContext(cmd, 'light');
       const withDeps = Boolean(opts.withDeps);
-      const { document, entries } = await enqueue(ctx, { taskId: id, priority, payload, count, withDeps });
+      const { document, entries } = await enqueue(ctx, { taskId: id, priority, payload, count, many, withDeps });
       if (globals(cmd).json) printJson(document);
-      else if (count > 1) process.stdout.write(entries.map((e) => e.entry_id).join('\n') + '\n');
+      else if (many) process.stdout.write(entries.map((e) => e.entry_id).join('\n') + '\n');
       else if (withDeps) process.stdout.write(entries.map((e) => `${e.entry_id} ${e.task_id}`).join('\n') + '\n');
       else process.stdout.write(`${entries[0].entry_id}\n`);
     });

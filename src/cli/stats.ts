@@ -16,7 +16,7 @@ export function registerStats(program: Command): void {
       const format = opts.format ?? (g.json ? 'json' : 'table');
       if (!['table', 'json', 'prometheus'].includes(format))
         throw new InputError(`invalid --format '${format}': expected table, json or prometheus`);
-      const ctx = await openContext(cmd);
+      const ctx = await openContext(cmd, 'full', 'read');
       const stats = await collectStats(ctx);
       reportProblems(ctx);
       let text: string;

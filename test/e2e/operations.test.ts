@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, json, ok, readLines, tempHome, workDir } from '../helpers.js';
+import { BIN, cli, fileStoreOnly, json, ok, readLines, tempHome, workDir } from '../helpers.js';
 
 describe('handlers can call conductor', () => {
   it("under cron's PATH a handler finds conductor first on PATH, and CONDUCTOR_BIN names its folder", async () => {
@@ -57,5 +57,49 @@ describe('logs that can be read later', () => {
     // --json is a document, not log lines.
     await ok(home, ['trigger', 'e']);
     expect(JSON.parse((await cli(home, ['process', '--json'])).stdout).succeeded).toBe(1);
+  });
+});
+
+describe('the wrong directory is obvious', () => {
+  const reads = [
+    ['list'],
+    ['get', 'a'],
+    ['status'],
+    ['history'],
+    ['logs', 'x'],
+    ['stats'],
+    ['health'],
+    ['dlq', 'list'],
+    ['events'],
+    ['export'],
+  ];
+  it.skipIf(!fileStoreOnly)('read verbs on a missing home exit 1, name the home and the fix, and create nothing', async () => {
+    const home = tempHome();
+    for (const args of reads) {
+      for (const extra of [[], ['--json']]) {
+        const r = await cli(home, [...args, ...extra]);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+        expect(r.stderr.trim()).toBe(`conductor: no conductor home at ${home} (set --home or CONDUCTOR_HOME)`);
+        expect(r.stdout).toBe('');
+        expect(fs.existsSync(home)).toBe(false);
+      }
+    }
+    // A verb that writes creates the home, as before; then reads answer.
+    await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
+    expect((await json<any[]>(home, ['list'])).map((s) => s.task_id)).toEqual(['a']);
+  });
+});
+
+describe('queue --count --json', () => {
+  it('prints an array of entries of the shape queue --json prints, for any N', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
+    const one = await json(home, ['queue', 'a']);
+    for (const n of ['1', '3']) {
+      const many = await json<any[]>(home, ['queue', 'a', '--count', n]);
+      expect(Array.isArray(many)).toBe(true);
+      expect(many).toHaveLength(Number(n));
+      for (const e of many) expect(Object.keys(e).sort()).toEqual(Object.keys(one).sort());
+    }
   });
 });
