@@ -18,15 +18,17 @@ function tempNameFor(file: string): string {
   return path.join(path.dirname(file), `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-function writeTemp(file: string, data: string | Buffer): string {
+function writeTemp(file: string, data: string | Buffer, mode = FILE_MODE): string {
   const tmp = tempNameFor(file);
   let fd: number;
   try {
-    fd = fs.openSync(tmp, CREATE_FLAGS, FILE_MODE);
+    fd = fs.openSync(tmp, CREATE_FLAGS, mode);
   } catch (err) {
     throw asErrorOf(err, tmp, file);
   }
   try {
+    // The mode asked for, whatever the umask (a textfile for another user's exporter is 0644).
+    if (mode !== FILE_MODE) fs.fchmodSync(fd, mode);
     writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
   } catch (err) {
@@ -61,8 +63,8 @@ export function writeAll(fd: number, data: Buffer, position: number | null = nul
 }
 
 /** Replace `file` with `data`: readers see the old or the new file, never a part. */
-export function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = writeTemp(file, data);
+export function writeAtomic(file: string, data: string | Buffer, mode = FILE_MODE): void {
+  const tmp = writeTemp(file, data, mode);
   try {
     fs.renameSync(tmp, file);
   } catch (err) {

@@ -1,4 +1,5 @@
 import type { DeadLetter, Entry, Execution, QueuedRef, Schedule } from '../model.js';
+import type { HistoryTally } from './tally.js';
 
 /**
  * The store, one role at a time. A caller that needs only the queue (or only
@@ -184,6 +185,8 @@ export interface HistoryStore {
   executionExists(executionId: string): Awaitable<boolean>;
   /** Newest first. */
   listExecutions(filter?: { taskId?: string; limit?: number }): Awaitable<Execution[]>;
+  /** Counts and durations of every recorded execution (store/tally.ts), exact with listExecutions. */
+  historyTally(): Awaitable<HistoryTally>;
   /** Where a handler's output is captured while it runs (always local). */
   logPath(executionId: string): string;
   /** Where the run's keeper records how it ended (always local; run/run-file.ts). */

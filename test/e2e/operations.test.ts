@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, fileStoreOnly, json, ok, readLines, tempHome, workDir } from '../helpers.js';
+import { execa } from 'execa';
+import { BIN, cli, fileStoreOnly, json, ok, readLines, storeEnv, tempHome, workDir } from '../helpers.js';
 
 describe('handlers can call conductor', () => {
   it("under cron's PATH a handler finds conductor first on PATH, and CONDUCTOR_BIN names its folder", async () => {
@@ -102,4 +103,121 @@ describe('queue --count --json', () => {
       for (const e of many) expect(Object.keys(e).sort()).toEqual(Object.keys(one).sort());
     }
   });
+});
+
+/** Samples of an exposition: 'name{labels}' -> value. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** The home's label: its path on the file store, the database (without password) on PostgreSQL. */
+const homeLabel = (text: string) => text.match(/home="[^"]*"/)![0];
+
+const promtool = (file: string) => execa('promtool', ['check', 'metrics'], { inputFile: file, reject: false });
+
+describe('Prometheus', () => {
+  it('the textfile passes promtool, is 0644 whatever the umask, counts in seconds, and says when the last pass ran', async () => {
+    const home = tempHome();
+    const dir = workDir(home);
+    await ok(home, ['create', 'ok', 'Ok', 'sleep 0.3', 'event', 'e']);
+    await ok(home, ['create', 'bad', 'Bad', 'exit 3', 'event', 'e']);
+    await ok(home, ['trigger', 'e']);
+    await cli(home, ['process']);
+    const file = path.join(dir, 'conductor.prom');
+    const r = await execa(
+      'sh',
+      ['-c', `umask 077 && "$0" "$@"`, BIN, '--home', home, 'stats', '--format', 'prometheus', '--output', file],
+      {
+        env: storeEnv(home),
+        reject: false,
+      },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o644);
+    const check = await promtool(file);
+    expect(check.exitCode, `${check.stdout}${check.stderr}`).toBe(0);
+    expect(`${check.stdout}${check.stderr}`.trim()).toBe('');
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).not.toMatch(/_ms\b|_avg\b/);
+    const s = samples(text);
+    const label = homeLabel(text);
+    expect(Math.abs((s.get(`conductor_last_pass_timestamp_seconds{${label}}`) ?? 0) * 1000 - Date.now())).toBeLessThan(60_000);
+    expect(s.get(`conductor_executions_total{${label},task="ok",status="success"}`)).toBe(1);
+    expect(s.get(`conductor_executions_total{${label},task="bad",status="failed"}`)).toBe(1);
+    expect(s.get(`conductor_execution_duration_seconds_count{${label}}`)).toBe(2);
+    expect(s.get(`conductor_execution_duration_seconds_sum{${label}}`)).toBeGreaterThanOrEqual(0.3);
+    expect(s.get(`conductor_execution_duration_seconds_bucket{${label},le="0.1"}`)).toBe(1);
+  });
+
+  it('a breaker state is a value of one series, not a label that starts a new series at every change', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'bad', 'Bad', 'exit 1', 'event', 'e', '--breaker-threshold', '1']);
+    const before = await ok(home, ['stats', '--format', 'prometheus']);
+    await ok(home, ['trigger', 'e']);
+    await cli(home, ['process']);
+    const after = await ok(home, ['stats', '--format', 'prometheus']);
+    const series = (t: string) => [...samples(t).keys()].filter((k) => k.startsWith('conductor_breaker_state'));
+    expect(series(before)).toEqual([`conductor_breaker_state{${homeLabel(before)},breaker="bad"}`]);
+    expect(series(after)).toEqual(series(before));
+    expect(samples(before).get(series(before)[0])).toBe(0);
+    expect(samples(after).get(series(after)[0])).toBe(2);
+    expect(after).not.toMatch(/state="/);
+  });
+
+  it('two homes export side by side: no series of one is a series of the other', async () => {
+    const [a, b] = [tempHome(), tempHome()];
+    for (const home of [a, b]) await ok(home, ['create', 'same', 'Same', 'true', 'event', 'e']);
+    const [ka, kb] = await Promise.all(
+      [a, b].map(async (h) => [...samples(await ok(h, ['stats', '--format', 'prometheus'])).keys()]),
+    );
+    expect(ka.filter((k) => kb.includes(k))).toEqual([]);
+  });
+
+  it('--output into a missing folder names that folder, exits 1 and writes nothing', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
+    const missing = path.join(workDir(home), 'no', 'such');
+    const r = await cli(home, ['stats', '--format', 'prometheus', '--output', path.join(missing, 'm.prom')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`folder ${missing} does not exist`);
+    expect(r.stderr).not.toMatch(/\.tmp-/);
+    expect(fs.existsSync(path.dirname(missing))).toBe(false);
+  });
+
+  it('counters are exact with history and never go down while passes run at once', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'good', 'Good', 'true', 'event', 'e']);
+    await ok(home, ['create', 'bad', 'Bad', 'exit 1', 'event', 'e', '--breaker-threshold', '1000']);
+    await ok(home, ['create', 'slow', 'Slow', 'sleep 5', 'event', 'e', '--timeout', '1s']);
+    for (const id of ['good', 'bad']) await ok(home, ['queue', id, '--count', '25']);
+    await ok(home, ['queue', 'slow', '--count', '2']);
+    const passes = [1, 2, 3].map(() => cli(home, ['process', '--max-concurrent', '3']));
+    let done = false;
+    void Promise.all(passes).then(() => (done = true));
+    let last = new Map<string, number>();
+    while (!done) {
+      const now = samples(await ok(home, ['stats', '--format', 'prometheus']));
+      for (const [k, v] of now) if (/_total\{/.test(k) && last.has(k)) expect(v, k).toBeGreaterThanOrEqual(last.get(k)!);
+      last = now;
+    }
+    // Passes that found the concurrency taken leave entries to the next pass.
+    for (let i = 0; i < 20 && (await json<any[]>(home, ['status'])).length; i++) await ok(home, ['process']);
+    const text = await ok(home, ['stats', '--format', 'prometheus']);
+    const end = samples(text);
+    const label = homeLabel(text);
+    const hist = await json<any[]>(home, ['history', '--limit', '1000']);
+    expect(hist).toHaveLength(52);
+    for (const task of ['good', 'bad', 'slow'])
+      for (const status of ['success', 'failed', 'timeout'])
+        expect(end.get(`conductor_executions_total{${label},task="${task}",status="${status}"}`), `${task} ${status}`).toBe(
+          hist.filter((x) => x.task_id === task && x.status === status).length,
+        );
+    expect(end.get(`conductor_execution_duration_seconds_count{${label}}`)).toBe(52);
+  }, 120_000);
 });

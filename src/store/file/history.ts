@@ -10,6 +10,7 @@ import type { HistoryStore } from '../roles.js';
 import type { FileHome } from './home.js';
 import { historyWriter } from './fold.js';
 import { Journal, parseJournal } from './journal.js';
+import { tallyOf, type HistoryTally } from '../tally.js';
 
 /**
  * history/: every process appends its execution records to a journal of its
@@ -63,6 +64,10 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
           (b.execution_id < a.execution_id ? -1 : 1),
       );
       return filter.limit ? out.slice(0, filter.limit) : out;
+    },
+
+    historyTally(): HistoryTally {
+      return tallyOf(allExecutions(h));
     },
 
     logPath(executionId: string): string {

@@ -5,6 +5,9 @@ import { logPathIn, reportProblem, runFileIn } from '../policy.js';
 import { runtimeDirFor } from '../runtime-dir.js';
 import type { HistoryStore } from '../roles.js';
 import type { PgSession } from './session.js';
+import { addRuns, DURATION_BOUNDS_MS, emptyTally, type HistoryTally } from '../tally.js';
+import TALLY_RUNS from './sql/tally_runs.sql';
+import TALLY_BUCKETS from './sql/tally_buckets.sql';
 
 /** conductor.executions: one row per execution, with the output captured on its host as bytes. */
 export function pgHistory(s: PgSession): HistoryStore {
@@ -53,6 +56,14 @@ export function pgHistory(s: PgSession): HistoryStore {
         [filter.taskId ?? null, filter.limit ?? null],
       );
       return rows.map((r) => r.body as Execution);
+    },
+
+    async historyTally(): Promise<HistoryTally> {
+      const t = emptyTally();
+      for (const r of await s.q(TALLY_RUNS)) addRuns(t, r.task_id, r.status, Number(r.count), Number(r.duration_ms));
+      const bounds = DURATION_BOUNDS_MS.map((b) => b + 0.5);
+      for (const r of await s.q(TALLY_BUCKETS, [bounds])) t.buckets[Number(r.bucket)] += Number(r.count);
+      return t;
     },
 
     logPath(executionId: string): string {

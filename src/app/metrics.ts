@@ -1,0 +1,151 @@
+import type { Context } from '../context.js';
+import type { ExecStatus } from '../model.js';
+import { DURATION_BOUNDS_MS, emptyTally, mergeTallies, type HistoryTally } from '../store/tally.js';
+import { collectStats, type Stats } from './stats.js';
+
+/** What the Prometheus exposition is made of; prometheusText turns it into text. */
+export interface MetricsInput {
+  /** Tells two homes on one host apart (every sample carries it as `home`). */
+  home: string;
+  stats: Stats;
+  /** Every recorded execution, plus those pruned: exact and monotonic counters. */
+  tally: HistoryTally;
+  /** Every schedule id, so a task that never ran still has counters at 0. */
+  tasks: string[];
+  /** When a `process` pass or daemon tick last ran; null if never. */
+  lastPassMs: number | null;
+}
+
+const STATUSES: ExecStatus[] = ['success', 'failed', 'timeout', 'cancelled', 'abandoned', 'skipped'];
+const BREAKER_VALUE: Record<string, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+/** The state document prune adds what it removes to, so counters never go down. */
+export const PRUNED_TALLY = 'pruned-tally';
+
+export async function collectMetrics(ctx: Context): Promise<MetricsInput> {
+  const { store } = ctx;
+  const stats = await collectStats(ctx);
+  const kept = await store.readState<HistoryTally>(PRUNED_TALLY);
+  const tally = mergeTallies(await store.historyTally(), isTally(kept) ? kept : emptyTally());
+  const hb = await store.readState<{ at: string }>('heartbeat');
+  const last = hb && typeof hb.at === 'string' ? Date.parse(hb.at) : NaN;
+  return {
+    home: store.location,
+    stats,
+    tally,
+    tasks: (await store.listSchedules()).map((s) => s.task_id),
+    lastPassMs: Number.isFinite(last) ? last : null,
+  };
+}
+
+/** A kept tally as prune writes it; anything else (a damaged document) counts as none. */
+function isTally(v: unknown): v is HistoryTally {
+  const t = v as HistoryTally | null;
+  return (
+    !!t &&
+    typeof t.runs === 'object' &&
+    t.runs !== null &&
+    Array.isArray(t.buckets) &&
+    t.buckets.every((n) => Number.isSafeInteger(n) && n >= 0)
+  );
+}
+
+type Labels = Record<string, string>;
+type Sample = [suffix: string, labels: Labels, value: number];
+
+const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const num = (n: number) => (Number.isInteger(n) ? String(n) : String(Number(n.toFixed(6))));
+
+/** One metric family: its HELP and TYPE, then its samples, each labelled with the home. */
+function family(name: string, type: string, help: string, samples: Sample[], home: string): string[] {
+  const out = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  for (const [suffix, labels, value] of samples) {
+    const l = Object.entries({ home, ...labels })
+      .map(([k, v]) => `${k}="${esc(v)}"`)
+      .join(',');
+    out.push(`${name}${suffix}{${l}} ${num(value)}`);
+  }
+  return out;
+}
+
+function executionCounters(m: MetricsInput): Sample[] {
+  const tasks = [...new Set([...m.tasks, ...Object.keys(m.tally.runs)])].sort();
+  return tasks.flatMap((task) =>
+    STATUSES.map((status): Sample => ['', { task, status }, m.tally.runs[task]?.[status]?.count ?? 0]),
+  );
+}
+
+/** Cumulative buckets in seconds, then _sum and _count, as Prometheus histograms are. */
+function durationHistogram(t: HistoryTally): Sample[] {
+  const out: Sample[] = [];
+  let cumulative = 0;
+  DURATION_BOUNDS_MS.forEach((b, i) => {
+    cumulative += t.buckets[i];
+    out.push(['_bucket', { le: num(b / 1000) }, cumulative]);
+  });
+  cumulative += t.buckets[DURATION_BOUNDS_MS.length];
+  let sum = 0;
+  for (const byStatus of Object.values(t.runs))
+    for (const [status, c] of Object.entries(byStatus)) if (status !== 'skipped') sum += c.duration_ms;
+  out.push(['_bucket', { le: '+Inf' }, cumulative], ['_sum', {}, sum / 1000], ['_count', {}, cumulative]);
+  return out;
+}
+
+function taskDurations(t: HistoryTally): Sample[] {
+  return Object.keys(t.runs)
+    .sort()
+    .flatMap((task) => {
+      let count = 0;
+      let ms = 0;
+      for (const [status, c] of Object.entries(t.runs[task])) {
+        if (status === 'skipped') continue;
+        count += c.count;
+        ms += c.duration_ms;
+      }
+      return [['_sum', { task }, ms / 1000] as Sample, ['_count', { task }, count] as Sample];
+    });
+}
+
+/** The text exposition format (node_exporter's textfile collector, `promtool check metrics`). */
+export function prometheusText(m: MetricsInput): string {
+  const s = m.stats;
+  const g = (name: string, help: string, value: number) => family(name, 'gauge', help, [['', {}, value]], m.home);
+  const lines = [
+    ...family('conductor_executions_total', 'counter', 'Executions recorded, by task and outcome.', executionCounters(m), m.home),
+    ...family(
+      'conductor_execution_duration_seconds',
+      'histogram',
+      'How long executions ran (all but skipped ones).',
+      durationHistogram(m.tally),
+      m.home,
+    ),
+    ...family(
+      'conductor_task_duration_seconds',
+      'summary',
+      'How long executions of each task ran (all but skipped ones).',
+      taskDurations(m.tally),
+      m.home,
+    ),
+    ...g(
+      'conductor_last_pass_timestamp_seconds',
+      'When a process pass or daemon tick last ran (0: never).',
+      (m.lastPassMs ?? 0) / 1000,
+    ),
+    ...g('conductor_schedules', 'Schedules defined.', s.schedules),
+    ...g('conductor_schedules_enabled', 'Schedules enabled.', s.enabled),
+    ...g('conductor_queue_depth', 'Entries waiting in the queue.', s.queued),
+    ...g('conductor_executing', 'Entries running now.', s.executing),
+    ...g('conductor_dlq_entries', 'Entries in the dead-letter queue.', s.dlq),
+    ...g('conductor_quarantined_files', 'Records set aside as unreadable or unsafe.', s.quarantined),
+    ...g('conductor_paused', '1 if the home is paused.', s.paused ? 1 : 0),
+    ...family(
+      'conductor_breaker_state',
+      'gauge',
+      'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+      Object.entries(s.breakers).map(([breaker, st]): Sample => ['', { breaker }, BREAKER_VALUE[st] ?? 2]),
+      m.home,
+    ),
+    ...g('conductor_breakers_open', 'Circuit breakers open or half-open.', s.breakers_open),
+  ];
+  return lines.join('\n') + '\n';
+}
