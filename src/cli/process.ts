@@ -32,6 +32,8 @@ export function registerProcess(program: Command): void {
     .option('--starvation-threshold <dur>', 'one priority step per this long waited', '30m')
     .option('--grace <dur>', 'between TERM and KILL when a handler is stopped', '5s')
     .option('--daemon', 'keep running: tick every second, stop cleanly on SIGTERM/SIGINT')
+    .option('--wait', 'keep going until nothing is queued or running (blocked entries and pending retries too)')
+    .option('--wait-timeout <dur>', 'with --wait: give up after this long, exit 1')
     .option('--no-wait', 'start what can start and exit; later passes (or the daemon) record those runs')
     .option(
       '--on-stop <what>',
@@ -49,7 +51,9 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
   const onStop = parseOnStop(opts.onStop);
   const noWait = opts.wait === false;
   if (noWait && opts.daemon) throw new InputError('--no-wait is for one pass: a daemon follows its runs (drop one of the two)');
+  const waitFor = parseWait(opts);
   const ctx = await openContext(cmd);
+  const wait = waitFor === null ? null : { untilMs: waitFor === Infinity ? null : ctx.clock() + waitFor };
   await ctx.store.trustForRun();
   const c = setupColor(g);
   capByDescriptors(limits, (line) =>
@@ -84,17 +88,21 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
       tickMs: 1000,
       noWait,
       onStop,
+      wait,
       host,
     };
     const summary = await dispatch(ctx, o, stop);
     progress.clear();
     reportProblems(ctx);
+    const gaveUp = wait !== null && (summary.timed_out || summary.still_queued > 0 || summary.left_running > 0);
+    if (gaveUp) process.exitCode = 1;
     if (g.json) printJson(summary);
     else {
       const paused = (await ctx.store.isPaused()) ? ' (home is paused: nothing started)' : '';
       const left = summary.left_running ? `, ${summary.left_running} left running (the next pass records them)` : '';
+      const why = summary.timed_out ? ` after --wait-timeout ${String(opts.waitTimeout)}` : '';
       say(
-        `done: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${left}${paused}`,
+        `${gaveUp ? `gave up${why}` : 'done'}: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${left}${paused}`,
       );
     }
   } finally {
@@ -114,6 +122,16 @@ function handlerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const nodeDir = path.dirname(process.execPath);
   if (!parts.includes(nodeDir)) parts.push(nodeDir);
   return { ...env, PATH: parts.join(':'), CONDUCTOR_BIN: bin };
+}
+
+/** --wait's patience in ms (Infinity: no timeout), or null without --wait. */
+function parseWait(opts: Record<string, string | boolean | undefined>): number | null {
+  if (opts.wait !== true) {
+    if (opts.waitTimeout !== undefined) throw new InputError('--wait-timeout goes with --wait (add --wait)');
+    return null;
+  }
+  if (opts.daemon) throw new InputError('--wait is for a pass: a daemon never ends (drop one of the two)');
+  return opts.waitTimeout === undefined ? Infinity : parseDuration(opts.waitTimeout, 'wait-timeout');
 }
 
 function parseOnStop(v: unknown): OnStop {

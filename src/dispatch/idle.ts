@@ -1,6 +1,7 @@
 // Idle: after a round, decide whether the pass is over, and nap until the next round is worth
 // running (a run exited, a signal came, a due time or the tick arrived).
 import type { LoopState, Round } from './state.js';
+import { ticks } from './types.js';
 
 /**
  * With nothing running: a stop signal ends the pass; a one-shot pass ends once a round with a
@@ -37,6 +38,12 @@ export function napMs(daemon: boolean, tickMs: number, blockedByLoad: boolean, n
  */
 export async function passOver(st: LoopState, round: Round, now: number): Promise<boolean> {
   const { stop, o } = st;
+  if (o.wait?.untilMs != null && now >= o.wait.untilMs && !stop.stopping) {
+    st.summary.timed_out = true;
+    stop.stopping = true;
+  }
+  // A paused home starts nothing until someone resumes it: --wait says so now rather than at its timeout.
+  if (o.wait && st.timers.paused) stop.stopping = true;
   if (stop.killing || (stop.stopping && o.onStop === 'stop')) for (const a of st.active.values()) a.run.stop('shutdown');
   if (stop.stopping && !stop.killing && o.onStop === 'leave' && leaveNow(st)) return true;
   const waited = o.noWait ? 0 : st.active.size;
@@ -44,7 +51,7 @@ export async function passOver(st: LoopState, round: Round, now: number): Promis
   if (waited === 0) {
     const out = idleOutcome({
       stopping: st.stop.stopping,
-      daemon: st.o.daemon,
+      daemon: ticks(st.o),
       startedNow: round.startedNow,
       settled: round.genAtStart === st.wakeup.generation && (round.freshList || st.timers.paused),
       blockedByLoad: round.blockedByLoad,
@@ -53,12 +60,18 @@ export async function passOver(st: LoopState, round: Round, now: number): Promis
       patienceMs: st.o.patienceMs,
     });
     st.timers.loadWaitStart = out.loadWaitStart;
-    if (out.over) return true;
+    if (out.over || (o.wait && !stop.stopping && (await drained(st)))) return true;
     // About to go idle: look at the store once more before deciding.
     if (!round.freshList) st.queue.needList = true;
   }
   if (round.startedNow > 0) st.timers.loadWaitStart = null;
   return false;
+}
+
+/** `--wait` is done: nothing queued (due, blocked or waiting to retry) and nothing running, on any dispatcher. */
+async function drained(st: LoopState): Promise<boolean> {
+  const { store } = st.ctx;
+  return (await store.listQueued()).length === 0 && (await store.listRunning()).length === 0;
 }
 
 /**
@@ -77,7 +90,7 @@ function leaveNow(st: LoopState): boolean {
 /** Naps, unless there is work to do at once: a poke came, a slot is free after starts, or a relist is due. */
 export async function nap(st: LoopState, round: Round): Promise<void> {
   const w = st.wakeup;
-  const ms = napMs(st.o.daemon, st.o.tickMs, round.blockedByLoad, st.timers.nextDue, st.ctx.clock());
+  const ms = napMs(ticks(st.o), st.o.tickMs, round.blockedByLoad, st.timers.nextDue, st.ctx.clock());
   await new Promise<void>((resolve) => {
     const again =
       w.woken ||

@@ -8,7 +8,7 @@ import type { PromotionPlan } from '../store/store.js';
 import { buildRunGroup, newEntry } from '../app/entries.js';
 import { isoInZone } from '../time.js';
 import type { LoopState } from './state.js';
-import type { Reporter } from './types.js';
+import { ticks, type Reporter } from './types.js';
 
 /**
  * The loop's promote phase. A one-shot pass promotes once; a daemon on every tick and also at
@@ -17,7 +17,7 @@ import type { Reporter } from './types.js';
 export async function promotePhase(st: LoopState, now: number): Promise<void> {
   const t = st.timers;
   const dueNow = t.nextDue !== null && now >= t.nextDue;
-  if (st.stop.stopping || !(now - t.lastPromote >= (st.o.daemon ? st.o.tickMs : Infinity) || dueNow)) return;
+  if (st.stop.stopping || !(now - t.lastPromote >= (ticks(st.o) ? st.o.tickMs : Infinity) || dueNow)) return;
   const p = await promoteDue(st.ctx, now, st.o);
   if (p.count > 0) st.queue.needList = true;
   st.summary.promoted += p.count;

@@ -16,7 +16,7 @@ import { isoInZone } from '../time.js';
 import { afterExecution, recordRun, stripRun, whenDone } from './finish.js';
 import type { LoopState } from './state.js';
 import { StatsBuffer } from './stats-buffer.js';
-import type { Active, Reporter } from './types.js';
+import { ticks, type Active, type Reporter } from './types.js';
 
 /** How often a daemon looks again; a one-shot pass looks once, at its start. */
 const RECOVER_MS = 10_000;
@@ -26,7 +26,7 @@ const RECOVER_MS = 10_000;
  * passes, orphaned runs. A daemon never restarts to see them.
  */
 export async function recoverPhase(st: LoopState, now: number): Promise<void> {
-  if (!st.o.daemon || now - st.timers.lastRecover <= RECOVER_MS) return;
+  if (!ticks(st.o) || now - st.timers.lastRecover <= RECOVER_MS) return;
   for (const why of await st.ctx.store.housekeep(st.me.token, isoInZone(now))) st.o.report({ type: 'note', message: why });
   st.summary.recovered += await adoptOrphans(st);
   st.timers.lastRecover = now;

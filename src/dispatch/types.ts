@@ -27,6 +27,11 @@ export interface DispatchOptions {
   noWait: boolean;
   /** What a stop signal does to running handlers: leave them to their keepers, wait, or stop them. */
   onStop: OnStop;
+  /**
+   * `--wait`: tick as a daemon does until nothing is queued or running in the store, giving up
+   * (as on a stop signal) at `untilMs` on the context's clock; null for a plain pass or a daemon.
+   */
+  wait: { untilMs: number | null } | null;
   report: (ev: DispatchEvent) => void;
   /**
    * What handlers get from the process that runs them (the CLI passes its own): the environment
@@ -59,6 +64,13 @@ export interface Summary {
   blocked: number;
   /** Runs still going when the pass ended, left to their keepers for the next dispatcher. */
   left_running: number;
+  /** A `--wait` pass gave up at its `--wait-timeout` with work still queued or running. */
+  timed_out: boolean;
+}
+
+/** A daemon, or a pass told to `--wait`: it promotes, recovers and naps on the tick. */
+export function ticks(o: Pick<DispatchOptions, 'daemon' | 'wait'>): boolean {
+  return o.daemon || o.wait !== null;
 }
 
 /** Set by signal handlers: stop starting, then (second signal) stop what runs. */
@@ -88,5 +100,6 @@ export function emptySummary(): Summary {
     still_queued: 0,
     blocked: 0,
     left_running: 0,
+    timed_out: false,
   };
 }

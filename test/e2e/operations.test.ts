@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { BIN, cli, fileStoreOnly, json, ok, readLines, storeEnv, tempHome, workDir } from '../helpers.js';
+import { BIN, cli, fileStoreOnly, idleReadings, json, ok, readLines, storeEnv, tempHome, workDir } from '../helpers.js';
 
 describe('handlers can call conductor', () => {
   it("under cron's PATH a handler finds conductor first on PATH, and CONDUCTOR_BIN names its folder", async () => {
@@ -220,4 +220,83 @@ describe('Prometheus', () => {
         );
     expect(end.get(`conductor_execution_duration_seconds_count{${label}}`)).toBe(52);
   }, 120_000);
+});
+
+describe('scripts can wait', () => {
+  it('process --wait waits out a retry backoff and load that holds an entry back, then exits 0 with nothing left', async () => {
+    const home = tempHome();
+    const dir = workDir(home);
+    await ok(home, [
+      'create',
+      'flaky',
+      'Flaky',
+      `test -f ${dir}/again || { touch ${dir}/again; exit 1; }`,
+      'event',
+      'e',
+      '--retries',
+      '1',
+      '--backoff',
+      '2s',
+    ]);
+    await ok(home, ['create', 'heavy', 'Heavy', 'true', 'event', 'e', '--cpu', '30']);
+    const readings = idleReadings(home);
+    fs.writeFileSync(readings, JSON.stringify({ cpu: 70, mem: 0 }));
+    await ok(home, ['trigger', 'e']);
+    setTimeout(() => fs.writeFileSync(readings, JSON.stringify({ cpu: 0, mem: 0 })), 3_000);
+    const t0 = Date.now();
+    const r = await cli(home, ['process', '--wait', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThan(2_500);
+    expect(JSON.parse(r.stdout)).toMatchObject({ still_queued: 0, timed_out: false });
+    const hist = await json<any[]>(home, ['history']);
+    expect(hist.map((x) => `${x.task_id}:${x.attempt}:${x.status}`).sort()).toEqual([
+      'flaky:1:failed',
+      'flaky:2:success',
+      'heavy:1:success',
+    ]);
+    expect(await json(home, ['status'])).toEqual([]);
+  }, 60_000);
+
+  it('--wait-timeout gives up with exit 1 and leaves the entry queued; --wait-timeout without --wait is refused', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'heavy', 'Heavy', 'true', 'event', 'e', '--cpu', '30']);
+    fs.writeFileSync(idleReadings(home), JSON.stringify({ cpu: 90, mem: 0 }));
+    await ok(home, ['trigger', 'e']);
+    const t0 = Date.now();
+    const r = await cli(home, ['process', '--wait', '--wait-timeout', '2s']);
+    expect(r.code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r.stdout).toMatch(/gave up after --wait-timeout 2s: 0 started.*1 still queued/);
+    expect((await json<any[]>(home, ['status'])).map((e) => e.task_id)).toEqual(['heavy']);
+    const bad = await cli(home, ['process', '--wait-timeout', '2s']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--wait-timeout goes with --wait/);
+  }, 60_000);
+
+  it("the README's CI snippet passes on its own run's success and fails when its run failed or never ran", async () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const snippet = readme.match(/# queue and wait in a CI job[^\n]*\n([\s\S]*?)```/)![1];
+    const home = tempHome();
+    const dir = workDir(home);
+    const run = async (handler: string, before: string[][] = []) => {
+      await cli(home, ['delete', 'integration-tests']);
+      await ok(home, ['create', 'integration-tests', 'Tests', handler, 'event', 'ci']);
+      for (const args of before) await ok(home, args);
+      const r = await execa('sh', ['-c', snippet], {
+        env: {
+          ...storeEnv(home),
+          CONDUCTOR_HOME: home,
+          PATH: `${path.dirname(BIN)}:${process.env.PATH}`,
+          CONDUCTOR_RESOURCES_FILE: idleReadings(home),
+        },
+        reject: false,
+        cwd: dir,
+      });
+      return r.exitCode;
+    };
+    expect(await run('exit 1')).not.toBe(0);
+    expect(await run('true')).toBe(0);
+    // An earlier success must not pass a run that never happened (a paused home starts nothing).
+    expect(await run('true', [['pause']])).not.toBe(0);
+  }, 60_000);
 });
