@@ -151,11 +151,14 @@ export function wallTime(ms: number, tz: string): WallTime {
   return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour'), mi: get('minute'), s: get('second') };
 }
 
-/** Offset of a zone from UTC at an instant, in minutes (east positive). */
-export function offsetMinutes(ms: number, tz: string): number {
+/**
+ * Offset of a zone from UTC at an instant, in milliseconds (east positive),
+ * to the second: some zones' offsets had seconds (Africa/Monrovia was
+ * UTC-0:44:30 until 1972), and rounding them moves every run off its minute.
+ */
+export function offsetMs(ms: number, tz: string): number {
   const w = wallTime(ms, tz);
-  const asUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
-  return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
+  return Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s) - Math.floor(ms / 1000) * 1000;
 }
 
 /** TZ (Settings.tz) when it names a valid zone, else the system's. */
@@ -187,8 +190,19 @@ export function isoInZone(ms: number, tz?: string): string {
     w = { y: d.getFullYear(), mo: d.getMonth() + 1, d: d.getDate(), h: d.getHours(), mi: d.getMinutes(), s: d.getSeconds() };
     off = -d.getTimezoneOffset();
   } else {
-    w = wallTime(ms, tz);
-    off = offsetMinutes(ms, tz);
+    // ISO-8601 offsets as parsers take them have whole minutes; for an offset with
+    // seconds the printed time carries the rest, so that the text names the exact
+    // instant (Monrovia's 12:00 of 1970 prints as 12:00:30-00:44).
+    off = Math.trunc(offsetMs(ms, tz) / 60_000);
+    const d = new Date(ms + off * 60_000);
+    w = {
+      y: d.getUTCFullYear(),
+      mo: d.getUTCMonth() + 1,
+      d: d.getUTCDate(),
+      h: d.getUTCHours(),
+      mi: d.getUTCMinutes(),
+      s: d.getUTCSeconds(),
+    };
   }
   const sign = off < 0 ? '-' : '+';
   const a = Math.abs(off);

@@ -129,7 +129,7 @@ export interface DefinitionChecks {
   /**
    * Check the time zone against the zone data and the expression in full
    * (cron field ranges, a once timestamp in its zone). The first use of Intl
-   * and cron-parser costs tens of milliseconds, which `queue` and `trigger`
+   * costs tens of milliseconds, which `queue` and `trigger`
    * (which never compute a time) should not pay; without it the expression
    * is checked for form only.
    */
@@ -251,7 +251,7 @@ function checkTiming(type: ScheduleType, expr: string, tz: string): void {
   if (why !== null) throw new InputError(why);
 }
 
-/** What can be checked without zone data or cron-parser: the form of the zone name and the expression. */
+/** What can be checked without zone data: the form of the zone name and the expression. */
 function checkForm(type: ScheduleType, expr: string, tz: string): void {
   if (!/^[A-Za-z][A-Za-z0-9_+/-]*$/.test(tz))
     throw new InputError(`invalid time zone '${tz}': expected an IANA name such as Europe/Berlin`);

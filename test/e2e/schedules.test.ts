@@ -131,6 +131,8 @@ describe('schedule verbs', () => {
       ['unknown option', ['list', '--frobnicate'], /unknown option/],
       ['unknown verb', ['frobnicate'], /unknown command/],
       ['estimate above the limit', ['create', 'x', 'X', 'true', 'cron', '* * * * *', '--cpu', '95'], /cpu estimate/],
+      ['a cron that can never run', ['create', 'x', 'X', 'true', 'cron', '0 0 30 2 *'], /'0 0 30 2 \*': it can never run/],
+      ['a cron on April 31', ['create', 'x', 'X', 'true', 'cron', '0 0 31 4 *'], /it can never run/],
     ];
     for (const [name, args, msg] of cases) {
       it(name, async () => {
@@ -183,5 +185,43 @@ describe('schedule verbs', () => {
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout).succeeded).toBe(1);
     expect(out.stderr).toMatch(/(queue|running)\/.*not valid JSON/);
+  });
+});
+
+describe('cron as cronie reads it, through the CLI', () => {
+  it('next finds a Feb 29 that is a Sunday decades ahead', async () => {
+    const home = tempHome();
+    const args = ['next', '0 0 29 2 */7', '--tz', 'UTC', '--from', '2033-01-01T00:00:00Z', '--count', '2'];
+    expect((await json(home, args)).runs).toEqual(['2060-02-29T00:00:00+00:00', '2088-02-29T00:00:00+00:00']);
+  });
+
+  it('create accepts sat-sun and repeated values', async () => {
+    const home = tempHome();
+    const env = { CONDUCTOR_NOW: '2026-01-01T00:00:00Z' };
+    await ok(home, ['create', 'we', 'Weekend', 'true', 'cron', '0 0,0 * * sat-sun', '--tz', 'UTC'], env);
+    expect((await json(home, ['get', 'we'], env)).next_execution).toBe('2026-01-03T00:00:00+00:00');
+  });
+
+  it('validate refuses a schedule that can never run, in one line', async () => {
+    const home = tempHome();
+    const file = path.join(path.dirname(home), 'never.yaml');
+    fs.writeFileSync(file, '- task_id: never\n  handler: "true"\n  schedule_type: cron\n  schedule_expr: "0 0 31 4 *"\n');
+    const r = await cli(home, ['validate', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/never: invalid cron expression '0 0 31 4 \*': it can never run/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('next skips a day lost to a zone change (Pacific/Apia) without a catch-up run', async () => {
+    const home = tempHome();
+    const args = ['next', '30 12 * * *', '--tz', 'Pacific/Apia', '--from', '2011-12-29T23:00:00Z', '--count', '1'];
+    expect((await json(home, args)).runs).toEqual(['2011-12-31T12:30:00+14:00']);
+  });
+
+  it('next keeps the seconds of a zone offset (Africa/Monrovia, 1970)', async () => {
+    const home = tempHome();
+    const args = ['next', '0 12 * * *', '--tz', 'Africa/Monrovia', '--from', '1970-06-01T00:00:00Z', '--count', '1'];
+    const { runs } = await json(home, args);
+    expect(Date.parse(runs[0])).toBe(Date.parse('1970-06-01T12:44:30Z'));
   });
 });

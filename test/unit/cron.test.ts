@@ -179,3 +179,99 @@ describe('a clock that went back (rewoundNext)', () => {
     ).toBeNull();
   });
 });
+
+describe('as cronie does it', () => {
+  describe('a) rare dates are found however far ahead; dates that never come are refused', () => {
+    it("Feb 29 on a Sunday: a day-of-week starting with '*' means both must match (cronie's DOW_STAR)", () => {
+      // */7 is 0 and 7, both Sunday. The run after 2088 crosses 2100, which has no Feb 29.
+      expect(runs('0 0 29 2 */7', 'UTC', '2033-01-01T00:00:00Z', 3)).toEqual([
+        '2060-02-29T00:00:00+00:00',
+        '2088-02-29T00:00:00+00:00',
+        '2128-02-29T00:00:00+00:00',
+      ]);
+    });
+
+    it('refuses, naming why, an expression that can never run', () => {
+      for (const e of ['0 0 30 2 *', '0 0 31 4 *', '0 0 30,31 2 *', '0 0 31 4,6,9,11 *', '0 0 30 2 */7']) {
+        expect(() => parseCron(e), e).toThrow(/can never run: day-of-month .* never falls in month/);
+      }
+      // Both restricted means either: Mondays in February, and March 31, still come.
+      expect(runs('0 0 30 2 1', 'UTC', '2026-01-01T00:00:00Z', 1)).toEqual(['2026-02-02T00:00:00+00:00']);
+      expect(runs('0 0 31 2,3 *', 'UTC', '2026-01-01T00:00:00Z', 1)).toEqual(['2026-03-31T00:00:00+00:00']);
+    });
+
+    it('stays fast: every minute, and a Feb 29 Sunday searched across decades', () => {
+      const started = performance.now();
+      const every = parseCron('* * * * *');
+      for (let i = 0; i < 200; i++) nextCronRun(every, Date.parse('2026-06-01T10:00:30Z') + i * 3_600_000, 'Europe/Berlin');
+      const rare = parseCron('0 0 29 2 */7');
+      for (let i = 0; i < 50; i++) nextCronRun(rare, Date.parse('2033-01-01T00:00:00Z') + i * 86_400_000, 'Europe/Berlin');
+      // Generous for a shared machine: the old day-by-day walk took about 60 ms per every-minute call.
+      expect(performance.now() - started).toBeLessThan(2000);
+    });
+  });
+
+  describe('b) ranges ending on Sunday as 0, and repeated values, as cronie reads them', () => {
+    // 2026-01-01 is a Thursday.
+    const from = '2026-01-01T00:00:00Z';
+    it('sat-sun, mon-sun and 5-0: an end of 0 after the start is Sunday, 7', () => {
+      expect(runs('0 0 * * sat-sun', 'UTC', from, 3)).toEqual([
+        '2026-01-03T00:00:00+00:00',
+        '2026-01-04T00:00:00+00:00',
+        '2026-01-10T00:00:00+00:00',
+      ]);
+      expect(runs('0 0 * * mon-sun', 'UTC', from, 3)).toEqual([
+        '2026-01-02T00:00:00+00:00',
+        '2026-01-03T00:00:00+00:00',
+        '2026-01-04T00:00:00+00:00',
+      ]);
+      expect(runs('0 0 * * 5-0', 'UTC', from, 4)).toEqual([
+        '2026-01-02T00:00:00+00:00',
+        '2026-01-03T00:00:00+00:00',
+        '2026-01-04T00:00:00+00:00',
+        '2026-01-09T00:00:00+00:00',
+      ]);
+    });
+
+    it('repeated values are taken once', () => {
+      expect(runs('0,0 12 * * *', 'UTC', from, 2)).toEqual(['2026-01-01T12:00:00+00:00', '2026-01-02T12:00:00+00:00']);
+      expect(runs('0 1,1-3 * * *', 'UTC', from, 4)).toEqual([
+        '2026-01-01T01:00:00+00:00',
+        '2026-01-01T02:00:00+00:00',
+        '2026-01-01T03:00:00+00:00',
+        '2026-01-02T01:00:00+00:00',
+      ]);
+    });
+
+    it('what cronie refuses, or would load as a job that never runs, is refused with the reason', () => {
+      expect(() => parseCron('0 0 * * fri-mon')).toThrow(/day-of-week field 'fri-mon': range fri-mon runs backwards/);
+      expect(() => parseCron('5-0 * * * *')).toThrow(/minute field '5-0': range 5-0 runs backwards/);
+      expect(() => parseCron('*/0 * * * *')).toThrow(/minute field '\*\/0': a step must be at least 1/);
+      expect(() => parseCron('0 0 * * sunday')).toThrow(/day-of-week field 'sunday'/);
+      expect(() => parseCron('0 0 * * mon-fri/2')).not.toThrow();
+      expect(() => parseCron('0 0 * 1-12/0 *')).toThrow(/month field '1-12\/0': a step must be at least 1/);
+      expect(() => parseCron('0 0 * * 8')).toThrow(/day-of-week field '8': 8 is out of range 0-7/);
+      expect(() => parseCron('jan 0 * * *')).toThrow(/minute field 'jan': names are only for month and day-of-week/);
+    });
+  });
+
+  describe('c) a zone change skipping more than three hours is a correction, not a gap to catch up', () => {
+    it('Pacific/Apia skipped 2011-12-30: no run at the start of Dec 31 for 12:30 on the missing day', () => {
+      expect(runs('30 12 * * *', 'Pacific/Apia', '2011-12-29T23:00:00Z', 2)).toEqual([
+        '2011-12-31T12:30:00+14:00',
+        '2012-01-01T12:30:00+14:00',
+      ]);
+    });
+  });
+
+  describe('d) zone offsets with seconds', () => {
+    it('Africa/Monrovia, UTC-0:44:30 until 1972: noon is 12:44:30 UTC, and the printed time names that instant', () => {
+      const tz = 'Africa/Monrovia';
+      const t = nextCronRun(parseCron('0 12 * * *'), Date.parse('1970-06-01T00:00:00Z'), tz)!;
+      expect(new Date(t).toISOString()).toBe('1970-06-01T12:44:30.000Z');
+      expect(Date.parse(isoInZone(t, tz))).toBe(t);
+      const after = nextCronRun(parseCron('0 12 * * *'), t, tz)!;
+      expect(new Date(after).toISOString()).toBe('1970-06-02T12:44:30.000Z');
+    });
+  });
+});
