@@ -1,6 +1,8 @@
 import type { Context } from '../context.js';
 import { formatDuration } from '../time.js';
 import { collectStats } from './stats.js';
+import { queueStatus } from './status.js';
+import { lateSchedules, overdueEntries } from './waiting.js';
 
 export interface Finding {
   check: string;
@@ -16,9 +18,10 @@ export interface HealthReport {
 
 /**
  * The heartbeat of `process` (at most `maxAgeMs` old), orphaned running
- * entries, the store's own findings, quarantine, breakers, dead letters.
+ * entries, entries and schedules that wait too long, the store's own
+ * findings, quarantine, breakers, dead letters.
  */
-export async function checkHealth(ctx: Context, o: { maxAgeMs: number }): Promise<HealthReport> {
+export async function checkHealth(ctx: Context, o: { maxAgeMs: number; maxWaitMs: number }): Promise<HealthReport> {
   const { store } = ctx;
   const now = ctx.clock();
   const findings: Finding[] = [];
@@ -42,6 +45,7 @@ export async function checkHealth(ctx: Context, o: { maxAgeMs: number }): Promis
       ? `${orphans} running entr${orphans === 1 ? 'y has' : 'ies have'} no live dispatcher (the next process recovers them)`
       : 'no orphaned running entries',
   );
+  for (const f of await waitFindings(ctx, now, o.maxWaitMs)) add(f.check, f.ok, f.message);
   for (const f of await store.healthFindings(now)) add(f.check, f.ok, f.message);
   const stats = await collectStats(ctx);
   const quarantined =
@@ -56,4 +60,31 @@ export async function checkHealth(ctx: Context, o: { maxAgeMs: number }): Promis
   add('dlq', stats.dlq === 0, `${stats.dlq} dead letter(s)`);
   if (stats.paused) add('paused', true, 'home is paused');
   return { healthy: findings.every((f) => f.ok), findings };
+}
+
+/** Due entries waiting longer than maxWaitMs, and late schedules, each named with why it waits. */
+async function waitFindings(ctx: Context, now: number, maxWaitMs: number): Promise<Finding[]> {
+  const { rows, paused } = await queueStatus(ctx, { starvationMs: 30 * 60_000, withPaused: true });
+  if (paused) for (const r of rows) r.blocked_reason ??= 'the home is paused (conductor resume)';
+  const overdue = overdueEntries(rows, now, maxWaitMs);
+  const late = lateSchedules(await ctx.store.listSchedules(), rows, now);
+  return [
+    {
+      check: 'waiting',
+      ok: overdue.length === 0,
+      message: overdue.length
+        ? `${overdue.length} due entr${overdue.length === 1 ? 'y has' : 'ies have'} waited longer than ${formatDuration(maxWaitMs)}: ${listed(overdue)}`
+        : `no due entry has waited longer than ${formatDuration(maxWaitMs)}`,
+    },
+    {
+      check: 'late',
+      ok: late.length === 0,
+      message: late.length ? `late schedule${late.length === 1 ? '' : 's'}: ${listed(late)}` : 'no schedule is late',
+    },
+  ];
+}
+
+/** The first few, then how many more: a finding stays one line. */
+function listed(items: string[], max = 5): string {
+  return items.slice(0, max).join('; ') + (items.length > max ? `; and ${items.length - max} more` : '');
 }

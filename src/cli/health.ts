@@ -9,10 +9,12 @@ export function registerHealth(program: Command): void {
     .command('health')
     .description('check the heartbeat of process and the state of the home; exit 0 healthy, 1 not')
     .option('--max-age <dur>', 'the last pass may be at most this old', '3m')
+    .option('--max-wait <dur>', 'a due entry may wait at most this long', '30m')
     .action(async (opts, cmd: Command) => {
       const g = globals(cmd);
       const maxAgeMs = parseDuration(opts.maxAge, 'max-age');
-      const report = await checkHealth(await openContext(cmd, 'full', 'read'), { maxAgeMs });
+      const maxWaitMs = parseDuration(opts.maxWait, 'max-wait');
+      const report = await checkHealth(await openContext(cmd, 'full', 'read'), { maxAgeMs, maxWaitMs });
       if (g.json) printJson(report);
       else {
         const c = setupColor(g);

@@ -119,3 +119,17 @@ export function rewoundNext(s: Schedule, nowMs: number): number | null {
       return null;
   }
 }
+
+/** The gap from a run at `atMs` to the one after it: what "two periods late" is measured in. */
+export function periodAt(s: Schedule, atMs: number): number | null {
+  switch (s.schedule_type) {
+    case 'interval':
+      return parseInterval(s.schedule_expr);
+    case 'cron': {
+      const after = nextCronRun(parseCron(s.schedule_expr), atMs, s.tz);
+      return after === null ? null : after - atMs;
+    }
+    default:
+      return null;
+  }
+}

@@ -300,3 +300,49 @@ describe('scripts can wait', () => {
     expect(await run('true', [['pause']])).not.toBe(0);
   }, 60_000);
 });
+
+describe('operators learn when nothing runs', () => {
+  const finding = (report: any, check: string) => report.findings.find((f: any) => f.check === check);
+
+  it('health fails when a due entry has waited longer than --max-wait, naming it and why it waits', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'heavy', 'Heavy', 'true', 'event', 'e', '--cpu', '30']);
+    const readings = idleReadings(home);
+    fs.writeFileSync(readings, JSON.stringify({ cpu: 90, mem: 0 }));
+    const t0 = '2026-12-01T10:00:00Z';
+    const entry = (await ok(home, ['queue', 'heavy'], { CONDUCTOR_NOW: t0 })).trim();
+    await ok(home, ['process'], { CONDUCTOR_NOW: t0, CONDUCTOR_PATIENCE_MS: '0' });
+    const at = (iso: string, args: string[] = []) => cli(home, ['health', '--json', ...args], { CONDUCTOR_NOW: iso });
+    const early = await at('2026-12-01T10:20:00Z');
+    expect(finding(JSON.parse(early.stdout), 'waiting').ok).toBe(true);
+    const late = await at('2026-12-01T10:45:00Z');
+    expect(late.code).toBe(1);
+    const w = finding(JSON.parse(late.stdout), 'waiting');
+    expect(w.ok).toBe(false);
+    expect(w.message).toContain(`${entry} (heavy) waited 45m`);
+    expect(w.message).toMatch(/cpu/i);
+    // --max-wait moves the line; bad durations are refused.
+    expect(finding(JSON.parse((await at('2026-12-01T10:45:00Z', ['--max-wait', '1h'])).stdout), 'waiting').ok).toBe(true);
+    expect((await at('2026-12-01T10:45:00Z', ['--max-wait', 'soon'])).code).toBe(2);
+    // Once it ran, nothing waits.
+    fs.writeFileSync(readings, JSON.stringify({ cpu: 0, mem: 0 }));
+    await ok(home, ['process'], { CONDUCTOR_NOW: '2026-12-01T10:46:00Z' });
+    expect(finding(JSON.parse((await at('2026-12-01T10:47:00Z')).stdout), 'waiting').ok).toBe(true);
+  });
+
+  it('health reports a cron or interval schedule whose due run has not started within two periods as late', async () => {
+    const home = tempHome();
+    const t0 = '2026-12-01T10:00:30Z';
+    await ok(home, ['create', 'tick', 'Tick', 'true', 'interval', '5m'], { CONDUCTOR_NOW: t0 });
+    await ok(home, ['create', 'hourly', 'Hourly', 'true', 'cron', '0 * * * *', '--tz', 'UTC'], { CONDUCTOR_NOW: t0 });
+    const health = async (iso: string) => JSON.parse((await cli(home, ['health', '--json'], { CONDUCTOR_NOW: iso })).stdout);
+    expect(finding(await health('2026-12-01T10:14:00Z'), 'late').ok).toBe(true);
+    const report = await health('2026-12-01T10:16:00Z');
+    const late = finding(report, 'late');
+    expect(late.ok).toBe(false);
+    expect(late.message).toMatch(/tick was due at 2026-12-01T10:05:30.*not queued/);
+    expect(late.message).not.toMatch(/hourly/);
+    expect(report.healthy).toBe(false);
+    expect(finding(await health('2026-12-01T13:01:00Z'), 'late').message).toMatch(/hourly was due at 2026-12-01T11:00:00/);
+  });
+});

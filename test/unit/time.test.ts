@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { MAX_DURATION_MS, parseDuration, pinnedClock, systemClock } from '../../src/time.js';
+import { MAX_DURATION_MS, formatDuration, parseDuration, pinnedClock, systemClock } from '../../src/time.js';
 
 describe('parseDuration', () => {
   it('reads units, fractions, spaces and bare numbers as seconds', () => {
@@ -38,5 +38,19 @@ describe('pinnedClock', () => {
 
   it('refuses a pin that is not a timestamp', () => {
     expect(() => pinnedClock('tomorrow')).toThrow(/CONDUCTOR_NOW/);
+  });
+});
+
+describe('formatDuration', () => {
+  it('rounds before it splits, so a second short of a minute never reads 60s', () => {
+    expect(formatDuration(2_699_950)).toBe('45m');
+    expect(formatDuration(59_999)).toBe('1m');
+    expect(formatDuration(1_800_000)).toBe('30m');
+    expect(formatDuration(2_699_000)).toBe('44m59s');
+    expect(formatDuration(7_199_999)).toBe('2h');
+    expect(formatDuration(7_500_000)).toBe('2h5m');
+    expect(formatDuration(999.7)).toBe('1.00s');
+    expect(formatDuration(250)).toBe('250ms');
+    expect(formatDuration(12_500)).toBe('12.5s');
   });
 });
