@@ -36,6 +36,7 @@ describe.skipIf(STORE !== 'file')('npm pack, npm install -g', () => {
     expect(files.filter((f) => /^package\/(src|test|scripts|bench)\/|\.map$/.test(f))).toEqual([]);
     const shipped = JSON.parse((await execa('tar', ['xzf', tarball, '-O', 'package/package.json'])).stdout);
     expect(shipped.scripts).toBeUndefined();
+    expect(shipped.dependencies).toBeUndefined();
 
     const prefix = path.join(scratch, 'prefix');
     const install = await execa('npm', [
@@ -49,6 +50,8 @@ describe.skipIf(STORE !== 'file')('npm pack, npm install -g', () => {
       tarball,
     ]);
     expect(install.stderr).not.toMatch(/install-scripts|ERR/);
+    // Everything it runs is in dist/: nothing is fetched.
+    expect(fs.existsSync(path.join(prefix, 'lib', 'node_modules', 'conductor', 'node_modules'))).toBe(false);
     const bin = path.join(prefix, 'bin', 'conductor');
     const home = path.join(scratch, 'home');
     const out = path.join(scratch, 'ran');
