@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChalkInstance } from 'chalk';
+import { planPrune, type PrunePlan } from '../app/prune.js';
 import { dispatch, type DispatchEvent, type OnStop, type StopSignal } from '../dispatch/loop.js';
 import type { Limits } from '../queue/admission.js';
 import { InputError } from '../errors.js';
@@ -32,6 +33,7 @@ export function registerProcess(program: Command): void {
     .option('--starvation-threshold <dur>', 'one priority step per this long waited', '30m')
     .option('--grace <dur>', 'between TERM and KILL when a handler is stopped', '5s')
     .option('--daemon', 'keep running: tick every second, stop cleanly on SIGTERM/SIGINT')
+    .option('--retain <dur>', 'with --daemon: prune history older than this at start and about hourly (see prune)')
     .option('--no-wait', 'start what can start and exit; later passes (or the daemon) record those runs')
     .option(
       '--on-stop <what>',
@@ -49,6 +51,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
   const onStop = parseOnStop(opts.onStop);
   const noWait = opts.wait === false;
   if (noWait && opts.daemon) throw new InputError('--no-wait is for one pass: a daemon follows its runs (drop one of the two)');
+  const retain = parseRetain(opts);
   const ctx = await openContext(cmd);
   await ctx.store.trustForRun();
   const c = setupColor(g);
@@ -84,6 +87,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
       tickMs: 1000,
       noWait,
       onStop,
+      retain,
       host,
     };
     const summary = await dispatch(ctx, o, stop);
@@ -114,6 +118,12 @@ function handlerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const nodeDir = path.dirname(process.execPath);
   if (!parts.includes(nodeDir)) parts.push(nodeDir);
   return { ...env, PATH: parts.join(':'), CONDUCTOR_BIN: bin };
+}
+
+function parseRetain(opts: Record<string, string | boolean | undefined>): PrunePlan | null {
+  if (opts.retain === undefined) return null;
+  if (!opts.daemon) throw new InputError('--retain is for the daemon (--daemon); a pass from crontab can run conductor prune');
+  return planPrune(opts.retain, undefined, '--retain');
 }
 
 function parseOnStop(v: unknown): OnStop {

@@ -1,4 +1,5 @@
 // The dispatcher's public shapes: what `process` passes in, what it reports, what it returns.
+import type { PrunePlan } from '../app/prune.js';
 import type { Entry, Execution, Schedule } from '../model.js';
 import type { Limits } from '../queue/admission.js';
 import type { ResourceProbe } from '../run/resources.js';
@@ -27,6 +28,8 @@ export interface DispatchOptions {
   noWait: boolean;
   /** What a stop signal does to running handlers: leave them to their keepers, wait, or stop them. */
   onStop: OnStop;
+  /** The daemon's retention (--retain): history older than this is pruned at start and about hourly. */
+  retain: PrunePlan | null;
   report: (ev: DispatchEvent) => void;
   /**
    * What handlers get from the process that runs them (the CLI passes its own): the environment
