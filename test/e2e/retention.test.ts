@@ -182,9 +182,11 @@ describe('prune', () => {
         event: 'ea',
       });
     const lines = Array.from({ length: n }, (_, i) => record(i, i % 2 ? '2026-08-01T00:00:00.000Z' : new Date().toISOString()));
-    fs.writeFileSync(path.join(home, 'history', 'archive-2026-08.jsonl'), lines.join('\n') + '\n', { mode: 0o600 });
+    const archive = path.join(home, 'history', 'archive-2026-08.jsonl');
     const kept = Array.from({ length: n / 2 }, (_, j) => `x${2 * j}.1`);
-    for (const delay of [20, 60, 120, 200]) {
+    // Each attempt starts from the whole archive and is killed at another moment of its rewrite (about a second).
+    for (const delay of [150, 300, 450, 600, 800]) {
+      fs.writeFileSync(archive, lines.join('\n') + '\n', { mode: 0o600 });
       const p = execa(BIN, ['--home', home, 'prune', '--older-than', '30d'], { reject: false });
       await sleep(delay);
       p.kill('SIGKILL');

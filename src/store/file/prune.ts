@@ -115,7 +115,11 @@ function expiredRecords(files: HistoryFile[], o: PruneRequest): Set<string> {
     }
   }
   const byTask = new Map<string, { x: Execution; text: string; archivedOnly: boolean }[]>();
-  for (const r of records.values()) byTask.set(r.x.task_id, [...(byTask.get(r.x.task_id) ?? []), r]);
+  for (const r of records.values()) {
+    const list = byTask.get(r.x.task_id);
+    if (list) list.push(r);
+    else byTask.set(r.x.task_id, [r]);
+  }
   const out = new Set<string>();
   for (const list of byTask.values()) {
     list.sort((a, b) => newestFirst(a.x, b.x));
