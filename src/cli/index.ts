@@ -16,6 +16,7 @@ const BY_NAME = new Map<string, (p: Command) => void>(
     status: verbs.registerStatus,
     history: verbs.registerHistory,
     logs: verbs.registerLogs,
+    prune: verbs.registerPrune,
     stats: verbs.registerStats,
     cancel: verbs.registerCancel,
     pause: verbs.registerPause,

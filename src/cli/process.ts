@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChalkInstance } from 'chalk';
+import { planPrune, type PrunePlan } from '../app/prune.js';
 import { dispatch, type DispatchEvent, type OnStop, type StopSignal } from '../dispatch/loop.js';
 import type { Limits } from '../queue/admission.js';
 import { InputError } from '../errors.js';
@@ -34,6 +35,7 @@ export function registerProcess(program: Command): void {
     .option('--daemon', 'keep running: tick every second, stop cleanly on SIGTERM/SIGINT')
     .option('--wait', 'keep going until nothing is queued or running (blocked entries and pending retries too)')
     .option('--wait-timeout <dur>', 'with --wait: give up after this long, exit 1')
+    .option('--retain <dur>', 'with --daemon: prune history older than this at start and about hourly (see prune)')
     .option('--no-wait', 'start what can start and exit; later passes (or the daemon) record those runs')
     .option(
       '--on-stop <what>',
@@ -52,6 +54,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
   const noWait = opts.wait === false;
   if (noWait && opts.daemon) throw new InputError('--no-wait is for one pass: a daemon follows its runs (drop one of the two)');
   const waitFor = parseWait(opts);
+  const retain = parseRetain(opts);
   const ctx = await openContext(cmd);
   const wait = waitFor === null ? null : { untilMs: waitFor === Infinity ? null : ctx.clock() + waitFor };
   await ctx.store.trustForRun();
@@ -89,6 +92,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
       noWait,
       onStop,
       wait,
+      retain,
       host,
     };
     const summary = await dispatch(ctx, o, stop);
@@ -132,6 +136,13 @@ function parseWait(opts: Record<string, string | boolean | undefined>): number |
   }
   if (opts.daemon) throw new InputError('--wait is for a pass: a daemon never ends (drop one of the two)');
   return opts.waitTimeout === undefined ? Infinity : parseDuration(opts.waitTimeout, 'wait-timeout');
+}
+
+/** --retain: the daemon's retention plan, or null. */
+function parseRetain(opts: Record<string, string | boolean | undefined>): PrunePlan | null {
+  if (opts.retain === undefined) return null;
+  if (!opts.daemon) throw new InputError('--retain is for the daemon (--daemon); a pass from crontab can run conductor prune');
+  return planPrune(opts.retain, undefined, '--retain');
 }
 
 function parseOnStop(v: unknown): OnStop {

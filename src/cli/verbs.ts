@@ -10,6 +10,7 @@ export { registerProcess } from './process.js';
 export { registerStatus } from './status.js';
 export { registerHistory } from './history.js';
 export { registerLogs } from './logs.js';
+export { registerPrune } from './prune.js';
 export { registerStats } from './stats.js';
 export { registerCancel } from './cancel.js';
 export { registerPause, registerResume } from './pause.js';

@@ -11,7 +11,7 @@ import { adoptOrphans, recoverPhase } from './recover.js';
 import { selectPhase } from './select.js';
 import { newRound, newWakeup, openState, type LoopState } from './state.js';
 import type { DispatchOptions, StopSignal, Summary } from './types.js';
-import { cancelPhase, heartbeatPhase, pausePhase, writeHeartbeat } from './upkeep.js';
+import { cancelPhase, heartbeatPhase, pausePhase, retainPhase, writeHeartbeat } from './upkeep.js';
 
 export type { DispatchEvent, DispatchOptions, OnStop, StopSignal, Summary } from './types.js';
 
@@ -28,6 +28,7 @@ export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSigna
     await recoverPhase(st, now);
     await heartbeatPhase(st, now);
     await cancelPhase(st, now);
+    await retainPhase(st, now);
     const round = newRound(st);
     await pausePhase(st, now);
     st.blocked.beginRound();

@@ -38,6 +38,8 @@ export interface Timers {
   lastRecover: number;
   lastHeartbeat: number;
   lastCancelCheck: number;
+  /** When --retain last pruned, by the context's clock (null: not yet). */
+  lastPrune: number | null;
   paused: boolean;
   pausedAt: number;
   /** When a one-shot pass began waiting for load to fall (patienceMs). */
@@ -114,6 +116,7 @@ export async function openState(b: Begun): Promise<LoopState> {
       lastRecover: clock(),
       lastHeartbeat: -Infinity,
       lastCancelCheck: -Infinity,
+      lastPrune: null,
       paused: false,
       pausedAt: -Infinity,
       loadWaitStart: null,

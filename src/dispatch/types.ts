@@ -1,4 +1,5 @@
 // The dispatcher's public shapes: what `process` passes in, what it reports, what it returns.
+import type { PrunePlan } from '../app/prune.js';
 import type { Entry, Execution, Schedule } from '../model.js';
 import type { Limits } from '../queue/admission.js';
 import type { ResourceProbe } from '../run/resources.js';
@@ -32,6 +33,8 @@ export interface DispatchOptions {
    * (as on a stop signal) at `untilMs` on the context's clock; null for a plain pass or a daemon.
    */
   wait: { untilMs: number | null } | null;
+  /** The daemon's retention (--retain): history older than this is pruned at start and about hourly. */
+  retain: PrunePlan | null;
   report: (ev: DispatchEvent) => void;
   /**
    * What handlers get from the process that runs them (the CLI passes its own): the environment

@@ -1,5 +1,7 @@
 // Upkeep done every round beside the real work: the liveness signs other processes judge us by,
 // cancel requests for our runs, and whether the home is paused.
+import { prune, pruneSummary } from '../app/prune.js';
+import { messageOf } from '../errors.js';
 import { FORMAT } from '../model.js';
 import { isoInZone } from '../time.js';
 import type { LoopState } from './state.js';
@@ -10,6 +12,8 @@ const HEARTBEAT_MS = 5000;
 /** `cancel` waits for us to act; it polls, so looking four times a second is plenty. */
 const CANCEL_CHECK_MS = 250;
 const PAUSE_CHECK_MS = 250;
+/** --retain prunes at start and then this often: history grows by the day, an hour is prompt enough. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 export async function heartbeatPhase(st: LoopState, now: number): Promise<void> {
   await st.ctx.store.heartbeat(st.me.token);
@@ -37,5 +41,20 @@ export async function pausePhase(st: LoopState, now: number): Promise<void> {
   if (now - t.pausedAt >= PAUSE_CHECK_MS || now < t.pausedAt) {
     t.paused = await st.ctx.store.isPaused();
     t.pausedAt = now;
+  }
+}
+
+/** The daemon's --retain: a prune at start, then about hourly (a clock that went back prunes again). */
+export async function retainPhase(st: LoopState, now: number): Promise<void> {
+  const plan = st.o.retain;
+  const last = st.timers.lastPrune;
+  if (!plan || (last !== null && now >= last && now - last < PRUNE_EVERY_MS)) return;
+  st.timers.lastPrune = now;
+  try {
+    const r = await prune(st.ctx, plan, st.me.token);
+    if (r.executions || r.logs || r.events) st.o.report({ type: 'note', message: pruneSummary(r) });
+  } catch (err) {
+    // Retention must never stop the daemon: said once, tried again in an hour.
+    st.o.report({ type: 'note', message: `prune failed (tried again in an hour): ${messageOf(err)}` });
   }
 }

@@ -120,6 +120,18 @@ export function rmQuiet(file: string): void {
   }
 }
 
+/** Removes a regular file (never what a link points to); its size, or null if there was none. */
+export function unlinkFile(file: string): number | null {
+  try {
+    const st = fs.lstatSync(file);
+    fs.unlinkSync(file);
+    return st.isFile() ? st.size : 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 /** Names in a directory, or none if it does not exist. Hidden names (temp files) are left out. */
 export function listNames(dir: string): string[] {
   try {

@@ -197,6 +197,28 @@ export interface HistoryStore {
   readLog(x: Execution): Awaitable<Buffer>;
 }
 
+/** What `prune` asks for: records that finished before `cutoffMs`, but the `keep` newest of each task. */
+export interface PruneRequest {
+  cutoffMs: number;
+  keep: number;
+  /** The caller's owner token and the time of its clock: journals of finished dispatchers are folded first (files). */
+  me: string;
+  nowIso: string;
+}
+
+/** What `prune` removed. `bytes`: records, captured output and event lines, as stored. */
+export interface PruneCount {
+  executions: number;
+  logs: number;
+  events: number;
+  bytes: number;
+}
+
+/** Retention: old history goes, on request; nothing queued, running or counted is touched. */
+export interface RetentionStore {
+  prune(o: PruneRequest): Promise<PruneCount>;
+}
+
 export interface DeadLetterStore {
   toDlq(d: DeadLetter): Awaitable<void>;
   listDlq(): Awaitable<DeadLetter[]>;
@@ -228,6 +250,7 @@ export type StoreRoles = MaintenanceStore &
   QueueStore &
   RunningStore &
   HistoryStore &
+  RetentionStore &
   DeadLetterStore &
   BreakerStore &
   StateStore;

@@ -57,12 +57,7 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
     /** Executions, newest first. */
     listExecutions(filter: { taskId?: string; limit?: number } = {}): Execution[] {
       const out = allExecutions(h).filter((x) => !filter.taskId || x.task_id === filter.taskId);
-      out.sort(
-        (a, b) =>
-          Date.parse(b.started_at) - Date.parse(a.started_at) ||
-          b.finished_at.localeCompare(a.finished_at) ||
-          (b.execution_id < a.execution_id ? -1 : 1),
-      );
+      out.sort(newestFirst);
       return filter.limit ? out.slice(0, filter.limit) : out;
     },
 
@@ -84,6 +79,15 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
       return (x.log && readBytes(x.log)) || Buffer.alloc(0);
     },
   };
+}
+
+/** The order of `history`: started, then finished, then id, newest first (`prune --keep` counts in it too). */
+export function newestFirst(a: Execution, b: Execution): number {
+  return (
+    Date.parse(b.started_at) - Date.parse(a.started_at) ||
+    b.finished_at.localeCompare(a.finished_at) ||
+    (b.execution_id < a.execution_id ? -1 : 1)
+  );
 }
 
 function journals(h: FileHome): string[] {

@@ -8,6 +8,7 @@ import { FileHome } from './home.js';
 import { fileMaintenance, fileRegistry } from './maintenance.js';
 import { fileQueue } from './queue.js';
 import { fileRunning } from './running.js';
+import { pruneFiles } from './prune.js';
 import { fileSchedules } from './schedules.js';
 import { fileState } from './state.js';
 
@@ -38,6 +39,7 @@ export class FileStore {
       ...queue,
       ...running,
       ...history,
+      prune: (o) => pruneFiles(h, o),
       ...fileDeadLetters(h),
       ...fileBreakers(h),
       ...fileState(h),

@@ -6,6 +6,7 @@ import { pgRegistry } from './dispatchers.js';
 import { pgDeadLetters } from './dlq.js';
 import { pgHistory } from './history.js';
 import { pgMaintenance } from './maintenance.js';
+import { pgRetention } from './prune.js';
 import { pgQueue } from './queue.js';
 import { pgRunning } from './running.js';
 import { pgSchedules } from './schedules.js';
@@ -33,6 +34,7 @@ export class PgStore {
       ...pgQueue(s),
       ...pgRunning(s),
       ...pgHistory(s),
+      ...pgRetention(s),
       ...pgDeadLetters(s),
       ...pgBreakers(s),
       ...pgState(s),

@@ -1,0 +1,84 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { PoolClient } from 'pg';
+import { listNames, unlinkFile } from '../atomic.js';
+import { logPathIn } from '../policy.js';
+import type { PruneCount, PruneRequest, RetentionStore } from '../roles.js';
+import type { PgSession } from './session.js';
+import PRUNE_EXECUTIONS from './sql/prune_executions.sql';
+
+interface Gone {
+  execution_id: string;
+  output_bytes: number;
+  record_bytes: number;
+}
+
+/**
+ * Retention on PostgreSQL: old executions (with their output) and events go
+ * in one transaction; then this host's local copies of captured output.
+ */
+export function pgRetention(s: PgSession): RetentionStore {
+  return {
+    async prune(o: PruneRequest): Promise<PruneCount> {
+      const cutoff = new Date(o.cutoffMs).toISOString();
+      const { gone, events } = await s.tx(async (c) => ({
+        gone: (await c.query<Gone>(PRUNE_EXECUTIONS, [cutoff, o.keep])).rows,
+        events: await pruneEvents(c, o.cutoffMs),
+      }));
+      const local = await removeLocalCopies(s, gone, o.cutoffMs);
+      const sum = (f: (g: Gone) => number) => gone.reduce((n, g) => n + Number(f(g)), 0);
+      return {
+        executions: gone.length,
+        logs: gone.filter((g) => Number(g.output_bytes) > 0).length,
+        events: events.rows,
+        bytes: sum((g) => g.output_bytes) + sum((g) => g.record_bytes) + events.bytes + local,
+      };
+    },
+  };
+}
+
+/** Events are dated by their body; the times are compared here, so a row with a malformed one is kept, never an error. */
+async function pruneEvents(c: PoolClient, cutoffMs: number): Promise<{ rows: number; bytes: number }> {
+  const all = (await c.query<{ id: string; at: string | null }>(`SELECT id, body->>'at' AS at FROM conductor.events`)).rows;
+  const old = all.filter((r) => Date.parse(r.at ?? '') < cutoffMs).map((r) => r.id);
+  if (!old.length) return { rows: 0, bytes: 0 };
+  const gone = await c.query<{ bytes: number }>(
+    'DELETE FROM conductor.events WHERE id = ANY($1::bigint[]) RETURNING octet_length(body::text) AS bytes',
+    [old],
+  );
+  return { rows: gone.rows.length, bytes: gone.rows.reduce((n, r) => n + Number(r.bytes), 0) };
+}
+
+/**
+ * Output is captured in the local home and copied into the row when the run
+ * is recorded: the copies of pruned rows go, and so do older copies on this
+ * host whose row is gone (pruned from another host) unless their entry still
+ * runs. Returns the bytes freed.
+ */
+async function removeLocalCopies(s: PgSession, gone: Gone[], cutoffMs: number): Promise<number> {
+  let bytes = 0;
+  for (const g of gone) bytes += unlinkFile(logPathIn(s.home, g.execution_id)) ?? 0;
+  const dir = path.join(s.home, 'logs');
+  const old = listNames(dir).filter((n) => n.endsWith('.log') && olderThan(path.join(dir, n), cutoffMs));
+  if (!old.length) return bytes;
+  const ids = old.map((n) => n.slice(0, -'.log'.length));
+  const recorded = new Set(
+    (await s.q<{ id: string }>('SELECT execution_id AS id FROM conductor.executions WHERE execution_id = ANY($1)', [ids])).map(
+      (r) => r.id,
+    ),
+  );
+  const running = new Set((await s.q<{ id: string }>('SELECT entry_id AS id FROM conductor.running')).map((r) => r.id));
+  for (const id of ids) {
+    if (recorded.has(id) || running.has(id.replace(/\.\d+$/, ''))) continue;
+    bytes += unlinkFile(logPathIn(s.home, id)) ?? 0;
+  }
+  return bytes;
+}
+
+function olderThan(file: string, cutoffMs: number): boolean {
+  try {
+    return fs.lstatSync(file).mtimeMs < cutoffMs;
+  } catch {
+    return false;
+  }
+}
