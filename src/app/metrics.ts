@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { ExecStatus } from '../model.js';
-import { DURATION_BOUNDS_MS, emptyTally, mergeTallies, type HistoryTally } from '../store/tally.js';
+import { DURATION_BOUNDS_MS, type HistoryTally } from '../store/tally.js';
 import { collectStats, type Stats } from './stats.js';
 
 /** What the Prometheus exposition is made of; prometheusText turns it into text. */
@@ -19,14 +19,10 @@ export interface MetricsInput {
 const STATUSES: ExecStatus[] = ['success', 'failed', 'timeout', 'cancelled', 'abandoned', 'skipped'];
 const BREAKER_VALUE: Record<string, number> = { closed: 0, 'half-open': 1, open: 2 };
 
-/** The state document prune adds what it removes to, so counters never go down. */
-export const PRUNED_TALLY = 'pruned-tally';
-
 export async function collectMetrics(ctx: Context): Promise<MetricsInput> {
   const { store } = ctx;
   const stats = await collectStats(ctx);
-  const kept = await store.readState<HistoryTally>(PRUNED_TALLY);
-  const tally = mergeTallies(await store.historyTally(), isTally(kept) ? kept : emptyTally());
+  const tally = await store.historyTally();
   const hb = await store.readState<{ at: string }>('heartbeat');
   const last = hb && typeof hb.at === 'string' ? Date.parse(hb.at) : NaN;
   return {
@@ -36,18 +32,6 @@ export async function collectMetrics(ctx: Context): Promise<MetricsInput> {
     tasks: (await store.listSchedules()).map((s) => s.task_id),
     lastPassMs: Number.isFinite(last) ? last : null,
   };
-}
-
-/** A kept tally as prune writes it; anything else (a damaged document) counts as none. */
-function isTally(v: unknown): v is HistoryTally {
-  const t = v as HistoryTally | null;
-  return (
-    !!t &&
-    typeof t.runs === 'object' &&
-    t.runs !== null &&
-    Array.isArray(t.buckets) &&
-    t.buckets.every((n) => Number.isSafeInteger(n) && n >= 0)
-  );
 }
 
 type Labels = Record<string, string>;

@@ -185,7 +185,10 @@ export interface HistoryStore {
   executionExists(executionId: string): Awaitable<boolean>;
   /** Newest first. */
   listExecutions(filter?: { taskId?: string; limit?: number }): Awaitable<Execution[]>;
-  /** Counts and durations of every recorded execution (store/tally.ts), exact with listExecutions. */
+  /**
+   * Counts and durations of every recorded execution (store/tally.ts), exact with listExecutions,
+   * plus those prune removed: counters built from it never go down.
+   */
   historyTally(): Awaitable<HistoryTally>;
   /** Where a handler's output is captured while it runs (always local). */
   logPath(executionId: string): string;

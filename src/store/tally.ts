@@ -56,3 +56,39 @@ export function mergeTallies(a: HistoryTally, b: HistoryTally): HistoryTally {
   }
   return t;
 }
+
+/**
+ * What prune keeps of what it removed, so that counters built from history
+ * never go down. `pending`: ids of executions already counted here whose
+ * records a prune cut short by a crash may still hold; readers do not count
+ * those records again, and the next prune removes them without adding them.
+ */
+export interface PrunedTally extends HistoryTally {
+  format: number;
+  pending: string[];
+}
+
+export const PRUNED_TALLY_STATE = 'pruned-tally';
+
+export function emptyPrunedTally(): PrunedTally {
+  return { format: 1, ...emptyTally(), pending: [] };
+}
+
+/** Why a kept document is not one prune wrote; null if it is. */
+export function prunedTallyProblem(v: unknown): string | null {
+  const t = v as PrunedTally | null;
+  if (!t || typeof t.runs !== 'object' || t.runs === null) return 'no runs';
+  if (!Array.isArray(t.buckets) || !t.buckets.every((n) => Number.isSafeInteger(n) && n >= 0)) return 'bad buckets';
+  if (!Array.isArray(t.pending) || !t.pending.every((id) => typeof id === 'string')) return 'bad pending ids';
+  for (const byStatus of Object.values(t.runs)) {
+    if (typeof byStatus !== 'object' || byStatus === null) return 'bad counts';
+    for (const c of Object.values(byStatus))
+      if (!Number.isFinite(c?.count) || !Number.isFinite(c?.duration_ms)) return 'bad counts';
+  }
+  return null;
+}
+
+/** A kept document as prune writes it; anything else (damaged) counts as none. */
+export function asPrunedTally(v: unknown): PrunedTally {
+  return prunedTallyProblem(v) === null ? (v as PrunedTally) : emptyPrunedTally();
+}

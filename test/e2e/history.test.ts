@@ -4,19 +4,19 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, fillDisk, fileStoreOnly, json, mountTmpfs, ok, tempHome } from '../helpers.js';
 
-/** The value of one sample of `stats --format prometheus`. */
-function sample(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  if (!line) throw new Error(`no ${series} in:\n${text}`);
-  return Number(line.slice(series.length + 1));
+/** The sum over every task of conductor_executions_total for one status, from `stats --format prometheus`. */
+function executions(text: string, status: string): number {
+  const lines = text.split('\n').filter((l) => l.startsWith('conductor_executions_total{') && l.includes(`,status="${status}"}`));
+  if (!lines.length) throw new Error(`no conductor_executions_total for ${status} in:\n${text}`);
+  return lines.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 async function counters(home: string): Promise<{ success: number; failed: number; completed: number; jsonFailed: number }> {
   const prom = await ok(home, ['stats', '--format', 'prometheus']);
   const st = await json(home, ['stats']);
   return {
-    success: sample(prom, 'conductor_executions_total{status="success"}'),
-    failed: sample(prom, 'conductor_executions_total{status="failed"}'),
+    success: executions(prom, 'success'),
+    failed: executions(prom, 'failed'),
     completed: st.completed,
     jsonFailed: st.failed,
   };

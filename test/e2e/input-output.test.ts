@@ -109,7 +109,7 @@ describe('item 5: bad input is refused, exit 2, one line, nothing changed', () =
 
   it('CONDUCTOR_NOW must be a full timestamp in range', async () => {
     const home = tempHome();
-    await ok(home, ['list'], T0);
+    await ok(home, ['resume'], T0);
     const before = await stateDigest(home);
     for (const now of ['0', '2026', '2026-11-25', '2026-02-30T10:00:00Z', '0999-01-01T00:00:00Z', '+010000-01-01T00:00:00Z']) {
       const r = await cli(home, ['list'], { CONDUCTOR_NOW: now });
@@ -172,7 +172,7 @@ describe('item 5: bad input is refused, exit 2, one line, nothing changed', () =
 
   it('env key __proto__ is refused in a schedules file and in --env, and pollutes nothing', async () => {
     const home = tempHome();
-    await ok(home, ['list'], T0);
+    await ok(home, ['resume'], T0);
     const before = await stateDigest(home);
     const file = path.join(workDir(home), 's.yaml');
     fs.writeFileSync(
@@ -193,7 +193,7 @@ describe('item 5: bad input is refused, exit 2, one line, nothing changed', () =
 
   it('bytes that are not UTF-8 in a handler, an env value or a schedules file are refused', async () => {
     const home = tempHome();
-    await ok(home, ['list'], T0);
+    await ok(home, ['resume'], T0);
     const before = await stateDigest(home);
     const create = await bash(home, `"$C" --home "$H" create u U "$(printf 'echo \\377')" cron '0 3 * * *'`, T0);
     expect(create.code, create.stderr).toBe(2);

@@ -80,7 +80,10 @@ function parseExposition(text: string): { name: string; labels: Record<string, s
         labels[part.slice(0, i)] = part.slice(i + 2, -1);
       }
     }
-    expect(types.has(m![1]), `sample before its TYPE: ${m![1]}`).toBe(true);
+    // Histograms and summaries have their samples under suffixes of the family's name.
+    const family = [m![1], m![1].replace(/_(bucket|sum|count)$/, '')].find((n) => types.has(n));
+    expect(family, `sample before its TYPE: ${m![1]}`).toBeDefined();
+    if (family !== m![1]) expect(['histogram', 'summary']).toContain(types.get(family!));
     samples.push({ name: m![1], labels, value: Number(m![4]) });
   }
   return samples;
@@ -101,10 +104,10 @@ describe('stats --format prometheus', () => {
     const get = (name: string, labels: Record<string, string> = {}) =>
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
     expect(get('conductor_queue_depth')).toBe(1);
-    expect(get('conductor_executions_total', { status: 'success' })).toBe(1);
-    expect(get('conductor_executions_total', { status: 'failed' })).toBe(1);
-    expect(get('conductor_breaker_open', { breaker: 'bad' })).toBe(1);
-    expect(get('conductor_breaker_open', { breaker: 'good' })).toBe(0);
+    expect(get('conductor_executions_total', { task: 'good', status: 'success' })).toBe(1);
+    expect(get('conductor_executions_total', { task: 'bad', status: 'failed' })).toBe(1);
+    expect(get('conductor_breaker_state', { breaker: 'bad' })).toBe(2);
+    expect(get('conductor_breaker_state', { breaker: 'good' })).toBe(0);
     expect(fs.readdirSync(path.dirname(out)).filter((n) => n.startsWith('.tmp'))).toEqual([]);
     expect(parseExposition(await ok(home, ['stats', '--format', 'prometheus'])).length).toBeGreaterThan(5);
     expect((await cli(home, ['stats', '--format', 'xml'])).code).toBe(2);

@@ -303,7 +303,7 @@ describe('import checks every record as a read does', () => {
       const file = path.join(workDir(src), 'dump.json');
       fs.writeFileSync(file, JSON.stringify(dump));
       const dst = tempHome();
-      await ok(dst, ['list']);
+      await ok(dst, ['resume']); // makes the home
       const before = await stateDigest(dst);
       const r = await cli(dst, ['import', file]);
       expect(r.code).toBe(2);

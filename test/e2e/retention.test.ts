@@ -223,3 +223,37 @@ describe('process --daemon --retain', () => {
     expect(lines[0]).toMatch(/note +pruned 4 executions, 4 logs and 4 events \(.+\) older than 30d$/);
   });
 });
+
+describe('prune and the metrics', () => {
+  /** The counter samples of the exposition (executions by task and status, the histogram's count and sum). */
+  const counted = async (home: string) => {
+    const text = await ok(home, ['stats', '--format', 'prometheus']);
+    return text
+      .split('\n')
+      .filter((l) =>
+        /^conductor_(executions_total|execution_duration_seconds_(count|sum|bucket)|task_duration_seconds_(count|sum))\{/.test(l),
+      )
+      .map((l) => l.replace(/home="[^"]*",?/, ''));
+  };
+
+  it('counters never go down when prune removes history, and count each execution once', async () => {
+    const home = tempHome();
+    await oldAndNew(home);
+    await ok(home, ['create', 'bad', 'Bad', 'exit 2', 'event', 'ebad']);
+    await runAt(home, 'ebad', OLD[1]);
+    const before = await counted(home);
+    expect(before).toContain('conductor_executions_total{task="a",status="success"} 4');
+    expect(before).toContain('conductor_executions_total{task="bad",status="failed"} 1');
+    expect(before).toContain('conductor_execution_duration_seconds_count{} 6');
+    expect((await json(home, ['prune', '--older-than', '30d'])).executions).toBe(5);
+    expect(await json<any[]>(home, ['history'])).toHaveLength(1);
+    expect(await counted(home)).toEqual(before);
+    // Again: nothing left to prune, nothing counted twice.
+    await ok(home, ['prune', '--older-than', '1ms']);
+    expect(await counted(home)).toEqual(before);
+    await runAt(home, 'ebad');
+    const after = await counted(home);
+    expect(after).toContain('conductor_executions_total{task="bad",status="failed"} 2');
+    expect(after).toContain('conductor_execution_duration_seconds_count{} 7');
+  });
+});

@@ -38,7 +38,7 @@ describe('no symlink is followed inside the home (item 1)', () => {
 
   it.runIf(fileStoreOnly)('a folder of the home that is a symlink is refused, never emptied into quarantine', async () => {
     const home = tempHome();
-    await ok(home, ['list']);
+    await ok(home, ['resume']); // makes the home
     const fake = path.join(workDir(home), 'fakeetc');
     fs.mkdirSync(fake);
     for (const n of ['passwd', 'hosts', 'conf.json']) fs.writeFileSync(path.join(fake, n), `${n}\n`);

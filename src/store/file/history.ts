@@ -10,7 +10,8 @@ import type { HistoryStore } from '../roles.js';
 import type { FileHome } from './home.js';
 import { historyWriter } from './fold.js';
 import { Journal, parseJournal } from './journal.js';
-import { tallyOf, type HistoryTally } from '../tally.js';
+import { mergeTallies, tallyOf, type HistoryTally } from '../tally.js';
+import { readPrunedTally } from './pruned-tally.js';
 
 /**
  * history/: every process appends its execution records to a journal of its
@@ -61,8 +62,12 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
       return filter.limit ? out.slice(0, filter.limit) : out;
     },
 
+    /** Records first, then what prune kept: read in this order, a prune between the two reads counts nothing twice or not at all. */
     historyTally(): HistoryTally {
-      return tallyOf(allExecutions(h));
+      const records = allExecutions(h);
+      const pruned = readPrunedTally(h);
+      const pending = new Set(pruned.pending);
+      return mergeTallies(tallyOf(records.filter((x) => !pending.has(x.execution_id))), pruned);
     },
 
     logPath(executionId: string): string {

@@ -10,6 +10,8 @@ import { compactJournals } from './fold.js';
 import { newestFirst } from './history.js';
 import type { FileHome } from './home.js';
 import { withLock } from './locks.js';
+import { readPrunedTally, writePrunedTally } from './pruned-tally.js';
+import { mergeTallies, tallyOf, type PrunedTally } from '../tally.js';
 
 /** One line of a history or event file: its bytes (newline included) and its text without the newline. */
 interface Line {
@@ -41,8 +43,11 @@ export async function pruneFiles(h: FileHome, o: PruneRequest): Promise<PruneCou
 
 function pruneArchives(h: FileHome, o: PruneRequest): Freed {
   const files = readHistory(h);
-  const expired = expiredRecords(files, o);
+  const kept = readPrunedTally(h);
+  const pending = new Set(kept.pending);
+  const expired = expiredRecords(files, o, pending);
   if (!expired.size) return { executions: 0, logs: 0, bytes: 0 };
+  countPruned(h, kept, pending, expired);
   // Logs first: a crash in between leaves records without output, which the next prune removes,
   // never a log that no record names.
   const logs = removeLogs(h, idsLeavingHistory(files, expired));
@@ -105,7 +110,7 @@ function recordOf(text: string): Execution | null {
  * their task (counted over all history, journals included), and held only
  * by archives. A record we cannot date is kept.
  */
-function expiredRecords(files: HistoryFile[], o: PruneRequest): Set<string> {
+function expiredRecords(files: HistoryFile[], o: PruneRequest, pending: Set<string>): Set<string> {
   const records = new Map<string, { x: Execution; text: string; archivedOnly: boolean }>();
   for (const f of files) {
     for (const { text } of f.lines) {
@@ -124,8 +129,28 @@ function expiredRecords(files: HistoryFile[], o: PruneRequest): Set<string> {
   for (const list of byTask.values()) {
     list.sort((a, b) => newestFirst(a.x, b.x));
     for (const r of list.slice(o.keep)) if (r.archivedOnly && Date.parse(r.x.finished_at) < o.cutoffMs) out.add(r.text);
+    // Counted already by a prune a crash cut short: removed now, whatever the cutoff.
+    for (const r of list) if (r.archivedOnly && pending.has(r.x.execution_id)) out.add(r.text);
   }
   return out;
+}
+
+/**
+ * Adds what is about to go to the kept tally, before anything goes (so the
+ * metrics' counters never go down), with the ids as `pending` (so nothing is
+ * counted twice: see store/file/pruned-tally.ts). Records a crashed prune
+ * already counted are not added again.
+ */
+function countPruned(h: FileHome, kept: PrunedTally, pending: Set<string>, expired: Set<string>): void {
+  const fresh = new Map<string, Execution>();
+  const ids: string[] = [];
+  for (const text of expired) {
+    const x = recordOf(text)!;
+    ids.push(x.execution_id);
+    if (!pending.has(x.execution_id) && !fresh.has(x.execution_id)) fresh.set(x.execution_id, x);
+  }
+  const total = mergeTallies(kept, tallyOf(fresh.values()));
+  writePrunedTally(h, { format: 1, ...total, pending: [...new Set(ids)] });
 }
 
 /** Executions whose every record goes: their logs go with them (a kept second record of one keeps it). */

@@ -5,7 +5,15 @@ import { logPathIn, reportProblem, runFileIn } from '../policy.js';
 import { runtimeDirFor } from '../runtime-dir.js';
 import type { HistoryStore } from '../roles.js';
 import type { PgSession } from './session.js';
-import { addRuns, DURATION_BOUNDS_MS, emptyTally, type HistoryTally } from '../tally.js';
+import {
+  addRuns,
+  asPrunedTally,
+  DURATION_BOUNDS_MS,
+  emptyTally,
+  mergeTallies,
+  PRUNED_TALLY_STATE,
+  type HistoryTally,
+} from '../tally.js';
 import TALLY_RUNS from './sql/tally_runs.sql';
 import TALLY_BUCKETS from './sql/tally_buckets.sql';
 
@@ -58,12 +66,22 @@ export function pgHistory(s: PgSession): HistoryStore {
       return rows.map((r) => r.body as Execution);
     },
 
-    async historyTally(): Promise<HistoryTally> {
-      const t = emptyTally();
-      for (const r of await s.q(TALLY_RUNS)) addRuns(t, r.task_id, r.status, Number(r.count), Number(r.duration_ms));
-      const bounds = DURATION_BOUNDS_MS.map((b) => b + 0.5);
-      for (const r of await s.q(TALLY_BUCKETS, [bounds])) t.buckets[Number(r.bucket)] += Number(r.count);
-      return t;
+    /** Records and the kept tally of pruned ones from one snapshot: a prune commits both or neither. */
+    historyTally(): Promise<HistoryTally> {
+      return s.session(async (c) => {
+        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        try {
+          const t = emptyTally();
+          for (const r of (await c.query(TALLY_RUNS)).rows)
+            addRuns(t, r.task_id, r.status, Number(r.count), Number(r.duration_ms));
+          const bounds = DURATION_BOUNDS_MS.map((b) => b + 0.5);
+          for (const r of (await c.query(TALLY_BUCKETS, [bounds])).rows) t.buckets[Number(r.bucket)] += Number(r.count);
+          const kept = (await c.query('SELECT body FROM conductor.state WHERE name = $1', [PRUNED_TALLY_STATE])).rows[0]?.body;
+          return mergeTallies(t, asPrunedTally(kept ?? null));
+        } finally {
+          await c.query('COMMIT');
+        }
+      });
     },
 
     logPath(executionId: string): string {

@@ -6,11 +6,24 @@ import { logPathIn } from '../policy.js';
 import type { PruneCount, PruneRequest, RetentionStore } from '../roles.js';
 import type { PgSession } from './session.js';
 import PRUNE_EXECUTIONS from './sql/prune_executions.sql';
+import {
+  addRuns,
+  asPrunedTally,
+  bucketOf,
+  emptyPrunedTally,
+  emptyTally,
+  mergeTallies,
+  PRUNED_TALLY_STATE,
+  type PrunedTally,
+} from '../tally.js';
 
 interface Gone {
   execution_id: string;
   output_bytes: number;
   record_bytes: number;
+  task_id: string;
+  status: string;
+  duration_ms: number;
 }
 
 /**
@@ -21,10 +34,12 @@ export function pgRetention(s: PgSession): RetentionStore {
   return {
     async prune(o: PruneRequest): Promise<PruneCount> {
       const cutoff = new Date(o.cutoffMs).toISOString();
-      const { gone, events } = await s.tx(async (c) => ({
-        gone: (await c.query<Gone>(PRUNE_EXECUTIONS, [cutoff, o.keep])).rows,
-        events: await pruneEvents(c, o.cutoffMs),
-      }));
+      const { gone, events } = await s.tx(async (c) => {
+        const kept = await lockPrunedTally(c);
+        const rows = (await c.query<Gone>(PRUNE_EXECUTIONS, [cutoff, o.keep])).rows;
+        await countPruned(c, kept, rows);
+        return { gone: rows, events: await pruneEvents(c, o.cutoffMs) };
+      });
       const local = await removeLocalCopies(s, gone, o.cutoffMs);
       const sum = (f: (g: Gone) => number) => gone.reduce((n, g) => n + Number(f(g)), 0);
       return {
@@ -35,6 +50,29 @@ export function pgRetention(s: PgSession): RetentionStore {
       };
     },
   };
+}
+
+/** The kept tally of what prunes removed, its row locked for this transaction (concurrent prunes queue here). */
+async function lockPrunedTally(c: PoolClient): Promise<PrunedTally> {
+  await c.query('INSERT INTO conductor.state (name, body) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
+    PRUNED_TALLY_STATE,
+    JSON.stringify(emptyPrunedTally()),
+  ]);
+  const rows = await c.query('SELECT body FROM conductor.state WHERE name = $1 FOR UPDATE', [PRUNED_TALLY_STATE]);
+  return asPrunedTally(rows.rows[0]?.body);
+}
+
+/** What went, added to the kept tally in the same transaction as the delete: counters stay exact. */
+async function countPruned(c: PoolClient, kept: PrunedTally, gone: Gone[]): Promise<void> {
+  if (!gone.length) return;
+  const t = emptyTally();
+  for (const g of gone) {
+    const ms = Number(g.duration_ms);
+    addRuns(t, g.task_id, g.status, 1, ms);
+    if (g.status !== 'skipped') t.buckets[bucketOf(ms)]++;
+  }
+  const total = { format: 1, ...mergeTallies(kept, t), pending: [] };
+  await c.query('UPDATE conductor.state SET body = $2 WHERE name = $1', [PRUNED_TALLY_STATE, JSON.stringify(total)]);
 }
 
 /** Events are dated by their body; the times are compared here, so a row with a malformed one is kept, never an error. */
