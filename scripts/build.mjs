@@ -1,13 +1,12 @@
 // Bundles the CLI into one CommonJS file plus one file per heavy dependency.
 // A single bundled file starts much faster than hundreds of ESM modules
-// resolved one by one; keeping the big libraries (cron-parser with luxon,
-// yaml, cronstrue, ...) in their own files, required only by the verbs that
-// use them, keeps `queue` and `trigger` close to a bare `node` start (see
-// README, "Benchmarks").
+// resolved one by one; keeping the big libraries (yaml, cronstrue, pg, ...) in
+// their own files, required only by the verbs that use them, keeps `queue` and
+// `trigger` close to a bare `node` start (see README, "Benchmarks").
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 
-const LAZY = ['cron-parser', 'yaml', 'cronstrue', 'cli-table3', 'proper-lockfile', 'chalk', 'pg'];
+const LAZY = ['yaml', 'cronstrue', 'cli-table3', 'proper-lockfile', 'chalk', 'pg'];
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', logLevel: 'warning' };
 
 rmSync('dist', { recursive: true, force: true });
