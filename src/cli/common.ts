@@ -41,20 +41,24 @@ export function homeDir(g: GlobalOptions): string {
  * status: called from scripts, where start-up counts) pass 'light' checks
  * (see Checks); the others check every field in full.
  */
-export async function openContext(cmd: Command, checks: Checks = 'full', use: 'read' | 'write' = 'write'): Promise<Context> {
+export async function openContext(
+  cmd: Command,
+  checks: Checks = 'full',
+  home: 'existing' | 'create' = 'create',
+): Promise<Context> {
   const g = globals(cmd);
   const clock = pinnedClock(settings().now);
-  const home = homeDir(g);
+  const dir = homeDir(g);
   const url = storeUrl(g);
-  if (use === 'read') requireHome(home, url);
-  const store = openStore(home, url, checks, settings().leaseMs);
+  if (home === 'existing') requireHome(dir, url);
+  const store = openStore(dir, url, checks, settings().leaseMs);
   opened.push(store);
   await store.init();
   return { store, clock, maxEventDepth: settings().maxEventDepth };
 }
 
 /**
- * A verb that only reads never creates a home: run in the wrong folder, it
+ * A verb that only reads (or only removes, as prune) never creates a home: run in the wrong folder, it
  * would answer "no schedules" from a fresh, empty one. The PostgreSQL store
  * keeps its state in the database; its local folder is made when needed.
  */

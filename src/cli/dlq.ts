@@ -14,7 +14,7 @@ export function registerDlq(program: Command): void {
     .command('list')
     .description('list dead letters')
     .action(async (_opts, cmd: Command) => {
-      const items = await listDeadLetters(await openContext(cmd, 'full', 'read'));
+      const items = await listDeadLetters(await openContext(cmd, 'full', 'existing'));
       if (globals(cmd).json) {
         printJson(items);
         return;

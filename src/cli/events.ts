@@ -10,7 +10,7 @@ export function registerEvents(program: Command): void {
     .option('--limit <n>', 'at most this many', '50')
     .action(async (opts, cmd: Command) => {
       const limit = parseIntIn('limit', opts.limit, 1, 100_000);
-      const events = await recentEvents(await openContext(cmd, 'full', 'read'), limit);
+      const events = await recentEvents(await openContext(cmd, 'full', 'existing'), limit);
       if (globals(cmd).json) {
         printJson(events);
         return;

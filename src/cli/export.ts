@@ -11,7 +11,7 @@ export function registerExport(program: Command): void {
     .description('write schedules, queue, history and dead letters as one JSON document (to move between stores)')
     .option('--output <file>', 'write there (atomically) instead of stdout')
     .action(async (opts, cmd: Command) => {
-      const ctx = await openContext(cmd, 'full', 'read');
+      const ctx = await openContext(cmd, 'full', 'existing');
       const dump = await exportState(ctx);
       const text = JSON.stringify(dump, null, 2) + '\n';
       if (!opts.output) {

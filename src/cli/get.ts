@@ -11,7 +11,7 @@ export function registerGet(program: Command): void {
     .argument('<id>', 'task id')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
-      const ctx = await openContext(cmd, 'full', 'read');
+      const ctx = await openContext(cmd, 'full', 'existing');
       const view = await getSchedule(ctx, id);
       reportProblems(ctx);
       if (globals(cmd).json) {

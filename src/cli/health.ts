@@ -14,7 +14,7 @@ export function registerHealth(program: Command): void {
       const g = globals(cmd);
       const maxAgeMs = parseDuration(opts.maxAge, 'max-age');
       const maxWaitMs = parseDuration(opts.maxWait, 'max-wait');
-      const report = await checkHealth(await openContext(cmd, 'full', 'read'), { maxAgeMs, maxWaitMs });
+      const report = await checkHealth(await openContext(cmd, 'full', 'existing'), { maxAgeMs, maxWaitMs });
       if (g.json) printJson(report);
       else {
         const c = setupColor(g);

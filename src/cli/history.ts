@@ -16,7 +16,7 @@ export function registerHistory(program: Command): void {
       if (id !== undefined) checkId(id);
       // A person reads the latest screenful; a script asking for JSON gets everything unless it says otherwise.
       const limit = opts.limit !== undefined ? parseIntIn('limit', opts.limit, 1, 100_000_000) : g.json ? undefined : 50;
-      const ctx = await openContext(cmd, 'full', 'read');
+      const ctx = await openContext(cmd, 'full', 'existing');
       const xs = await listHistory(ctx, { taskId: id, limit });
       reportProblems(ctx);
       if (g.json) {

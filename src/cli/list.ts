@@ -8,7 +8,7 @@ export function registerList(program: Command): void {
     .description('list schedules with their next run')
     .action(async (_opts, cmd: Command) => {
       const g = globals(cmd);
-      const ctx = await openContext(cmd, 'full', 'read');
+      const ctx = await openContext(cmd, 'full', 'existing');
       const schedules = await listSchedules(ctx);
       reportProblems(ctx);
       if (g.json) {

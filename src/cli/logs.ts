@@ -10,7 +10,7 @@ export function registerLogs(program: Command): void {
     .argument('<execution-id>', 'from history')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id, 'execution id');
-      const { document, bytes } = await executionLog(await openContext(cmd, 'full', 'read'), id);
+      const { document, bytes } = await executionLog(await openContext(cmd, 'full', 'existing'), id);
       // The bytes as captured: a handler's output need not be UTF-8 (JSON says so by output_encoding).
       if (globals(cmd).json) printJson(document);
       else process.stdout.write(bytes);

@@ -13,7 +13,7 @@ export function registerPrune(program: Command): void {
       if (opts.olderThan === undefined)
         throw new InputError('prune needs --older-than DUR, e.g. conductor prune --older-than 30d');
       const plan = planPrune(opts.olderThan, opts.keep);
-      const ctx = await openContext(cmd);
+      const ctx = await openContext(cmd, 'full', 'existing');
       // It rewrites and deletes files of the home: as `process`, only in a home that is ours alone
       // (root's prune would leave archives the owner's passes cannot read).
       await ctx.store.trustForRun();

@@ -20,7 +20,7 @@ export function registerStats(program: Command): void {
         throw new InputError(`invalid --format '${format}': expected table, json or prometheus`);
       if (opts.output !== undefined && format === 'table') throw new InputError('--output needs --format json or prometheus');
       const output = opts.output === undefined ? undefined : outputFile(opts.output);
-      const ctx = await openContext(cmd, 'full', 'read');
+      const ctx = await openContext(cmd, 'full', 'existing');
       if (format === 'prometheus') {
         const text = prometheusText(await collectMetrics(ctx));
         reportProblems(ctx);

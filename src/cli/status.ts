@@ -11,7 +11,7 @@ export function registerStatus(program: Command): void {
     .action(async (opts, cmd: Command) => {
       const g = globals(cmd);
       const starvationMs = parseDuration(opts.starvationThreshold, 'starvation threshold');
-      const ctx = await openContext(cmd, 'light', 'read');
+      const ctx = await openContext(cmd, 'light', 'existing');
       const { rows, paused } = await queueStatus(ctx, { starvationMs, withPaused: !g.json });
       reportProblems(ctx);
       if (g.json) {

@@ -71,6 +71,7 @@ describe('the wrong directory is obvious', () => {
     ['stats'],
     ['health'],
     ['dlq', 'list'],
+    ['prune', '--older-than', '30d'],
     ['events'],
     ['export'],
   ];
