@@ -2,6 +2,7 @@
 import { benchCliStart } from './cli-start.mjs';
 import { benchDaemon } from './daemon.mjs';
 import { benchDispatch } from './dispatch.mjs';
+import { benchMetrics } from './metrics.mjs';
 import { benchScale } from './scale.mjs';
 import { benchStores } from './stores.mjs';
 import { cleanup } from './lib.mjs';
@@ -18,6 +19,8 @@ cleanup();
 results.daemon = await benchDaemon();
 cleanup();
 results.scale = await benchScale(Number(process.env.BENCH_SCALE) || 100_000);
+cleanup();
+results.metrics = await benchMetrics(Number(process.env.BENCH_SCALE) || 100_000);
 cleanup();
 results.stores = await benchStores();
 cleanup();

@@ -158,6 +158,55 @@ describe('prune', () => {
     expect(a.execution_count).toBe(40);
   });
 
+  it.runIf(fileStoreOnly)(
+    'a fold that takes over the lock of a stalled prune loses nothing it appended (found in review)',
+    async () => {
+      const home = tempHome();
+      await ok(home, ['create', 'a', 'A', 'true', 'event', 'ea']);
+      await ok(home, ['create', 'y', 'Y', 'true', 'event', 'ey']);
+      const old = '2026-08-01T00:00:00.000Z';
+      const record = (i: number) =>
+        JSON.stringify({
+          format: 1,
+          execution_id: `x${i}.1`,
+          entry_id: `x${i}`,
+          task_id: 'a',
+          attempt: 1,
+          status: 'success',
+          exit_code: 0,
+          signal: null,
+          started_at: old,
+          finished_at: old,
+          duration_ms: 1,
+          peak_cpu_percent: null,
+          peak_memory_mb: null,
+          log: null,
+          error: null,
+          event: 'ea',
+        });
+      // Old records in this month's archive: the one the fold below appends to.
+      const month = new Date().toISOString().slice(0, 7);
+      const lines = Array.from({ length: 150_000 }, (_, i) => record(i));
+      fs.writeFileSync(path.join(home, 'history', `archive-${month}.jsonl`), lines.join('\n') + '\n', { mode: 0o600 });
+      const lock = path.join(home, 'locks', 'history-archive.lock');
+      const prune = execa(BIN, ['--home', home, 'prune', '--older-than', '30d'], { reject: false });
+      while (!fs.existsSync(lock)) await sleep(2);
+      // Stopped while it works on what it has read (the reading is a small part of its work).
+      await sleep(400);
+      prune.kill('SIGSTOP');
+      // A run recorded now goes to a journal that the next pass folds: it waits for the lock, finds it
+      // unrefreshed (the prune is stopped) after 10 s, takes it over and appends to the archive.
+      await ok(home, ['trigger', 'ey']);
+      await ok(home, ['process']);
+      await ok(home, ['process']);
+      prune.kill('SIGCONT');
+      expect((await prune).exitCode).toBe(0);
+      expect((await json<any[]>(home, ['history', 'y'])).map((x) => x.status)).toEqual(['success']);
+      expect(await json<any[]>(home, ['history', 'a'])).toHaveLength(0);
+    },
+    120_000,
+  );
+
   it.runIf(fileStoreOnly)('killed mid-prune (kill -9), it loses no record that should be kept', async () => {
     const home = tempHome();
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'ea']);

@@ -24,6 +24,23 @@ interface HistoryFile {
   archive: boolean;
   lines: Line[];
   tail: Buffer;
+  /** The file as read: a fold that took the lock over meanwhile shows as a change. */
+  ino: number;
+  size: number;
+}
+
+/**
+ * Long work under a lock must let the event loop run: proper-lockfile
+ * refreshes the lock from a timer, and a lock left unrefreshed for 10 s is
+ * taken over by the next fold, whose appends a rewrite would then drop.
+ */
+function breather(): () => Promise<void> {
+  let last = Date.now();
+  return async () => {
+    if (Date.now() - last < 200) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    last = Date.now();
+  };
 }
 
 type Freed = Omit<PruneCount, 'events'>;
@@ -41,18 +58,22 @@ export async function pruneFiles(h: FileHome, o: PruneRequest): Promise<PruneCou
   return { ...history, events: events.lines, bytes: history.bytes + events.bytes };
 }
 
-function pruneArchives(h: FileHome, o: PruneRequest): Freed {
+async function pruneArchives(h: FileHome, o: PruneRequest): Promise<Freed> {
+  const breathe = breather();
   const files = readHistory(h);
   const kept = readPrunedTally(h);
   const pending = new Set(kept.pending);
-  const expired = expiredRecords(files, o, pending);
+  const expired = await expiredRecords(files, o, pending, breathe);
   if (!expired.size) return { executions: 0, logs: 0, bytes: 0 };
   countPruned(h, kept, pending, expired);
   // Logs first: a crash in between leaves records without output, which the next prune removes,
   // never a log that no record names.
-  const logs = removeLogs(h, idsLeavingHistory(files, expired));
+  const logs = await removeLogs(h, await idsLeavingHistory(files, expired, breathe), breathe);
   let bytes = logs.bytes;
-  for (const f of files) if (f.archive) bytes += rewriteArchive(f, expired);
+  for (const f of files) {
+    await breathe();
+    if (f.archive) bytes += rewriteArchive(h, f, expired);
+  }
   fsyncDir(h.dir('history'));
   return { executions: expired.size, logs: logs.count, bytes };
 }
@@ -69,7 +90,8 @@ function readHistory(h: FileHome): HistoryFile[] {
       const file = path.join(h.dir('history'), name);
       const data = readQuietly(h, file);
       if (data === null) vanished = true;
-      else if (data !== undefined) out.push({ file, archive: name.startsWith('archive-'), ...splitLines(data) });
+      else if (data !== undefined)
+        out.push({ file, archive: name.startsWith('archive-'), ...splitLines(data), ...identity(file, data) });
     }
     if (!vanished || attempt >= 20) return out;
   }
@@ -95,6 +117,14 @@ function splitLines(data: Buffer): { lines: Line[]; tail: Buffer } {
   return { lines, tail: data.subarray(at) };
 }
 
+function identity(file: string, data: Buffer): { ino: number; size: number } {
+  try {
+    return { ino: fs.lstatSync(file).ino, size: data.length };
+  } catch {
+    return { ino: -1, size: data.length };
+  }
+}
+
 function recordOf(text: string): Execution | null {
   try {
     const v = JSON.parse(text);
@@ -110,10 +140,16 @@ function recordOf(text: string): Execution | null {
  * their task (counted over all history, journals included), and held only
  * by archives. A record we cannot date is kept.
  */
-function expiredRecords(files: HistoryFile[], o: PruneRequest, pending: Set<string>): Set<string> {
+async function expiredRecords(
+  files: HistoryFile[],
+  o: PruneRequest,
+  pending: Set<string>,
+  breathe: () => Promise<void>,
+): Promise<Set<string>> {
   const records = new Map<string, { x: Execution; text: string; archivedOnly: boolean }>();
   for (const f of files) {
     for (const { text } of f.lines) {
+      await breathe();
       const seen = records.get(text);
       const x = seen?.x ?? recordOf(text);
       if (x) records.set(text, { x, text, archivedOnly: (seen?.archivedOnly ?? true) && f.archive });
@@ -154,11 +190,12 @@ function countPruned(h: FileHome, kept: PrunedTally, pending: Set<string>, expir
 }
 
 /** Executions whose every record goes: their logs go with them (a kept second record of one keeps it). */
-function idsLeavingHistory(files: HistoryFile[], expired: Set<string>): Set<string> {
+async function idsLeavingHistory(files: HistoryFile[], expired: Set<string>, breathe: () => Promise<void>): Promise<Set<string>> {
   const leaving = new Set<string>();
   const staying = new Set<string>();
   for (const f of files) {
     for (const { text } of f.lines) {
+      await breathe();
       const id = recordOf(text)?.execution_id;
       if (id) (expired.has(text) ? leaving : staying).add(id);
     }
@@ -170,10 +207,15 @@ function idsLeavingHistory(files: HistoryFile[], expired: Set<string>): Set<stri
 /** An execution id as a file name: nothing that could name a path outside logs/. */
 const LOG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-function removeLogs(h: FileHome, ids: Set<string>): { count: number; bytes: number } {
+async function removeLogs(
+  h: FileHome,
+  ids: Set<string>,
+  breathe: () => Promise<void>,
+): Promise<{ count: number; bytes: number }> {
   let count = 0;
   let bytes = 0;
   for (const id of ids) {
+    await breathe();
     if (!LOG_NAME.test(id)) continue;
     const size = unlinkFile(logPathIn(h.home, id));
     if (size === null) continue;
@@ -190,14 +232,43 @@ function removeLogs(h: FileHome, ids: Set<string>): { count: number; bytes: numb
  * removed when nothing is left. Lines that are not records, and a torn
  * tail, stay as they are. Returns the bytes freed.
  */
-function rewriteArchive(f: HistoryFile, expired: Set<string>): number {
+function rewriteArchive(h: FileHome, f: HistoryFile, expired: Set<string>): number {
   const kept = f.lines.filter((l) => !expired.has(l.text));
   if (kept.length === f.lines.length) return 0;
-  const data = Buffer.concat([...kept.map((l) => l.bytes), f.tail]);
+  const since = appendedSince(h, f);
+  if (since === null) return 0;
+  const data = Buffer.concat([...kept.map((l) => l.bytes), f.tail, since]);
   const before = f.lines.reduce((n, l) => n + l.bytes.length, f.tail.length);
   if (data.length === 0) fs.unlinkSync(f.file);
   else writeAtomic(f.file, data);
-  return before - data.length;
+  return before - (data.length - since.length);
+}
+
+/**
+ * What reached the archive after we read it (only a fold that took an
+ * unrefreshed lock over could append), to keep in the rewrite; null when it
+ * was replaced or shrunk: left for the next prune (its records stay counted
+ * once: they are pending).
+ */
+function appendedSince(h: FileHome, f: HistoryFile): Buffer | null {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(f.file);
+  } catch {
+    return null;
+  }
+  if (st.ino !== f.ino || st.size < f.size) {
+    reportProblem(h.problems, path.relative(h.home, f.file), 'changed while prune read it: not pruned this time', null);
+    return null;
+  }
+  if (st.size === f.size) return Buffer.alloc(0);
+  const fd = fs.openSync(f.file, READ_FLAGS);
+  try {
+    const buf = Buffer.alloc(st.size - f.size);
+    return buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, f.size));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Event lines older than the cutoff; lines without a readable time stay. */
