@@ -39,6 +39,8 @@ export function planPrune(olderThan: unknown, keep: unknown, option = '--older-t
 export async function prune(ctx: Context, plan: PrunePlan, me = selfIdentity().token): Promise<PruneReport> {
   const now = ctx.clock();
   const cutoffMs = now - plan.olderThanMs;
+  // A daemon's own journal lives as long as it does: handed to the fold first, its old records can go.
+  await ctx.store.rotateHistory();
   const freed = await ctx.store.prune({ cutoffMs, keep: plan.keep, me, nowIso: isoInZone(now) });
   const { executions, logs, events, bytes } = freed;
   return { executions, logs, events, bytes, older_than: plan.olderThan, cutoff: isoMsInZone(cutoffMs), keep: plan.keep };

@@ -48,7 +48,9 @@ export async function pausePhase(st: LoopState, now: number): Promise<void> {
 export async function retainPhase(st: LoopState, now: number): Promise<void> {
   const plan = st.o.retain;
   const last = st.timers.lastPrune;
-  if (!plan || (last !== null && now >= last && now - last < PRUNE_EVERY_MS)) return;
+  // Hourly, or twice per retention period when that is shorter (a minute's retention is a minute's).
+  const every = plan ? Math.min(PRUNE_EVERY_MS, Math.max(1000, plan.olderThanMs / 2)) : PRUNE_EVERY_MS;
+  if (!plan || (last !== null && now >= last && now - last < every)) return;
   st.timers.lastPrune = now;
   try {
     const r = await prune(st.ctx, plan, st.me.token);

@@ -220,6 +220,11 @@ export interface PruneCount {
 /** Retention: old history goes, on request; nothing queued, running or counted is touched. */
 export interface RetentionStore {
   prune(o: PruneRequest): Promise<PruneCount>;
+  /**
+   * Hands this process's history written so far to the fold (file store: its journal is renamed
+   * finished and a new one begun), so that a daemon's own old records can be pruned.
+   */
+  rotateHistory(): Awaitable<void>;
 }
 
 export interface DeadLetterStore {

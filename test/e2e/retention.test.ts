@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, fileStoreOnly, idleReadings, json, ok, STORE, stateDigest, tempHome, workDir } from '../helpers.js';
+import { BIN, cli, fileStoreOnly, idleReadings, json, ok, STORE, stateDigest, storeEnv, tempHome, workDir } from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const at = (iso: string) => ({ CONDUCTOR_NOW: iso });
@@ -271,6 +271,34 @@ describe('process --daemon --retain', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/note +pruned 4 executions, 4 logs and 4 events \(.+\) older than 30d$/);
   });
+});
+
+describe('process --daemon --retain: its own runs', () => {
+  it('prunes the runs the daemon itself recorded while it keeps running (found in review)', async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'a', 'A', 'echo hi', 'event', 'ea']);
+    const d = execa(BIN, ['--home', home, 'process', '--daemon', '--retain', '3s'], {
+      env: { NO_COLOR: '1', CONDUCTOR_RESOURCES_FILE: idleReadings(home), ...storeEnv(home) },
+      reject: false,
+    });
+    for (let i = 0; i < 3; i++) await ok(home, ['trigger', 'ea']);
+    let first: any[] = [];
+    for (let i = 0; i < 50 && first.length < 3; i++) {
+      await sleep(100);
+      first = await json<any[]>(home, ['history']);
+    }
+    expect(first).toHaveLength(3);
+    // Older than 3 s, and the daemon prunes every half retention: gone while it runs.
+    let left = first.length;
+    for (let i = 0; i < 100 && left > 0; i++) {
+      await sleep(100);
+      left = (await json<any[]>(home, ['history'])).length;
+    }
+    d.kill('SIGTERM');
+    expect((await d).exitCode).toBe(0);
+    expect(left).toBe(0);
+    for (const x of first) expect((await cli(home, ['logs', x.execution_id])).code).toBe(2);
+  }, 60_000);
 });
 
 describe('prune and the metrics', () => {

@@ -31,12 +31,16 @@ export async function compactJournals(
   }
 }
 
+/** A journal its writer closed for good while it lives on (rotated~<owner>~<ms>.jsonl): anyone may fold it. */
+export const ROTATED = 'rotated~';
+
 function claimFinishedJournals(h: FileHome, isAlive: (owner: string) => boolean, me: string): string[] {
   const out: string[] = [];
   for (const name of listNames(h.dir('history'))) {
     if (!name.endsWith('.jsonl') || name.startsWith('archive-')) continue;
     const owner = historyWriter(name);
-    if (!owner || owner === me || owner === 'cli' || isAlive(owner)) continue;
+    const finished = name.startsWith(ROTATED);
+    if (!finished && (!owner || owner === me || owner === 'cli' || isAlive(owner))) continue;
     const claimed = path.join(h.dir('history'), `compact~${me}~${journalBase(name)}`);
     if (renameIfPresent(path.join(h.dir('history'), name), claimed)) out.push(claimed);
   }
@@ -143,7 +147,7 @@ function journalBase(name: string): string {
 
 /** Who may still append to a history file: the compactor of a claimed journal, the owner of one; null for an archive. */
 export function historyWriter(name: string): string | null {
-  if (name.startsWith('archive-')) return null;
+  if (name.startsWith('archive-') || name.startsWith(ROTATED)) return null;
   if (name.startsWith('compact~')) return name.split('~')[1];
   return journalBase(name).slice(0, -'.jsonl'.length);
 }

@@ -6,9 +6,9 @@ import { tokenAlive, selfIdentity } from '../../run/proc.js';
 import { listNames, readBytes, readText } from '../atomic.js';
 import { logPathIn, reportProblem, runFileIn } from '../policy.js';
 import { runtimeDirFor } from '../runtime-dir.js';
-import type { HistoryStore } from '../roles.js';
+import type { HistoryStore, RetentionStore } from '../roles.js';
 import type { FileHome } from './home.js';
-import { historyWriter } from './fold.js';
+import { historyWriter, ROTATED } from './fold.js';
 import { Journal, parseJournal } from './journal.js';
 import { mergeTallies, tallyOf, type HistoryTally } from '../tally.js';
 import { readPrunedTally } from './pruned-tally.js';
@@ -19,7 +19,9 @@ import { readPrunedTally } from './pruned-tally.js';
  * exact); journals of finished dispatchers are folded into one archive per
  * month (fold.ts). logs/<execution_id>.log: captured output.
  */
-export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: string): boolean } {
+export function fileHistory(
+  h: FileHome,
+): HistoryStore & Pick<RetentionStore, 'rotateHistory'> & { executionExists(id: string): boolean } {
   let journal: Journal | null = null;
   const ownJournal = (): Journal => {
     if (!journal) {
@@ -43,6 +45,13 @@ export function fileHistory(h: FileHome): HistoryStore & { executionExists(id: s
   const runtime = () => runtimeDirFor(h.home);
   return {
     getExecution,
+
+    /** The daemon's journal, closed and named finished (`rotated~...`): the next fold takes it. */
+    async rotateHistory(): Promise<void> {
+      if (!journal) return;
+      const owner = path.basename(journal.file, '.jsonl');
+      await journal.rotate(path.join(h.dir('history'), `${ROTATED}${owner}~${Date.now()}.jsonl`));
+    },
 
     /** Appends an execution record and waits until it is on disk (records of one moment share an fsync). */
     async recordExecution(x: Execution): Promise<void> {

@@ -55,6 +55,22 @@ export class Journal {
     return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
+  /**
+   * Renames the journal to `to` once everything appended is on disk, and
+   * starts a new one at the next append: a long-lived writer (the daemon)
+   * hands its records to the fold this way. False if nothing was written.
+   */
+  async rotate(to: string): Promise<boolean> {
+    if (this.fd === null) return false;
+    do await this.durable();
+    while (this.syncing || this.again);
+    // Synchronous from here: no append or sync can come between the close and the rename.
+    this.close();
+    this.length = 0;
+    fs.renameSync(this.file, to);
+    return true;
+  }
+
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
