@@ -26,6 +26,13 @@ describe.skipIf(STORE !== 'file')('npm pack, npm install -g', () => {
     await execa('npm', ['pack', '--pack-destination', scratch], { cwd: dir });
     // The checkout's manifest is as it was (prepack strips its scripts for the tarball only).
     expect(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).toBe(manifest);
+    // A pack that fails after prepack (npm then skips postpack) leaves the manifest as it was, too.
+    const failed = await execa('npm', ['pack', '--pack-destination', path.join(scratch, 'missing')], { cwd: dir, reject: false });
+    expect(failed.exitCode).not.toBe(0);
+    const manifestNow = () => fs.readFileSync(path.join(dir, 'package.json'), 'utf8');
+    for (let i = 0; i < 50 && manifestNow() !== manifest; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(manifestNow()).toBe(manifest);
+    expect(fs.existsSync(path.join(dir, 'package.json.pack-backup'))).toBe(false);
     const tarball = path.join(
       scratch,
       fs.readdirSync(scratch).find((n) => n.endsWith('.tgz'))!,
