@@ -10,7 +10,7 @@ export function registerCancel(program: Command): void {
     .argument('<entry-id>', 'from status')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id, 'entry id');
-      const ctx = await openContext(cmd);
+      const ctx = await openContext(cmd, 'full', { unknown: `unknown entry id '${id}'` });
       const doc = await cancelEntry(ctx, id);
       if (globals(cmd).json) printJson(doc);
       else process.stdout.write(`cancelled ${id} (${doc.cancelled})\n`);

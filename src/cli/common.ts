@@ -41,16 +41,12 @@ export function homeDir(g: GlobalOptions): string {
  * status: called from scripts, where start-up counts) pass 'light' checks
  * (see Checks); the others check every field in full.
  */
-export async function openContext(
-  cmd: Command,
-  checks: Checks = 'full',
-  home: 'existing' | 'create' = 'create',
-): Promise<Context> {
+export async function openContext(cmd: Command, checks: Checks = 'full', home: HomeUse = 'create'): Promise<Context> {
   const g = globals(cmd);
   const clock = pinnedClock(settings().now);
   const dir = homeDir(g);
   const url = storeUrl(g);
-  if (home === 'existing') requireHome(dir, url);
+  if (home !== 'create') requireHome(dir, url, home);
   const store = openStore(dir, url, checks, settings().leaseMs);
   opened.push(store);
   await store.init();
@@ -58,13 +54,35 @@ export async function openContext(
 }
 
 /**
- * A verb that only reads (or only removes, as prune) never creates a home: run in the wrong folder, it
- * would answer "no schedules" from a fresh, empty one. The PostgreSQL store
+ * What a verb does with a home that is not there: `create` it (verbs that write), refuse with
+ * exit 1 (`existing`: verbs that only read, or only remove), or answer that the id it was given is
+ * unknown, exit 2 (`unknown`: verbs about one schedule or entry), creating nothing.
+ */
+export type HomeUse = 'create' | 'existing' | { unknown: string };
+
+/**
+ * A verb that only reads (or only removes, as prune) never creates a home: run in the wrong
+ * folder, it would answer "no schedules" from a fresh, empty one, or fill a project folder named
+ * by mistake with the home's folders. An empty folder is a home not yet used. The PostgreSQL store
  * keeps its state in the database; its local folder is made when needed.
  */
-function requireHome(home: string, url: string | undefined): void {
+function requireHome(home: string, url: string | undefined, use: Exclude<HomeUse, 'create'>): void {
   if (url !== undefined && url !== '' && url !== 'file') return;
-  if (!fs.existsSync(home)) throw new RunError(`no conductor home at ${home} (set --home or CONDUCTOR_HOME)`);
+  if (looksLikeHome(home)) return;
+  const where = `no conductor home at ${home} (set --home or CONDUCTOR_HOME)`;
+  if (use === 'existing') throw new RunError(where);
+  throw new InputError(`${use.unknown}: there is ${where}`);
+}
+
+function looksLikeHome(dir: string): boolean {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    // Not a folder, or unreadable: the store says what is wrong with it.
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+  return names.length === 0 || names.includes('schedules') || names.includes('state');
 }
 
 /** --store, else CONDUCTOR_STORE; the home's own store when neither is set. */

@@ -10,7 +10,7 @@ export function registerDelete(program: Command): void {
     .argument('<id>', 'task id')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
-      const doc = await deleteSchedule(await openContext(cmd), id);
+      const doc = await deleteSchedule(await openContext(cmd, 'full', { unknown: `unknown task id '${id}'` }), id);
       if (globals(cmd).json) printJson(doc);
       else process.stdout.write(`deleted ${id}\n`);
     });

@@ -34,7 +34,7 @@ export function registerDlq(program: Command): void {
     .argument('<entry-id>')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id, 'entry id');
-      const e = await retryDeadLetter(await openContext(cmd), id);
+      const e = await retryDeadLetter(await openContext(cmd, 'full', { unknown: `unknown entry id '${id}'` }), id);
       if (globals(cmd).json) printJson(e);
       else process.stdout.write(`${id}\n`);
     });
@@ -42,7 +42,7 @@ export function registerDlq(program: Command): void {
     .command('purge')
     .description('delete every dead letter')
     .action(async (_opts, cmd: Command) => {
-      const doc = await purgeDeadLetters(await openContext(cmd));
+      const doc = await purgeDeadLetters(await openContext(cmd, 'full', 'existing'));
       if (globals(cmd).json) printJson(doc);
       else process.stdout.write(`purged ${doc.purged}\n`);
     });

@@ -14,7 +14,7 @@ function register(program: Command, verb: 'enable' | 'disable'): void {
     .argument('<id>', 'task id')
     .action(async (id: string, _opts, cmd: Command) => {
       checkId(id);
-      const s = await setEnabled(await openContext(cmd), id, verb === 'enable');
+      const s = await setEnabled(await openContext(cmd, 'full', { unknown: `unknown task id '${id}'` }), id, verb === 'enable');
       if (globals(cmd).json) printJson(s);
       else process.stdout.write(`${verb}d ${id}${s.next_execution ? ` (next run ${s.next_execution})` : ''}\n`);
     });

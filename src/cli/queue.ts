@@ -19,7 +19,7 @@ export function registerQueue(program: Command): void {
       const payload = parseJsonPayload(opts.payload);
       const many = opts.count !== undefined;
       const count = many ? parseIntIn('count', opts.count, 1, 1_000_000) : 1;
-      const ctx = await openContext(cmd, 'light');
+      const ctx = await openContext(cmd, 'light', { unknown: `unknown task id '${id}'` });
       const withDeps = Boolean(opts.withDeps);
       const { document, entries } = await enqueue(ctx, { taskId: id, priority, payload, count, many, withDeps });
       if (globals(cmd).json) printJson(document);

@@ -92,6 +92,43 @@ describe('the wrong directory is obvious', () => {
   });
 });
 
+describe('the wrong directory is obvious, for every verb (found in review)', () => {
+  it.skipIf(!fileStoreOnly)('verbs about an id answer unknown id (exit 2) on a missing home and create nothing', async () => {
+    const home = tempHome();
+    const verbs = [
+      ['queue', 'x'],
+      ['cancel', 'e1'],
+      ['delete', 'x'],
+      ['enable', 'x'],
+      ['disable', 'x'],
+      ['dlq', 'retry', 'e1'],
+    ];
+    for (const args of verbs) {
+      const r = await cli(home, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/unknown (task|entry) id '.+': there is no conductor home at /);
+      expect(fs.existsSync(home)).toBe(false);
+    }
+    expect((await cli(home, ['dlq', 'purge'])).code).toBe(1);
+    expect(fs.existsSync(home)).toBe(false);
+  });
+
+  it.skipIf(!fileStoreOnly)(
+    'a read verb pointed at a folder that is not a home leaves it as it was; an empty folder is a new home',
+    async () => {
+      const home = tempHome();
+      fs.mkdirSync(home);
+      fs.writeFileSync(path.join(home, 'README'), 'a project\n');
+      const r = await cli(home, ['status']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`no conductor home at ${home}`);
+      expect(fs.readdirSync(home)).toEqual(['README']);
+      fs.rmSync(path.join(home, 'README'));
+      expect((await cli(home, ['status', '--json'])).stdout.trim()).toBe('[]');
+    },
+  );
+});
+
 describe('queue --count --json', () => {
   it('prints an array of entries of the shape queue --json prints, for any N', async () => {
     const home = tempHome();

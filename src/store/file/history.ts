@@ -71,12 +71,19 @@ export function fileHistory(
       return filter.limit ? out.slice(0, filter.limit) : out;
     },
 
-    /** Records first, then what prune kept: read in this order, a prune between the two reads counts nothing twice or not at all. */
+    /**
+     * Records first, then what prune kept: in this order one prune between the two reads counts
+     * nothing twice or not at all (its records are pending). Two prunes could: then read again.
+     */
     historyTally(): HistoryTally {
-      const records = allExecutions(h);
-      const pruned = readPrunedTally(h);
-      const pending = new Set(pruned.pending);
-      return mergeTallies(tallyOf(records.filter((x) => !pending.has(x.execution_id))), pruned);
+      for (let attempt = 0; ; attempt++) {
+        const before = readPrunedTally(h);
+        const records = allExecutions(h);
+        const pruned = readPrunedTally(h);
+        if (attempt < 5 && JSON.stringify(before) !== JSON.stringify(pruned)) continue;
+        const pending = new Set(pruned.pending);
+        return mergeTallies(tallyOf(records.filter((x) => !pending.has(x.execution_id))), pruned);
+      }
     },
 
     logPath(executionId: string): string {
