@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, messageOf } from './errors.js';
 import { registerAll } from './cli/index.js';
-import { reportLeftProblems } from './cli/common.js';
+import { reportLeftProblems, warn } from './cli/common.js';
 import { settings } from './config.js';
 import { applyTestHooks } from './test-hooks.js';
 import { nonUtf8Argument, printable } from './text.js';
@@ -58,7 +58,7 @@ function fail(err: unknown): never {
     process.exit(2);
   }
   reportLeftProblems();
-  process.stderr.write(`conductor: ${printable(messageOf(err))}\n`);
+  warn(`conductor: ${printable(messageOf(err))}`);
   if (settings().debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exit(exitCodeOf(err));
 }

@@ -8,7 +8,7 @@ import { InputError, RunError } from '../errors.js';
 import type { Checks } from '../store/check.js';
 import type { Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
-import { pinnedClock } from '../time.js';
+import { isoMsInZone, pinnedClock } from '../time.js';
 import { settings } from '../config.js';
 import { checkPayloadSize } from '../run/exec-limits.js';
 import { printable } from '../text.js';
@@ -176,18 +176,26 @@ export function printTable(head: string[], rows: (string | number | null | Style
 }
 
 /** Warnings about files set aside go to stderr so JSON on stdout stays clean. */
+let stampStderr = false;
+
+/** `process` writes to logs: its warnings and errors get the timestamp its other lines get (see warn). */
+export function timestampStderr(): void {
+  stampStderr = true;
+}
+
+/** One line on stderr; under `process`, to a file or pipe, it starts with an ISO-8601 timestamp. */
+export function warn(line: string): void {
+  process.stderr.write(stampStderr && !process.stderr.isTTY ? `${isoMsInZone(Date.now())} ${line}\n` : `${line}\n`);
+}
+
 export function reportProblems(ctx: Pick<Context, 'store'>): void {
   const problems = ctx.store.problems;
   const SHOWN = 10;
   for (const p of problems.slice(0, SHOWN)) {
-    process.stderr.write(
-      printable(`conductor: warning: ${p.file}: ${p.reason}${p.moved_to ? `; moved to ${p.moved_to}` : ''}`) + '\n',
-    );
+    warn(printable(`conductor: warning: ${p.file}: ${p.reason}${p.moved_to ? `; moved to ${p.moved_to}` : ''}`));
   }
   if (problems.length > SHOWN) {
-    process.stderr.write(
-      `conductor: warning: ${problems.length - SHOWN} more unreadable files moved to quarantine/ (see 'conductor health')\n`,
-    );
+    warn(`conductor: warning: ${problems.length - SHOWN} more unreadable files moved to quarantine/ (see 'conductor health')`);
   }
   problems.length = 0;
 }

@@ -12,7 +12,7 @@ import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
 import { chooseLauncher } from '../run/launcher.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { formatDuration, isoMsInZone, parseDuration } from '../time.js';
-import { globals, openContext, printJson, reportProblems, setupColor } from './common.js';
+import { globals, openContext, printJson, reportProblems, setupColor, timestampStderr, warn } from './common.js';
 import { claimDaemonLock } from './daemon-lock.js';
 import { createProgress } from './progress.js';
 
@@ -47,6 +47,7 @@ export function registerProcess(program: Command): void {
 
 async function runProcess(opts: Record<string, string | boolean | undefined>, cmd: Command): Promise<void> {
   const g = globals(cmd);
+  timestampStderr();
   const limits = parseLimits(opts);
   const starvationMs = parseDuration(opts.starvationThreshold, 'starvation threshold');
   const graceMs = parseDuration(opts.grace, 'grace');
@@ -60,7 +61,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
   await ctx.store.trustForRun();
   const c = setupColor(g);
   capByDescriptors(limits, (line) =>
-    g.json ? process.stderr.write(`conductor: note: ${line}\n`) : say(`${c.yellow('note')}     ${line}`),
+    g.json ? warn(`conductor: note: ${line}`) : say(`${c.yellow('note')}     ${line}`),
   );
   const daemon = Boolean(opts.daemon);
   // Before the pid file appears: a SIGTERM sent as soon as it names us must find the handler.
@@ -130,6 +131,10 @@ function handlerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** --wait's patience in ms (Infinity: no timeout), or null without --wait. */
 function parseWait(opts: Record<string, string | boolean | undefined>): number | null {
+  // commander keeps the last of --wait and --no-wait: both given is a contradiction, said as one.
+  const args = process.argv.slice(2);
+  if (args.includes('--wait') && args.includes('--no-wait'))
+    throw new InputError('--wait and --no-wait contradict each other (keep one)');
   if (opts.wait !== true) {
     if (opts.waitTimeout !== undefined) throw new InputError('--wait-timeout goes with --wait (add --wait)');
     return null;

@@ -71,8 +71,11 @@ function printStatsTable(stats: Stats): void {
 
 /** Where --output goes; a folder that is missing is named, before anything is read. */
 function outputFile(name: string): string {
+  if (name === '') throw new InputError('--output is empty: name a file, e.g. --output /var/lib/node_exporter/conductor.prom');
   const file = path.resolve(name);
   const dir = path.dirname(file);
   if (!fs.existsSync(dir)) throw new RunError(`cannot write ${file}: the folder ${dir} does not exist (create it first)`);
+  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory())
+    throw new InputError(`--output ${file} is a folder: name a file in it, e.g. ${path.join(file, 'conductor.prom')}`);
   return file;
 }

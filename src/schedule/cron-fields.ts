@@ -50,6 +50,8 @@ function addRange(rule: FieldRule, index: number, part: string, values: Set<numb
   const [, star, first, last, stepText] = m!;
   const step = stepText === undefined ? 1 : Number(stepText);
   if (step < 1) fail('a step must be at least 1');
+  // cronie reads steps with strtol into an int: a huge one is an error there, never "every 10^20".
+  if (step > rule.high - rule.low + 1) fail(`a step of ${stepText} is larger than the field (${rule.low}-${rule.high})`);
   let lo = star ? rule.low : valueOf(rule, first, fail);
   // `N/STEP` (N to the field's end) is refused by cronie but was always taken here; kept so stored schedules still load.
   let hi = star || (last === undefined && stepText !== undefined) ? rule.high : valueOf(rule, last ?? first, fail);

@@ -252,6 +252,11 @@ describe('as cronie does it', () => {
       expect(() => parseCron('0 0 * 1-12/0 *')).toThrow(/month field '1-12\/0': a step must be at least 1/);
       expect(() => parseCron('0 0 * * 8')).toThrow(/day-of-week field '8': 8 is out of range 0-7/);
       expect(() => parseCron('jan 0 * * *')).toThrow(/minute field 'jan': names are only for month and day-of-week/);
+      // A step wider than its field (cronie: an int overflow, an error) is refused; one as wide is one value.
+      expect(() => parseCron('*/99999999999999999999999 * * * *')).toThrow(
+        /a step of 99999999999999999999999 is larger than the field/,
+      );
+      expect(parseCron('*/60 * * * *').minutes).toEqual([0]);
     });
   });
 
