@@ -60,9 +60,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
   const wait = waitFor === null ? null : { untilMs: waitFor === Infinity ? null : ctx.clock() + waitFor };
   await ctx.store.trustForRun();
   const c = setupColor(g);
-  capByDescriptors(limits, (line) =>
-    g.json ? warn(`conductor: note: ${line}`) : say(`${c.yellow('note')}     ${line}`),
-  );
+  capByDescriptors(limits, (line) => (g.json ? warn(`conductor: note: ${line}`) : say(`${c.yellow('note')}     ${line}`)));
   const daemon = Boolean(opts.daemon);
   // Before the pid file appears: a SIGTERM sent as soon as it names us must find the handler.
   const stop = stopOnSignals();
