@@ -147,6 +147,30 @@ export interface ImportResult {
  * executions already present are left as they are, so history can be
  * imported again without doubling.
  */
+/**
+ * History in one go: the ids already present are read once (asking per record read all history
+ * per record: 100,000 records took over half an hour), and the records are written together, so
+ * they share the journal's syncs.
+ */
+async function importExecutions(store: Context['store'], executions: Dump['executions'], res: ImportResult): Promise<void> {
+  const present = new Set((await store.listExecutions()).map((x) => x.execution_id));
+  const writes: Promise<void>[] = [];
+  for (const x of executions) {
+    if (present.has(x.execution_id)) {
+      res.executions_present++;
+      continue;
+    }
+    present.add(x.execution_id);
+    const { output: _output, output_encoding: _encoding, ...rest } = x;
+    const bytes = outputBytes(x);
+    const log = bytes.length ? store.logPath(x.execution_id) : null;
+    if (log) writeAtomic(log, bytes);
+    writes.push(store.recordExecution({ ...rest, log }));
+    res.executions++;
+  }
+  await Promise.all(writes);
+}
+
 export async function importState(ctx: Context, d: Dump): Promise<ImportResult> {
   const { store } = ctx;
   for (const s of d.schedules)
@@ -164,18 +188,7 @@ export async function importState(ctx: Context, d: Dump): Promise<ImportResult> 
     await store.updateBreaker(b.name, () => b);
     res.breakers++;
   }
-  for (const x of d.executions) {
-    if (await store.executionExists(x.execution_id)) {
-      res.executions_present++;
-      continue;
-    }
-    const { output: _output, output_encoding: _encoding, ...rest } = x;
-    const bytes = outputBytes(x);
-    const log = bytes.length ? store.logPath(x.execution_id) : null;
-    if (log) writeAtomic(log, bytes);
-    await store.recordExecution({ ...rest, log });
-    res.executions++;
-  }
+  await importExecutions(store, d.executions, res);
   for (const e of d.dlq) {
     await store.toDlq(e);
     res.dlq++;

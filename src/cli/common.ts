@@ -8,7 +8,7 @@ import { InputError, RunError } from '../errors.js';
 import type { Checks } from '../store/check.js';
 import type { Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
-import { isoMsInZone, pinnedClock } from '../time.js';
+import { pinnedClock } from '../time.js';
 import { settings } from '../config.js';
 import { checkPayloadSize } from '../run/exec-limits.js';
 import { printable } from '../text.js';
@@ -176,16 +176,12 @@ export function printTable(head: string[], rows: (string | number | null | Style
 }
 
 /** Warnings about files set aside go to stderr so JSON on stdout stays clean. */
-let stampStderr = false;
-
-/** `process` writes to logs: its warnings and errors get the timestamp its other lines get (see warn). */
-export function timestampStderr(): void {
-  stampStderr = true;
-}
-
-/** One line on stderr; under `process`, to a file or pipe, it starts with an ISO-8601 timestamp. */
+/**
+ * One line on stderr. Warnings and errors keep the form `conductor: ...` at the start of the line
+ * everywhere (scripts match it); only process's stdout lines get a timestamp in a log.
+ */
 export function warn(line: string): void {
-  process.stderr.write(stampStderr && !process.stderr.isTTY ? `${isoMsInZone(Date.now())} ${line}\n` : `${line}\n`);
+  process.stderr.write(`${line}\n`);
 }
 
 export function reportProblems(ctx: Pick<Context, 'store'>): void {

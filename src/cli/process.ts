@@ -12,7 +12,7 @@ import { fileProbe, procProbe, type ResourceProbe } from '../run/resources.js';
 import { chooseLauncher } from '../run/launcher.js';
 import { parseIntIn } from '../schedule/definition.js';
 import { formatDuration, isoMsInZone, parseDuration } from '../time.js';
-import { globals, openContext, printJson, reportProblems, setupColor, timestampStderr, warn } from './common.js';
+import { globals, openContext, printJson, reportProblems, setupColor, warn } from './common.js';
 import { claimDaemonLock } from './daemon-lock.js';
 import { createProgress } from './progress.js';
 
@@ -47,7 +47,6 @@ export function registerProcess(program: Command): void {
 
 async function runProcess(opts: Record<string, string | boolean | undefined>, cmd: Command): Promise<void> {
   const g = globals(cmd);
-  timestampStderr();
   const limits = parseLimits(opts);
   const starvationMs = parseDuration(opts.starvationThreshold, 'starvation threshold');
   const graceMs = parseDuration(opts.grace, 'grace');

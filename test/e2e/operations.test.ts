@@ -130,19 +130,6 @@ describe('the wrong directory is obvious, for every verb (found in review)', () 
 });
 
 describe('rough edges found in review', () => {
-  it.skipIf(!fileStoreOnly)("process's warnings on stderr, to a file or pipe, start with a timestamp too", async () => {
-    const home = tempHome();
-    await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
-    fs.writeFileSync(path.join(home, 'queue', 'junk~p5~a1~~n0~a.json'), 'not json');
-    const r = await cli(home, ['process']);
-    const warnings = r.stderr
-      .trimEnd()
-      .split('\n')
-      .filter((l) => l.includes('warning'));
-    expect(warnings.length).toBeGreaterThan(0);
-    for (const l of warnings) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}([+-]\d\d:\d\d|Z) conductor: warning: /);
-  });
-
   it('--wait with --no-wait, and an empty or folder --output, are refused with exit 2', async () => {
     const home = tempHome();
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
