@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { planPrune, type PrunePlan } from '../app/prune.js';
-import { dispatch, type DispatchEvent, type OnStop, type StopSignal } from '../dispatch/loop.js';
+import { dispatch, type DispatchEvent, type OnStop, type StopSignal, type Summary } from '../dispatch/loop.js';
 import type { Limits } from '../queue/admission.js';
 import { InputError } from '../errors.js';
 import { settings as currentSettings } from '../config.js';
@@ -96,20 +96,27 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
     const summary = await dispatch(ctx, o, stop);
     progress.clear();
     reportProblems(ctx);
+    // --wait promised nothing left: anything left is a failure of the wait.
     const gaveUp = wait !== null && (summary.timed_out || summary.still_queued > 0 || summary.left_running > 0);
     if (gaveUp) process.exitCode = 1;
     if (g.json) printJson(summary);
-    else {
-      const paused = (await ctx.store.isPaused()) ? ' (home is paused: nothing started)' : '';
-      const left = summary.left_running ? `, ${summary.left_running} left running (the next pass records them)` : '';
-      const why = summary.timed_out ? ` after --wait-timeout ${String(opts.waitTimeout)}` : '';
+    else
       say(
-        `${gaveUp ? `gave up${why}` : 'done'}: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${left}${paused}`,
+        summaryLine(
+          summary,
+          gaveUp ? `gave up${summary.timed_out ? ` after --wait-timeout ${String(opts.waitTimeout)}` : ''}` : 'done',
+          await ctx.store.isPaused(),
+        ),
       );
-    }
   } finally {
     releaseLock?.();
   }
+}
+
+function summaryLine(summary: Summary, head: string, paused: boolean): string {
+  const left = summary.left_running ? `, ${summary.left_running} left running (the next pass records them)` : '';
+  const pause = paused ? ' (home is paused: nothing started)' : '';
+  return `${head}: ${summary.started} started, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.still_queued} still queued${left}${pause}`;
 }
 
 /**
