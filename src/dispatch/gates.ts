@@ -3,7 +3,7 @@
 // the gates in order, and acts on the first answer that is not `start`.
 import type { QueuedRef, Schedule } from '../model.js';
 import { breakerAllows, type BreakerView } from '../policy/breaker.js';
-import { admit, type Limits, type Readings } from '../queue/admission.js';
+import { admit, impossibleEstimate, type Limits, type Readings } from '../queue/admission.js';
 import { parseDuration } from '../time.js';
 
 export type Decision =
@@ -14,7 +14,7 @@ export type Decision =
    * pass waits a little for load to fall; starvation reservation counts). `blocksRest`: nothing
    * further down can start either this round.
    */
-  | { kind: 'block'; reason: string; byLoad?: boolean; blocksRest?: boolean }
+  | { kind: 'block'; reason: string; byLoad?: boolean; blocksRest?: boolean; never?: boolean }
   /** It will never run: taken off the queue and recorded as skipped; `park` it in the DLQ if it asked for retries. */
   | { kind: 'skip'; reason: string; park?: boolean }
   /** It waits without a reason of its own: a failure that may open its breaker is being recorded. */
@@ -103,6 +103,9 @@ export function admissionGate(
   running: number,
   limits: Limits,
 ): Decision {
+  // Over this pass's own limits whatever the load: waiting for the load to fall is no use.
+  const never = impossibleEstimate(est, limits);
+  if (never) return { kind: 'block', reason: `blocked: never fits this pass's limits: ${never}`, never: true };
   const adm = admit(est, readings, pending, running, limits);
   if (adm.ok) return START;
   const blocksRest = adm.byLoad && !admit({ cpu: 0, mem: 0 }, readings, pending, running, limits).ok;

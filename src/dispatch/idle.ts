@@ -61,6 +61,7 @@ export async function passOver(st: LoopState, round: Round, now: number): Promis
     });
     st.timers.loadWaitStart = out.loadWaitStart;
     if (out.over || (o.wait && !stop.stopping && (await drained(st)))) return true;
+    if (o.wait && !stop.stopping && (await onlyNeverFits(st))) return true;
     // About to go idle: look at the store once more before deciding.
     if (!round.freshList) st.queue.needList = true;
   }
@@ -72,6 +73,20 @@ export async function passOver(st: LoopState, round: Round, now: number): Promis
 async function drained(st: LoopState): Promise<boolean> {
   const { store } = st.ctx;
   return (await store.listQueued()).length === 0 && (await store.listRunning()).length === 0;
+}
+
+/** `--wait` would wait forever: all that is left never fits this pass's limits (said, then the pass ends). */
+async function onlyNeverFits(st: LoopState): Promise<boolean> {
+  const { store } = st.ctx;
+  if (!st.neverFits.size || (await store.listRunning()).length > 0) return false;
+  const left = await store.listQueued();
+  if (!left.length || !left.every((r) => st.neverFits.has(r.entry_id))) return false;
+  const names = left.slice(0, 3).map((r) => `${r.entry_id} (${r.task_id})`);
+  st.o.report({
+    type: 'note',
+    message: `--wait gives up: ${names.join(', ')}${left.length > 3 ? ' and more' : ''} never fit this pass's --max-cpu/--max-mem`,
+  });
+  return true;
 }
 
 /**

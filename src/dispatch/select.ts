@@ -123,6 +123,7 @@ async function act(st: LoopState, round: Round, e: QueuedRef, d: Decision, s: Sc
 
 function block(st: LoopState, round: Round, e: QueuedRef, d: Extract<Decision, { kind: 'block' }>, now: number): boolean {
   const since = st.blocked.block(e.entry_id, d.reason, now);
+  if (d.never) st.neverFits.add(e.entry_id);
   if (!d.byLoad) return true;
   round.blockedByLoad = true;
   if (starving(since, now, st.o.starvationMs)) round.reservedBy = e.entry_id;

@@ -68,6 +68,8 @@ export interface LoopState extends Begun {
   /** A failure may open the run's breaker: its other entries wait until the failure is recorded. */
   breakerHeld: Map<string, number>;
   blocked: BlockedState;
+  /** Entries whose estimate alone exceeds this pass's limits: `--wait` does not wait for them. */
+  neverFits: Set<string>;
   stats: StatsBuffer;
   /** Runs whose handler exited and whose recording goes on beside new starts (finish.ts). */
   settling: Set<Promise<void>>;
@@ -107,6 +109,7 @@ export async function openState(b: Begun): Promise<LoopState> {
     breakers: new TtlCache(1000, (name) => store.readBreaker(name)),
     breakerHeld: new Map(),
     blocked: await BlockedState.load(b.ctx),
+    neverFits: new Set(),
     stats: new StatsBuffer(b.ctx),
     settling: new Set(),
     failures: [],

@@ -328,6 +328,21 @@ describe('scripts can wait', () => {
     expect(bad.stderr).toMatch(/--wait-timeout goes with --wait/);
   }, 60_000);
 
+  it("--wait ends at once, exit 1, when what is left never fits the pass's limits, naming it (found in review)", async () => {
+    const home = tempHome();
+    await ok(home, ['create', 'big', 'Big', 'true', 'event', 'e', '--cpu', '60']);
+    await ok(home, ['create', 'small', 'Small', 'true', 'event', 'e']);
+    await ok(home, ['trigger', 'e']);
+    const t0 = Date.now();
+    const r = await cli(home, ['process', '--wait', '--max-cpu', '50']);
+    expect(r.code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r.stdout).toMatch(/--wait gives up: \S+ \(big\) never fit/);
+    expect((await json<any[]>(home, ['history'])).map((x) => x.task_id)).toEqual(['small']);
+    const [left] = await json<any[]>(home, ['status']);
+    expect(left.blocked_reason).toMatch(/never fits this pass's limits: cpu estimate 60% exceeds the limit 50%/);
+  }, 60_000);
+
   it("the README's CI snippet passes on its own run's success and fails when its run failed or never ran", async () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     const snippet = readme.match(/# queue and wait in a CI job[^\n]*\n([\s\S]*?)```/)![1];
