@@ -21,8 +21,9 @@ describe('daemon', () => {
     expect(second.exitCode).toBe(1);
     expect(String(second.stderr)).toMatch(/already running/);
 
-    const queuedAt = Date.now();
+    // Timed from the moment the entry is queued: the CLI's own start-up (slow on a loaded CI machine) is not the daemon's.
     await ok(home, ['queue', 'quick']);
+    const queuedAt = Date.now();
     for (let i = 0; i < 50 && !fs.existsSync(`${dir}/started`); i++) await sleep(50);
     const startedAt = Number(BigInt(fs.readFileSync(`${dir}/started`, 'utf8').trim()) / 1_000_000n);
     expect(startedAt - queuedAt).toBeLessThan(1500);
