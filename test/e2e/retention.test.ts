@@ -26,6 +26,27 @@ async function oldAndNew(home: string): Promise<void> {
   await runAt(home, 'ea');
 }
 
+/** An execution record of task a (event ea) as a history archive holds it: one JSON line. */
+const archived = (i: number, finished: string) =>
+  JSON.stringify({
+    format: 1,
+    execution_id: `x${i}.1`,
+    entry_id: `x${i}`,
+    task_id: 'a',
+    attempt: 1,
+    status: 'success',
+    exit_code: 0,
+    signal: null,
+    started_at: finished,
+    finished_at: finished,
+    duration_ms: 1,
+    peak_cpu_percent: null,
+    peak_memory_mb: null,
+    log: null,
+    error: null,
+    event: 'ea',
+  });
+
 const ids = (xs: any[]) => xs.map((x) => x.execution_id).sort();
 const counters = (s: any) => [s.execution_count, s.failure_count, s.average_duration_ms, s.last_executed];
 
@@ -165,25 +186,7 @@ describe('prune', () => {
       await ok(home, ['create', 'a', 'A', 'true', 'event', 'ea']);
       await ok(home, ['create', 'y', 'Y', 'true', 'event', 'ey']);
       const old = '2026-08-01T00:00:00.000Z';
-      const record = (i: number) =>
-        JSON.stringify({
-          format: 1,
-          execution_id: `x${i}.1`,
-          entry_id: `x${i}`,
-          task_id: 'a',
-          attempt: 1,
-          status: 'success',
-          exit_code: 0,
-          signal: null,
-          started_at: old,
-          finished_at: old,
-          duration_ms: 1,
-          peak_cpu_percent: null,
-          peak_memory_mb: null,
-          log: null,
-          error: null,
-          event: 'ea',
-        });
+      const record = (i: number) => archived(i, old);
       // Old records in this month's archive: the one the fold below appends to.
       const month = new Date().toISOString().slice(0, 7);
       const lines = Array.from({ length: 150_000 }, (_, i) => record(i));
@@ -211,25 +214,7 @@ describe('prune', () => {
     const home = tempHome();
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'ea']);
     const n = 20_000;
-    const record = (i: number, finished: string) =>
-      JSON.stringify({
-        format: 1,
-        execution_id: `x${i}.1`,
-        entry_id: `x${i}`,
-        task_id: 'a',
-        attempt: 1,
-        status: 'success',
-        exit_code: 0,
-        signal: null,
-        started_at: finished,
-        finished_at: finished,
-        duration_ms: 1,
-        peak_cpu_percent: null,
-        peak_memory_mb: null,
-        log: null,
-        error: null,
-        event: 'ea',
-      });
+    const record = archived;
     const lines = Array.from({ length: n }, (_, i) => record(i, i % 2 ? '2026-08-01T00:00:00.000Z' : new Date().toISOString()));
     const archive = path.join(home, 'history', 'archive-2026-08.jsonl');
     const kept = Array.from({ length: n / 2 }, (_, j) => `x${2 * j}.1`);
