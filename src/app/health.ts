@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import type { Schedule } from '../model.js';
 import { formatDuration } from '../time.js';
 import { collectStats } from './stats.js';
 import { queueStatus } from './status.js';
@@ -45,9 +46,10 @@ export async function checkHealth(ctx: Context, o: { maxAgeMs: number; maxWaitMs
       ? `${orphans} running entr${orphans === 1 ? 'y has' : 'ies have'} no live dispatcher (the next process recovers them)`
       : 'no orphaned running entries',
   );
-  for (const f of await waitFindings(ctx, now, o.maxWaitMs)) add(f.check, f.ok, f.message);
+  const schedules = await store.listSchedules();
+  for (const f of await waitFindings(ctx, schedules, now, o.maxWaitMs)) add(f.check, f.ok, f.message);
   for (const f of await store.healthFindings(now)) add(f.check, f.ok, f.message);
-  const stats = await collectStats(ctx);
+  const stats = await collectStats(ctx, schedules);
   const quarantined =
     store.kind === 'file' ? `${stats.quarantined} file(s) in quarantine/` : `${stats.quarantined} record(s) in quarantine`;
   add('quarantine', stats.quarantined === 0, stats.quarantined ? quarantined : 'no quarantined files');
@@ -63,11 +65,11 @@ export async function checkHealth(ctx: Context, o: { maxAgeMs: number; maxWaitMs
 }
 
 /** Due entries waiting longer than maxWaitMs, and late schedules, each named with why it waits. */
-async function waitFindings(ctx: Context, now: number, maxWaitMs: number): Promise<Finding[]> {
+async function waitFindings(ctx: Context, schedules: Schedule[], now: number, maxWaitMs: number): Promise<Finding[]> {
   const { rows, paused } = await queueStatus(ctx, { starvationMs: 30 * 60_000, withPaused: true });
   if (paused) for (const r of rows) r.blocked_reason ??= 'the home is paused (conductor resume)';
   const overdue = overdueEntries(rows, now, maxWaitMs);
-  const late = lateSchedules(await ctx.store.listSchedules(), rows, now);
+  const late = lateSchedules(schedules, rows, now);
   return [
     {
       check: 'waiting',

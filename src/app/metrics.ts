@@ -21,7 +21,8 @@ const BREAKER_VALUE: Record<string, number> = { closed: 0, 'half-open': 1, open:
 
 export async function collectMetrics(ctx: Context): Promise<MetricsInput> {
   const { store } = ctx;
-  const stats = await collectStats(ctx);
+  const schedules = await store.listSchedules();
+  const stats = await collectStats(ctx, schedules);
   const tally = await store.historyTally();
   const hb = await store.readState<{ at: string }>('heartbeat');
   const last = hb && typeof hb.at === 'string' ? Date.parse(hb.at) : NaN;
@@ -29,7 +30,7 @@ export async function collectMetrics(ctx: Context): Promise<MetricsInput> {
     home: store.location,
     stats,
     tally,
-    tasks: (await store.listSchedules()).map((s) => s.task_id),
+    tasks: schedules.map((s) => s.task_id),
     lastPassMs: Number.isFinite(last) ? last : null,
   };
 }
@@ -68,24 +69,28 @@ function durationHistogram(t: HistoryTally): Sample[] {
     out.push(['_bucket', { le: num(b / 1000) }, cumulative]);
   });
   cumulative += t.buckets[DURATION_BOUNDS_MS.length];
-  let sum = 0;
-  for (const byStatus of Object.values(t.runs))
-    for (const [status, c] of Object.entries(byStatus)) if (status !== 'skipped') sum += c.duration_ms;
-  out.push(['_bucket', { le: '+Inf' }, cumulative], ['_sum', {}, sum / 1000], ['_count', {}, cumulative]);
+  const ms = Object.values(t.runs).reduce((n, byStatus) => n + ran(byStatus).ms, 0);
+  out.push(['_bucket', { le: '+Inf' }, cumulative], ['_sum', {}, ms / 1000], ['_count', {}, cumulative]);
   return out;
+}
+
+/** The executions of one task that ran (all but skipped ones) and their summed duration. */
+function ran(byStatus: HistoryTally['runs'][string]): { count: number; ms: number } {
+  let count = 0;
+  let ms = 0;
+  for (const [status, c] of Object.entries(byStatus)) {
+    if (status === 'skipped') continue;
+    count += c.count;
+    ms += c.duration_ms;
+  }
+  return { count, ms };
 }
 
 function taskDurations(t: HistoryTally): Sample[] {
   return Object.keys(t.runs)
     .sort()
     .flatMap((task) => {
-      let count = 0;
-      let ms = 0;
-      for (const [status, c] of Object.entries(t.runs[task])) {
-        if (status === 'skipped') continue;
-        count += c.count;
-        ms += c.duration_ms;
-      }
+      const { count, ms } = ran(t.runs[task]);
       return [['_sum', { task }, ms / 1000] as Sample, ['_count', { task }, count] as Sample];
     });
 }

@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import type { Schedule } from '../model.js';
 import { breakerStateAt } from '../policy/breaker.js';
 import { retiredKey } from '../store/store.js';
 import { parseDuration } from '../time.js';
@@ -22,10 +23,10 @@ export interface Stats {
 }
 
 /** Counts from the schedules' counters (and those of deleted schedules) and the spool directories; no history scan. */
-export async function collectStats(ctx: Context): Promise<Stats> {
+export async function collectStats(ctx: Context, listed?: Schedule[]): Promise<Stats> {
   const { store } = ctx;
   const now = ctx.clock();
-  const schedules = await store.listSchedules();
+  const schedules = listed ?? (await store.listSchedules());
   const queued = await store.listQueued();
   let completed = 0;
   let failed = 0;

@@ -36,7 +36,10 @@ export function addRuns(t: HistoryTally, taskId: string, status: string, count: 
   cell.duration_ms += durationMs;
 }
 
-export function tallyOf(records: Iterable<Execution>): HistoryTally {
+/** What a tally counts of an execution: a record, or a row's columns. */
+export type Counted = Pick<Execution, 'task_id' | 'status' | 'duration_ms'>;
+
+export function tallyOf(records: Iterable<Counted>): HistoryTally {
   const t = emptyTally();
   for (const x of records) {
     const ms = Number.isFinite(x.duration_ms) && x.duration_ms > 0 ? x.duration_ms : 0;

@@ -7,13 +7,12 @@ import type { PruneCount, PruneRequest, RetentionStore } from '../roles.js';
 import type { PgSession } from './session.js';
 import PRUNE_EXECUTIONS from './sql/prune_executions.sql';
 import {
-  addRuns,
   asPrunedTally,
-  bucketOf,
   emptyPrunedTally,
-  emptyTally,
   mergeTallies,
   PRUNED_TALLY_STATE,
+  tallyOf,
+  type Counted,
   type PrunedTally,
 } from '../tally.js';
 
@@ -67,12 +66,9 @@ async function lockPrunedTally(c: PoolClient): Promise<PrunedTally> {
 /** What went, added to the kept tally in the same transaction as the delete: counters stay exact. */
 async function countPruned(c: PoolClient, kept: PrunedTally, gone: Gone[]): Promise<void> {
   if (!gone.length) return;
-  const t = emptyTally();
-  for (const g of gone) {
-    const ms = Number(g.duration_ms);
-    addRuns(t, g.task_id, g.status, 1, ms);
-    if (g.status !== 'skipped') t.buckets[bucketOf(ms)]++;
-  }
+  const t = tallyOf(
+    gone.map((g) => ({ task_id: g.task_id, status: g.status as Counted['status'], duration_ms: Number(g.duration_ms) })),
+  );
   const total = { format: 1, ...mergeTallies(kept, t), pending: [] };
   await c.query('UPDATE conductor.state SET body = $2 WHERE name = $1', [PRUNED_TALLY_STATE, JSON.stringify(total)]);
 }
