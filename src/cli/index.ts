@@ -27,6 +27,8 @@ const BY_NAME = new Map<string, (p: Command) => void>(
     validate: verbs.registerValidate,
     events: verbs.registerEvents,
     health: verbs.registerHealth,
+    token: verbs.registerToken,
+    hook: verbs.registerHook,
     migrate: verbs.registerMigrate,
     export: verbs.registerExport,
     import: verbs.registerImport,

@@ -20,5 +20,7 @@ export { registerApply } from './apply.js';
 export { registerValidate } from './validate.js';
 export { registerEvents } from './events.js';
 export { registerHealth } from './health.js';
+export { registerToken } from './token.js';
+export { registerHook } from './hook.js';
 export { registerMigrate } from './migrate.js';
 export { registerExport, registerImport } from './export.js';
