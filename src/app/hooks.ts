@@ -27,14 +27,20 @@ const pathOf = (name: string) => `/hooks/${name}`;
 /** GitHub's header: `sha256=` and the hex HMAC-SHA256 of the raw body, keyed with the secret. */
 const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
 
+/** What createHook refuses (exit 2), checked alone: the CLI checks before it opens, so a refusal creates no home. */
+export function checkHookRequest(o: { name: string; event: string }): { name: string; event: string } {
+  checkId(o.name, 'hook name');
+  const bad = checkEventName(o.event);
+  if (bad) throw new InputError(bad);
+  return o;
+}
+
 /**
  * A new webhook: `whsec_` and 32 random bytes in base64url. Unlike a token's,
  * the secret is stored as it is (owner-only): checking a signature needs it.
  */
 export async function createHook(ctx: Context, o: { name: string; event: string }): Promise<CreatedHook> {
-  const name = checkId(o.name, 'hook name');
-  const bad = checkEventName(o.event);
-  if (bad) throw new InputError(bad);
+  const { name } = checkHookRequest(o);
   const secret = `whsec_${randomBytes(32).toString('base64url')}`;
   const rec: HookRecord = { format: FORMAT, name, event: o.event, secret, created_at: isoInZone(ctx.clock()) };
   if (!(await ctx.store.createHook(rec))) {

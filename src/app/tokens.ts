@@ -49,15 +49,27 @@ const hashOf = (secret: string) => `sha256:${digest(secret).toString('hex')}`;
 
 const expired = (t: Pick<TokenRecord, 'expires_at'>, now: number) => t.expires_at !== null && Date.parse(t.expires_at) <= now;
 
-/** A new token: `cdt_` and 32 random bytes in base64url, of which only the hash is kept. */
-export async function createToken(ctx: Context, o: { name: string; scope: Scope; expiresInMs?: number }): Promise<CreatedToken> {
-  const name = checkId(o.name, 'token name');
-  const scope = checkScope(o.scope);
+export interface TokenRequest {
+  name: string;
+  scope: Scope;
+  expiresInMs?: number;
+}
+
+/** What createToken refuses (exit 2), checked alone: the CLI checks before it opens, so a refusal creates no home. */
+export function checkTokenRequest(o: TokenRequest): TokenRequest {
+  checkId(o.name, 'token name');
+  checkScope(o.scope);
   if (o.expiresInMs !== undefined && !(o.expiresInMs > 0 && o.expiresInMs <= MAX_DURATION_MS)) {
     throw new InputError(`invalid expiry of ${String(o.expiresInMs)} ms: from 1 ms to 3650 days`);
   }
+  return o;
+}
+
+/** A new token: `cdt_` and 32 random bytes in base64url, of which only the hash is kept. */
+export async function createToken(ctx: Context, o: TokenRequest): Promise<CreatedToken> {
+  const { name, scope, expiresInMs } = checkTokenRequest(o);
   const now = ctx.clock();
-  const expires_at = o.expiresInMs === undefined ? null : isoInZone(now + o.expiresInMs);
+  const expires_at = expiresInMs === undefined ? null : isoInZone(now + expiresInMs);
   const token = `cdt_${randomBytes(32).toString('base64url')}`;
   const rec: TokenRecord = { format: FORMAT, name, scope, hash: hashOf(token), created_at: isoInZone(now), expires_at };
   if (!(await ctx.store.createToken(rec))) {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { createHook, listHooks, revokeHook } from '../app/hooks.js';
+import { checkHookRequest, createHook, listHooks, revokeHook } from '../app/hooks.js';
 import { InputError } from '../errors.js';
-import { checkEventName } from '../events/match.js';
 import { checkId } from '../ids.js';
 import { globals, openContext, printJson, printTable, warn } from './common.js';
 
@@ -19,12 +18,10 @@ export function registerHook(program: Command): void {
     .argument('<name>')
     .option('--event <event>', 'the event a signed POST /hooks/NAME triggers, its body the payload')
     .action(async (name: string, opts, cmd: Command) => {
-      // Checked before the home is opened: a refused hook creates nothing, not even a home.
-      checkId(name, 'hook name');
       if (opts.event === undefined) throw new InputError('hook create needs --event EVENT, e.g. --event deploy.requested');
-      const bad = checkEventName(opts.event);
-      if (bad) throw new InputError(bad);
-      const h = await createHook(await openContext(cmd), { name, event: opts.event });
+      // Checked before the home is opened: a refused hook creates nothing, not even a home.
+      const req = checkHookRequest({ name, event: opts.event });
+      const h = await createHook(await openContext(cmd), req);
       if (globals(cmd).json) {
         printJson(h);
         return;

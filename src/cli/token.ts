@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkScope, createToken, listTokens, revokeToken } from '../app/tokens.js';
+import { checkTokenRequest, createToken, listTokens, revokeToken } from '../app/tokens.js';
 import { InputError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { parseDuration } from '../time.js';
@@ -23,12 +23,11 @@ export function registerToken(program: Command): void {
     )
     .option('--expires <dur>', 'it stops working this long from now, e.g. 90d (default: never)')
     .action(async (name: string, opts, cmd: Command) => {
-      // Checked before the home is opened: a refused token creates nothing, not even a home.
-      checkId(name, 'token name');
       if (opts.scope === undefined) throw new InputError('token create needs --scope read, operate or admin');
-      const scope = checkScope(opts.scope);
       const expiresInMs = opts.expires === undefined ? undefined : parseDuration(opts.expires, '--expires');
-      const t = await createToken(await openContext(cmd), { name, scope, expiresInMs });
+      // Checked before the home is opened: a refused token creates nothing, not even a home.
+      const req = checkTokenRequest({ name, scope: opts.scope, expiresInMs });
+      const t = await createToken(await openContext(cmd), req);
       if (globals(cmd).json) {
         printJson(t);
         return;
