@@ -1,13 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  // As the build bundles them (esbuild's text loader): a .sql or .pl file imports as its text.
+  // As the build bundles them (esbuild's text loader): a .sql, .pl or .yaml file imports as its text.
   plugins: [
     {
       name: 'text-files',
       enforce: 'pre',
       transform(code: string, id: string) {
-        return /\.(sql|pl)$/.test(id) ? { code: `export default ${JSON.stringify(code)};`, map: null } : null;
+        return /\.(sql|pl|yaml)$/.test(id) ? { code: `export default ${JSON.stringify(code)};`, map: null } : null;
       },
     },
   ],

@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { executionIdOf } from './entries.js';
 import type { Entry, EntrySource, QueuedRef, Schedule } from '../model.js';
 import { maxAttempts } from '../policy/retry.js';
 import { effectivePriority } from '../queue/order.js';
@@ -77,7 +78,7 @@ function runningRow({ entry: e }: RunningRecord, now: number, starvationMs: numb
     group: e.group,
     after: e.after,
     started_at: e.started_at ?? null,
-    execution_id: e.execution_id ?? null,
+    execution_id: e.execution_id ?? executionIdOf(e),
   };
 }
 

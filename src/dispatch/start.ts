@@ -1,6 +1,7 @@
 // Start: claim an entry the gates let through, launch its handler, and count it everywhere the
 // next gates look (slots, load window, overlap, summary).
 import type { Context } from '../context.js';
+import { executionIdOf } from '../app/entries.js';
 import type { Entry, QueuedRef, Schedule } from '../model.js';
 import { localBoot } from '../run/proc.js';
 import { runHandler } from '../run/spawn.js';
@@ -57,7 +58,7 @@ function count(st: LoopState, round: Round, a: Active, now: number): void {
 
 function launch(st: LoopState, e: Entry, s: Schedule, now: number): Active {
   const { ctx, o } = st;
-  const executionId = `${e.entry_id}.${e.runs + 1}`;
+  const executionId = executionIdOf(e);
   const env: NodeJS.ProcessEnv = {
     CONDUCTOR_TASK_ID: e.task_id,
     CONDUCTOR_ENTRY_ID: e.entry_id,

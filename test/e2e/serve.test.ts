@@ -14,7 +14,7 @@ afterEach(async () => {
 async function setup() {
   const home = tempHome();
   await ok(home, ['create', 'ok', 'Ok', 'echo hello from ok', 'event', 'go']);
-  await ok(home, ['create', 'bad', 'Bad', 'echo broken >&2; exit 3', 'event', 'go', '--max-retries', '0']);
+  await ok(home, ['create', 'bad', 'Bad', 'echo broken >&2; exit 3', 'event', 'go']);
   await ok(home, ['create', 'nightly', 'Nightly', 'true', 'cron', '30 2 * * *', '--tz', 'Europe/Berlin']);
   const tokens = { read: await token(home, 'reader', 'read'), operate: await token(home, 'operator', 'operate'), admin: await token(home, 'root', 'admin') };
   const s = await serve(home);
@@ -122,7 +122,10 @@ describe('conductor serve: the API answers as the CLI', () => {
 
   it('dead letters: list, retry (operate), purge (admin)', async () => {
     const { home, s, operate, admin, read } = await setup();
-    await ok(home, ['queue', 'bad']);
+    await ok(home, ['create', 'flaky', 'Flaky', 'exit 3', 'event', 'never', '--retries', '1', '--backoff', '1s']);
+    await ok(home, ['queue', 'flaky']);
+    await cli(home, ['process']);
+    await new Promise((res) => setTimeout(res, 1100));
     await cli(home, ['process']);
     const [d] = (await (await s.get('/api/v1/dlq', read)).json()) as { entry_id: string }[];
     expect(d.entry_id).toBeTruthy();
