@@ -35,6 +35,9 @@ interface Refresh {
   everyMs?: number;
 }
 
+/** Stream messages reload data at once, then at most once a second: a busy home finishes runs faster than that. */
+const THROTTLE_MS = 1000;
+
 /**
  * Data from the API for a page: loaded when `key` changes, reloaded on matching stream messages
  * (a burst of them reloads once) and on a timer; the last good data stays shown meanwhile.
@@ -54,12 +57,15 @@ export function useData<T>(load: () => Promise<T>, key: string, refresh: Refresh
     return () => void (current = false);
   }, [key, version]);
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const last = useRef(0);
   useStream((m) => {
     if (!refresh.on || !(m.type === 'resync' || refresh.on(m)) || pending.current) return;
+    const wait = Math.max(0, last.current + THROTTLE_MS - Date.now());
     pending.current = setTimeout(() => {
       pending.current = null;
+      last.current = Date.now();
       reload();
-    }, 200);
+    }, wait);
   });
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
   useEffect(() => {

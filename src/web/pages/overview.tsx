@@ -8,7 +8,7 @@ import { Time, fromNow, outcomeGroup } from '../format';
 import { pageHref } from '../router';
 import type { Execution, Load, QueueRow, Schedule, Stats } from '../types';
 import { Action, Empty, Loading, Tile, useCan, useData } from '../ui';
-import { runHrefOf } from './queue';
+import { runHrefOf } from '../entries';
 
 const RECENT = 1000;
 const DAY = 86_400_000;

@@ -1,23 +1,10 @@
 // The queue: every entry not yet finished, its priority as aging has raised it, and why it waits.
 import { enc, getJson, post } from '../api';
+import { runHrefOf, whyWaiting } from '../entries';
 import { Outcome, Time } from '../format';
 import { pageHref } from '../router';
 import type { QueueRow } from '../types';
 import { Action, Empty, Loading, useCan, useData } from '../ui';
-
-/** A running entry's run page. Rows from servers that do not name the execution get the first attempt's id form. */
-export function runHrefOf(r: QueueRow): string {
-  return pageHref.run(r.execution_id ?? `${r.entry_id}.${r.attempt}`);
-}
-
-/** Why an entry waits, in the words of the last pass when it left any. */
-export function whyWaiting(r: QueueRow, now = Date.now()): string {
-  if (r.status === 'running') return 'running';
-  if (r.blocked_reason) return r.blocked_reason;
-  if (r.not_before && Date.parse(r.not_before) > now) return `retry not before ${r.not_before}`;
-  if (r.after && r.after.length > 0) return `runs after ${r.after.join(', ')}`;
-  return 'no pass has tried to start it yet';
-}
 
 function Priority({ r }: { r: QueueRow }) {
   const aged = r.effective_priority - r.priority;

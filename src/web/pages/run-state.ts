@@ -2,6 +2,7 @@
 // knows a run only once it has finished, so the queue is asked first: that also spares a 404.
 import { ApiError, enc, getJson } from '../api';
 import type { Execution, QueueRow } from '../types';
+import { executionOf } from '../entries';
 
 export type RunState =
   | { phase: 'waiting'; row: QueueRow }
@@ -16,8 +17,7 @@ export function entryOf(executionId: string): string {
 
 export async function runState(id: string): Promise<RunState> {
   const row = (await getJson<QueueRow[]>('/queue')).find((r) => r.entry_id === entryOf(id));
-  if (row?.status === 'running' && (row.execution_id ?? `${row.entry_id}.${row.attempt}`) === id)
-    return { phase: 'running', row };
+  if (row?.status === 'running' && executionOf(row) === id) return { phase: 'running', row };
   try {
     return { phase: 'done', record: await getJson<Execution>(`/runs/${enc(id)}`) };
   } catch (err) {

@@ -3,7 +3,7 @@ import { Outcome, Time, duration } from '../format';
 import { pageHref } from '../router';
 import type { Execution, QueueRow } from '../types';
 import { Empty } from '../ui';
-import { runHrefOf } from './queue';
+import { executionOf, runHrefOf } from '../entries';
 
 function exitOf(r: Execution): string {
   if (r.exit_code !== null) return String(r.exit_code);
@@ -35,9 +35,9 @@ export function RunTable({
       </thead>
       <tbody>
         {running.map((r) => (
-          <tr key={r.entry_id} data-execution={r.execution_id ?? undefined}>
+          <tr key={r.entry_id}>
             <td>
-              <a href={runHrefOf(r)}>{r.execution_id ?? r.entry_id}</a>
+              <a href={runHrefOf(r)}>{executionOf(r)}</a>
             </td>
             {showTask && (
               <td>
@@ -56,7 +56,7 @@ export function RunTable({
           </tr>
         ))}
         {runs.map((r) => (
-          <tr key={r.execution_id} data-execution={r.execution_id}>
+          <tr key={r.execution_id}>
             <td>
               <a href={pageHref.run(r.execution_id)}>{r.execution_id}</a>
             </td>

@@ -5,7 +5,7 @@ import { Outcome, Time, duration, localTime } from '../format';
 import { pageHref } from '../router';
 import type { Execution } from '../types';
 import { ErrorNote, Loading, messageOf, useData } from '../ui';
-import { whyWaiting } from './queue';
+import { whyWaiting } from '../entries';
 import { RunTable } from './run-table';
 import { entryOf, runState, type RunState } from './run-state';
 
