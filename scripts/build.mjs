@@ -29,7 +29,7 @@ await build({
   sourcemap: 'linked',
   // Code in other languages lives in its own files with a header each, bundled as its text: the
   // launcher helper (src/run/spawner.pl), SQL migrations and hot queries (src/store/postgres/).
-  loader: { '.pl': 'text', '.sql': 'text' },
+  loader: { '.pl': 'text', '.sql': 'text', '.yaml': 'text' },
   plugins: [
     {
       name: 'lazy-vendor',

@@ -3,6 +3,9 @@ export class InputError extends Error {
   readonly exitCode = 2;
 }
 
+/** An id that names nothing (a task, entry, execution, token): exit code 2, HTTP 404. */
+export class NotFoundError extends InputError {}
+
 /** Anything else that stops a command: I/O, a lock held too long. Exit code 1. */
 export class RunError extends Error {
   readonly exitCode = 1;

@@ -3,3 +3,9 @@ declare module '*.pl' {
   const text: string;
   export default text;
 }
+
+/** The OpenAPI document of `conductor serve` (src/http/openapi.yaml), imported as its text. */
+declare module '*.yaml' {
+  const text: string;
+  export default text;
+}

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { cancelOrphan } from '../dispatch/recover.js';
-import { InputError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { checkId } from '../ids.js';
 import { selfIdentity } from '../run/proc.js';
 import { endedWithoutRun } from './entries.js';
@@ -29,7 +29,7 @@ export async function cancelEntry(ctx: Context, id: string): Promise<CancelDocum
     return { entry_id: id, cancelled: 'queued' };
   }
   const rec = (await store.listRunning()).find((r) => r.entry.entry_id === id);
-  if (!rec) throw new InputError(`unknown entry id '${id}' (not queued or running)`);
+  if (!rec) throw new NotFoundError(`unknown entry id '${id}' (not queued or running)`);
   if (!(await store.ownerAlive(rec.owner))) {
     if (await store.takeOver(rec, selfIdentity().token)) await cancelOrphan(ctx, rec, selfIdentity());
     return { entry_id: id, cancelled: 'running' };

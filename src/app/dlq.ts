@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { InputError } from '../errors.js';
+import { InputError, NotFoundError } from '../errors.js';
 import { checkId } from '../ids.js';
 import type { DeadLetter, Entry } from '../model.js';
 
@@ -14,7 +14,7 @@ export async function listDeadLetters(ctx: Context): Promise<DeadLetterView[]> {
 export async function retryDeadLetter(ctx: Context, id: string): Promise<Entry> {
   checkId(id, 'entry id');
   const d = await ctx.store.takeDlq(id);
-  if (!d) throw new InputError(`unknown entry id '${id}' (not in the dead-letter queue)`);
+  if (!d) throw new NotFoundError(`unknown entry id '${id}' (not in the dead-letter queue)`);
   const { dead_at: _a, log_tail: _t, last_error: _e, last_exit_code: _c, ...entry } = d;
   const e: Entry = { ...entry, status: 'queued', attempt: 1, not_before: null, source: 'dlq-retry' };
   if (!(await ctx.store.enqueue(e))) throw new InputError(`entry '${id}' is already queued`);

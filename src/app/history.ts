@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { InputError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { checkId } from '../ids.js';
 import type { Execution } from '../model.js';
 import { outputField } from './transfer.js';
@@ -13,7 +13,7 @@ export async function listHistory(ctx: Context, o: { taskId?: string; limit?: nu
   const xs = await ctx.store.listExecutions({ taskId: o.taskId, limit: o.limit });
   // As `get` does: a typo is not "no executions" (a deleted schedule's history still answers).
   if (o.taskId !== undefined && xs.length === 0 && !(await ctx.store.scheduleExists(o.taskId)))
-    throw new InputError(`unknown task id '${o.taskId}': not a schedule and not in history (see conductor list)`);
+    throw new NotFoundError(`unknown task id '${o.taskId}': not a schedule and not in history (see conductor list)`);
   return xs.map(({ format: _f, ...x }) => x);
 }
 
@@ -30,7 +30,7 @@ export interface LogDocument {
 export async function executionLog(ctx: Context, id: string): Promise<{ document: LogDocument; bytes: Buffer }> {
   checkId(id, 'execution id');
   const x = await ctx.store.getExecution(id);
-  if (!x) throw new InputError(`unknown execution id '${id}'`);
+  if (!x) throw new NotFoundError(`unknown execution id '${id}'`);
   const bytes = await ctx.store.readLog(x);
   return { document: { execution_id: id, task_id: x.task_id, status: x.status, ...outputField(bytes) }, bytes };
 }

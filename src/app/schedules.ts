@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
-import { InputError, RunError } from '../errors.js';
+import { InputError, NotFoundError, RunError } from '../errors.js';
 import { checkId } from '../ids.js';
 import type { Store } from '../store/store.js';
 import { FORMAT, type Definition, type Schedule } from '../model.js';
@@ -157,7 +157,7 @@ export async function missingSchedule(store: Store, id: string): Promise<Error> 
   // A PostgreSQL row is listed as 'quarantine/<n> (schedules/<id>)': the id is already said.
   if (earlier)
     return new RunError(`schedule ${id} was set aside: ${earlier.reason} (${earlier.file.replace(` (schedules/${id})`, '')})`);
-  return new InputError(`unknown task id '${id}'`);
+  return new NotFoundError(`unknown task id '${id}'`);
 }
 
 /** quarantine/schedules__<id>.json[.<ms>] (files) or quarantine/<n> (schedules/<id>) (PostgreSQL). */

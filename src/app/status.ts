@@ -22,6 +22,8 @@ export interface StatusRow {
   group?: string | null;
   after?: string[];
   started_at?: string | null;
+  /** A running entry's execution: its log can be followed while it runs. */
+  execution_id?: string | null;
   blocked_reason?: string;
 }
 
@@ -75,6 +77,7 @@ function runningRow({ entry: e }: RunningRecord, now: number, starvationMs: numb
     group: e.group,
     after: e.after,
     started_at: e.started_at ?? null,
+    execution_id: e.execution_id ?? null,
   };
 }
 

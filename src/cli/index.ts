@@ -27,6 +27,7 @@ const BY_NAME = new Map<string, (p: Command) => void>(
     validate: verbs.registerValidate,
     events: verbs.registerEvents,
     health: verbs.registerHealth,
+    serve: verbs.registerServe,
     migrate: verbs.registerMigrate,
     export: verbs.registerExport,
     import: verbs.registerImport,

@@ -20,5 +20,6 @@ export { registerApply } from './apply.js';
 export { registerValidate } from './validate.js';
 export { registerEvents } from './events.js';
 export { registerHealth } from './health.js';
+export { registerServe } from './serve.js';
 export { registerMigrate } from './migrate.js';
 export { registerExport, registerImport } from './export.js';

@@ -206,3 +206,27 @@ export function sweepTemps(dir: string, olderThanMs: number, now: number): void 
     }
   }
 }
+
+/** The bytes of a file from `offset` on, through a descriptor that follows no link; null if absent. */
+export function readBytesFrom(file: string, offset: number): Buffer | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, READ_FLAGS);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const out = Buffer.alloc(Math.max(0, size - offset));
+    let done = 0;
+    while (done < out.length) {
+      const n = fs.readSync(fd, out, done, out.length - done, offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return out.subarray(0, done);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
