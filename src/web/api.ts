@@ -13,6 +13,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What to tell a person about a failed call: the server's own words when it sent any. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 let csrf: string | null = null;
 let unauthorized: () => void = () => {};
 

@@ -1,7 +1,7 @@
 // The shell: asks the server for the session, shows the login page without one, else the header
 // and the page the path names.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, getJson, onUnauthorized, remove, setSession } from './api';
+import { ApiError, getJson, messageOf, onUnauthorized, remove, setSession } from './api';
 import { Dlq } from './pages/dlq';
 import { Login } from './pages/login';
 import { Overview } from './pages/overview';
@@ -13,7 +13,7 @@ import { Schedules } from './pages/schedules';
 import { navigate, type Route, routeOf, useLocation } from './router';
 import { closeStream, openStream } from './stream';
 import type { Session } from './types';
-import { ErrorNote, messageOf, SessionContext } from './ui';
+import { ErrorNote, SessionContext } from './ui';
 
 const LINKS: [string, string][] = [
   ['/', 'Overview'],

@@ -1,10 +1,10 @@
-// Building blocks every page uses: the session (who is logged in, with which scope), loading data
-// that refreshes itself, action buttons offered only to a scope that may use them, tiles.
+// Building blocks every page uses: the session (who is logged in, with which scope), action
+// buttons offered only to a scope that may use them, tiles, what shows while data loads.
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
-import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError } from './api';
-import { type StreamMessage, useStream } from './stream';
+import { useContext, useState } from 'preact/hooks';
+import { messageOf } from './api';
+import type { Loaded } from './data';
 import type { Scope, Session } from './types';
 
 export const SessionContext = createContext<Session | null>(null);
@@ -15,65 +15,6 @@ const RANK: Record<Scope, number> = { read: 0, operate: 1, admin: 2 };
 export function useCan(scope: Scope): boolean {
   const session = useContext(SessionContext);
   return session !== null && RANK[session.scope] >= RANK[scope];
-}
-
-export function messageOf(err: unknown): string {
-  if (err instanceof ApiError) return err.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-export interface Loaded<T> {
-  data: T | undefined;
-  error: string | null;
-  reload: () => void;
-}
-
-interface Refresh {
-  /** Reload when a stream message says something this data shows has changed. */
-  on?: (m: StreamMessage) => boolean;
-  /** Reload this often as well (what no event announces: load, blocked reasons). */
-  everyMs?: number;
-}
-
-/** Stream messages reload data at once, then at most once a second: a busy home finishes runs faster than that. */
-const THROTTLE_MS = 1000;
-
-/**
- * Data from the API for a page: loaded when `key` changes, reloaded on matching stream messages
- * (a burst of them reloads once) and on a timer; the last good data stays shown meanwhile.
- */
-export function useData<T>(load: () => Promise<T>, key: string, refresh: Refresh = {}): Loaded<T> {
-  const [state, setState] = useState<{ key: string; data?: T; error: string | null }>({ key, error: null });
-  const [version, setVersion] = useState(0);
-  const reload = useCallback(() => setVersion((v) => v + 1), []);
-  const loader = useRef(load);
-  loader.current = load;
-  useEffect(() => {
-    let current = true;
-    loader.current().then(
-      (data) => current && setState({ key, data, error: null }),
-      (err: unknown) => current && setState((s) => ({ key, data: s.key === key ? s.data : undefined, error: messageOf(err) })),
-    );
-    return () => void (current = false);
-  }, [key, version]);
-  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const last = useRef(0);
-  useStream((m) => {
-    if (!refresh.on || !(m.type === 'resync' || refresh.on(m)) || pending.current) return;
-    const wait = Math.max(0, last.current + THROTTLE_MS - Date.now());
-    pending.current = setTimeout(() => {
-      pending.current = null;
-      last.current = Date.now();
-      reload();
-    }, wait);
-  });
-  useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
-  useEffect(() => {
-    if (!refresh.everyMs) return;
-    const t = setInterval(reload, refresh.everyMs);
-    return () => clearInterval(t);
-  }, [refresh.everyMs, reload]);
-  return { data: state.key === key ? state.data : undefined, error: state.error, reload };
 }
 
 /** A button for a write: busy while it runs, its error beside it, then `done` (usually a reload). */

@@ -3,7 +3,8 @@ import { enc, getJson, post } from '../api';
 import { Time } from '../format';
 import { pageHref } from '../router';
 import type { DeadLetter } from '../types';
-import { Action, Empty, Loading, useCan, useData } from '../ui';
+import { useData } from '../data';
+import { Action, Empty, Loading, useCan } from '../ui';
 
 export function Dlq() {
   const canRetry = useCan('operate');

@@ -1,8 +1,7 @@
 // The login page: a token (from `conductor token create`) is exchanged for a session cookie.
 import { useState } from 'preact/hooks';
-import { post } from '../api';
+import { messageOf, post } from '../api';
 import type { Session } from '../types';
-import { messageOf } from '../ui';
 
 export function Login({ onLogin }: { onLogin: (s: Session) => void }) {
   const [token, setToken] = useState('');

@@ -7,7 +7,8 @@ import { runsPerHour } from '../charts';
 import { Time, fromNow, outcomeGroup } from '../format';
 import { pageHref } from '../router';
 import type { Execution, Load, QueueRow, Schedule, Stats } from '../types';
-import { Action, Empty, Loading, Tile, useCan, useData } from '../ui';
+import { useData } from '../data';
+import { Action, Empty, Loading, Tile, useCan } from '../ui';
 import { runHrefOf } from '../entries';
 
 const RECENT = 1000;

@@ -4,7 +4,8 @@ import { runHrefOf, whyWaiting } from '../entries';
 import { Outcome, Time } from '../format';
 import { pageHref } from '../router';
 import type { QueueRow } from '../types';
-import { Action, Empty, Loading, useCan, useData } from '../ui';
+import { useData } from '../data';
+import { Action, Empty, Loading, useCan } from '../ui';
 
 function Priority({ r }: { r: QueueRow }) {
   const aged = r.effective_priority - r.priority;

@@ -1,10 +1,11 @@
 // One run: its status, why it waited, its attempts and its captured log (followed while it runs).
 import { useEffect, useState } from 'preact/hooks';
-import { enc, follow, getJson, getText } from '../api';
+import { enc, follow, getJson, getText, messageOf } from '../api';
 import { Outcome, Time, duration, localTime } from '../format';
 import { pageHref } from '../router';
 import type { Execution } from '../types';
-import { ErrorNote, Loading, messageOf, useData } from '../ui';
+import { useData } from '../data';
+import { ErrorNote, Loading } from '../ui';
 import { whyWaiting } from '../entries';
 import { RunTable } from './run-table';
 import { entryOf, runState, type RunState } from './run-state';

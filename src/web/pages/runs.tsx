@@ -3,7 +3,8 @@ import { getJson, withQuery } from '../api';
 import { navigate, useLocation } from '../router';
 import type { StreamMessage } from '../stream';
 import type { Execution, QueueRow, RunStatus, Schedule } from '../types';
-import { Loading, useData } from '../ui';
+import { useData } from '../data';
+import { Loading } from '../ui';
 import { RunTable } from './run-table';
 
 const STATUSES: RunStatus[] = ['success', 'failed', 'timeout', 'cancelled', 'abandoned', 'skipped'];

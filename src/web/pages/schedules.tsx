@@ -3,7 +3,8 @@ import { getJson } from '../api';
 import { Time, fromNow } from '../format';
 import { pageHref } from '../router';
 import type { Execution, Schedule } from '../types';
-import { Empty, Loading, useData } from '../ui';
+import { useData } from '../data';
+import { Empty, Loading } from '../ui';
 import { Breaker, Outcomes } from './schedule-parts';
 import { ScheduleActions } from './schedule-actions';
 
