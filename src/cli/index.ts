@@ -28,6 +28,8 @@ const BY_NAME = new Map<string, (p: Command) => void>(
     events: verbs.registerEvents,
     health: verbs.registerHealth,
     serve: verbs.registerServe,
+    token: verbs.registerToken,
+    hook: verbs.registerHook,
     migrate: verbs.registerMigrate,
     export: verbs.registerExport,
     import: verbs.registerImport,

@@ -17,6 +17,8 @@ export function registerServe(program: Command): void {
       const http = require('../http/server.js') as typeof import('../http/server.js');
       const listen = http.parseListen(opts.listen);
       const ctx = await openContext(cmd, 'full', 'existing');
+      // Tokens and hooks are read from the home: one that others can write into could hand anyone a token.
+      await ctx.store.trustForRun();
       const probe = settings().resourcesFile ? fileProbe(settings().resourcesFile!) : procProbe(1000);
       const server = await http.startServer(ctx, { listen, probe, webDir: path.join(__dirname, 'web') });
       if (!LOOPBACK.test(listen.host))

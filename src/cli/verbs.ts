@@ -21,5 +21,7 @@ export { registerValidate } from './validate.js';
 export { registerEvents } from './events.js';
 export { registerHealth } from './health.js';
 export { registerServe } from './serve.js';
+export { registerToken } from './token.js';
+export { registerHook } from './hook.js';
 export { registerMigrate } from './migrate.js';
 export { registerExport, registerImport } from './export.js';

@@ -1,7 +1,9 @@
 import { InputError } from '../errors.js';
+import { checkEventName } from '../events/match.js';
 import { ID_PATTERN } from '../ids.js';
 import { FORMAT, type Definition } from '../model.js';
 import { DEFINITION_KEYS, parseDefinition } from '../schedule/definition.js';
+import { SCOPES } from './roles.js';
 
 /**
  * The one check of every record conductor keeps, wherever it comes from: a
@@ -197,4 +199,40 @@ export function storedEntryProblem(
 export function breakerProblem(v: unknown): string | null {
   if (!isObj(v)) return 'not a JSON object';
   return typeof v.state === 'string' ? null : 'not a breaker record';
+}
+
+/** `sha256:` and the hex SHA-256 of a token's secret (app/tokens.ts). */
+export const TOKEN_HASH = /^sha256:[0-9a-f]{64}$/;
+/** `whsec_` and 32 random bytes in base64url (app/hooks.ts). */
+export const HOOK_SECRET = /^whsec_[A-Za-z0-9_-]{43}$/;
+
+const TOKEN_RULES: Rule[] = [
+  ['name', isId, 'a token name'],
+  ['scope', oneOf(...SCOPES), SCOPES.join(', ')],
+  ['hash', (v) => typeof v === 'string' && TOKEN_HASH.test(v), "'sha256:' and 64 hex digits"],
+  ['created_at', isIso, TIME],
+  ['expires_at', orNull(isIso), TIME_OR_NULL],
+];
+
+const HOOK_RULES: Rule[] = [
+  ['name', isId, 'a hook name'],
+  ['event', (v) => typeof v === 'string' && checkEventName(v) === null, 'an event name'],
+  ['secret', (v) => typeof v === 'string' && HOOK_SECRET.test(v), "'whsec_' and 43 base64url characters"],
+  ['created_at', isIso, TIME],
+];
+
+/** Why a stored record of access/ (a token or a hook) cannot be used, or null; `key` is what it is stored under. */
+function accessProblem(v: unknown, rules: Rule[], key: string, keyName: string): string | null {
+  if (!isObj(v)) return 'not a JSON object';
+  const why = formatProblem(v) ?? broken(v, rules);
+  if (why) return why;
+  return v.name === key ? null : `name does not match the ${keyName}`;
+}
+
+export function tokenProblem(v: unknown, key: string, keyName: string): string | null {
+  return accessProblem(v, TOKEN_RULES, key, keyName);
+}
+
+export function hookProblem(v: unknown, key: string, keyName: string): string | null {
+  return accessProblem(v, HOOK_RULES, key, keyName);
 }

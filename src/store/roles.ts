@@ -251,6 +251,48 @@ export interface StateStore {
   pidFile(): string;
 }
 
+/** What an API token may do over HTTP. */
+export type Scope = 'read' | 'operate' | 'admin';
+/** The scopes in order, each allowing more than the one before it. */
+export const SCOPES: readonly Scope[] = ['read', 'operate', 'admin'];
+
+/** An API token: its secret is never stored, only `sha256:<hex>` of it (app/tokens.ts says why that is enough). */
+export interface TokenRecord {
+  format: number;
+  name: string;
+  scope: Scope;
+  hash: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
+/**
+ * A webhook: POST /hooks/<name> signed with its secret triggers `event`. The
+ * secret itself is kept (owner-only file or a row): checking an HMAC needs it.
+ */
+export interface HookRecord {
+  format: number;
+  name: string;
+  event: string;
+  secret: string;
+  created_at: string;
+}
+
+/** API tokens and webhooks of `conductor serve`, one record per name. */
+export interface AccessStore {
+  listTokens(): Awaitable<TokenRecord[]>;
+  /** False if the name is taken. */
+  createToken(t: TokenRecord): Awaitable<boolean>;
+  /** False if there is no such token. */
+  deleteToken(name: string): Awaitable<boolean>;
+  listHooks(): Awaitable<HookRecord[]>;
+  readHook(name: string): Awaitable<HookRecord | null>;
+  /** False if the name is taken. */
+  createHook(h: HookRecord): Awaitable<boolean>;
+  /** False if there is no such hook. */
+  deleteHook(name: string): Awaitable<boolean>;
+}
+
 /** Every role but the base: what a backend's role implementations add up to. */
 export type StoreRoles = MaintenanceStore &
   DispatcherRegistry &
@@ -261,4 +303,5 @@ export type StoreRoles = MaintenanceStore &
   RetentionStore &
   DeadLetterStore &
   BreakerStore &
-  StateStore;
+  StateStore &
+  AccessStore;

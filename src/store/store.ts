@@ -1,6 +1,7 @@
 import type { StoreBase, StoreRoles } from './roles.js';
 
 export type {
+  AccessStore,
   Awaitable,
   BreakerRecord,
   BreakerStore,
@@ -8,6 +9,7 @@ export type {
   DispatcherRegistry,
   EventRecord,
   HistoryStore,
+  HookRecord,
   MaintenanceStore,
   Problem,
   PromotionPlan,
@@ -19,9 +21,12 @@ export type {
   RunningRecord,
   RunningStore,
   ScheduleStore,
+  Scope,
   StateStore,
   StoreFinding,
+  TokenRecord,
 } from './roles.js';
+export { SCOPES } from './roles.js';
 export { newBreaker, retiredCountersOf, retiredKey } from './policy.js';
 
 /**

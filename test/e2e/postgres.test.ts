@@ -28,15 +28,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.runIf(STORE === 'postgres')('postgres store', () => {
   it('migrate creates the schema, is safe to repeat, and a newer schema is refused', async () => {
     const home = tempHome();
-    expect(await json(home, ['migrate'])).toMatchObject({ store: 'postgres', from_version: 0, to_version: 3, applied: 3 });
-    expect(await json(home, ['migrate'])).toMatchObject({ from_version: 3, to_version: 3, applied: 0 });
-    expect(sqlOn(home, `SELECT value FROM conductor.meta WHERE key = 'schema_version'`).trim()).toBe('3');
+    expect(await json(home, ['migrate'])).toMatchObject({ store: 'postgres', from_version: 0, to_version: 4, applied: 4 });
+    expect(await json(home, ['migrate'])).toMatchObject({ from_version: 4, to_version: 4, applied: 0 });
+    expect(sqlOn(home, `SELECT value FROM conductor.meta WHERE key = 'schema_version'`).trim()).toBe('4');
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
     sqlOn(home, `UPDATE conductor.meta SET value = '99' WHERE key = 'schema_version'`);
     for (const args of [['list'], ['migrate']]) {
       const r = await cli(home, args);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toMatch(/^conductor: database .* schema version 99, newer than this conductor \(3\)$/);
+      expect(r.stderr.trim()).toMatch(/^conductor: database .* schema version 99, newer than this conductor \(4\)$/);
     }
     const bad = await cli(home, ['list'], { CONDUCTOR_STORE: 'mysql://x' });
     expect(bad.code).toBe(2);

@@ -8,9 +8,9 @@ import { FORMAT, type Entry, type Execution, type Schedule } from '../../src/mod
 import { parseDefinition } from '../../src/schedule/definition.js';
 import { newSchedule } from '../../src/app/schedules.js';
 import { FileStore } from '../../src/store/file/index.js';
-import { MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/postgres/migrations/index.js';
 import { PgStore } from '../../src/store/postgres/index.js';
-import type { Store } from '../../src/store/store.js';
+import type { HookRecord, Store, TokenRecord } from '../../src/store/store.js';
 import { newEntry } from '../../src/app/entries.js';
 
 /**
@@ -350,6 +350,40 @@ for (const [kind, make, enabled] of backends) {
       expect((await store.listEvents(2)).map((r) => r.event)).toEqual(['e3', 'e2']);
     });
 
+    it('access: tokens and hooks are created once by name, listed in name order, read and deleted', async () => {
+      const store = await make().open();
+      const token = (name: string): TokenRecord => ({
+        format: FORMAT,
+        name,
+        scope: 'operate',
+        hash: `sha256:${'ab'.repeat(32)}`,
+        created_at: '2026-03-01T12:00:00Z',
+        expires_at: null,
+      });
+      const hook = (name: string): HookRecord => ({
+        format: FORMAT,
+        name,
+        event: 'deploy.requested',
+        secret: `whsec_${'A'.repeat(43)}`,
+        created_at: '2026-03-01T12:00:00Z',
+      });
+      for (const n of ['b', 'a']) expect(await store.createToken(token(n))).toBe(true);
+      expect(await store.createToken({ ...token('a'), scope: 'admin' })).toBe(false);
+      expect(await store.listTokens()).toEqual([token('a'), token('b')]);
+      expect(await store.deleteToken('a')).toBe(true);
+      expect(await store.deleteToken('a')).toBe(false);
+      expect((await store.listTokens()).map((t) => t.name)).toEqual(['b']);
+      expect(await store.createHook(hook('gh'))).toBe(true);
+      expect(await store.createHook({ ...hook('gh'), event: 'other' })).toBe(false);
+      expect(await store.readHook('gh')).toEqual(hook('gh'));
+      expect(await store.readHook('none')).toBeNull();
+      expect(await store.listHooks()).toEqual([hook('gh')]);
+      expect(await store.deleteHook('gh')).toBe(true);
+      expect(await store.deleteHook('gh')).toBe(false);
+      expect(await store.readHook('gh')).toBeNull();
+      expect(store.problems).toEqual([]);
+    });
+
     it('a bad record is quarantined with its reason and reported; the others are read', async () => {
       const b = make();
       const store = await b.open();
@@ -388,7 +422,7 @@ describe.runIf(PG_ADMIN !== '')('postgres migration 3: the queue gets real colum
       );
       const store = new PgStore(path.join(dir, 'home'), db.url);
       try {
-        expect(await store.migrate()).toEqual([2, 3]);
+        expect(await store.migrate()).toEqual([2, SCHEMA_VERSION]);
         const refs = (await store.listQueued()).sort((x, y) => x.enqueued_ms - y.enqueued_ms);
         expect(refs).toEqual([
           {

@@ -30,6 +30,10 @@ export const SUBDIRS = [
   'outcomes',
   'incoming',
   'counters',
+  // Parents before children: openHome makes them one level at a time.
+  'access',
+  'access/tokens',
+  'access/hooks',
 ];
 
 /**

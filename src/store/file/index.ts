@@ -1,6 +1,7 @@
 import type { Checks } from '../check.js';
 import type { StoreRoles } from '../roles.js';
 import type { Store } from '../store.js';
+import { fileAccess } from './access.js';
 import { fileBreakers } from './breakers.js';
 import { fileDeadLetters } from './dlq.js';
 import { fileHistory } from './history.js';
@@ -15,8 +16,9 @@ import { fileState } from './state.js';
 /**
  * The file store: one JSON file per schedule, a spool of one file per queue
  * entry (queue/ → running/ by rename, so a claim is atomic), execution
- * records in per-process journals, a log per execution. Each role lives in
- * its own file over one FileHome (home.ts); this puts them together.
+ * records in per-process journals, a log per execution, API tokens and
+ * webhooks under access/. Each role lives in its own file over one FileHome
+ * (home.ts); this puts them together.
  */
 export interface FileStore extends Store {}
 export class FileStore {
@@ -43,6 +45,7 @@ export class FileStore {
       ...fileDeadLetters(h),
       ...fileBreakers(h),
       ...fileState(h),
+      ...fileAccess(h),
     };
     Object.assign(this, roles, { home: h.home, problems: h.problems, location: h.home });
   }

@@ -69,7 +69,19 @@ export function fileRegistry(h: FileHome): DispatcherRegistry {
 
 /** Removes temp files of writers killed mid-write, once clearly abandoned (the dispatcher does this). */
 function sweep(h: FileHome, now: number): void {
-  for (const d of ['schedules', 'queue', 'running', 'history', 'dlq', 'breakers', 'state', 'quarantine', 'counters']) {
+  for (const d of [
+    'schedules',
+    'queue',
+    'running',
+    'history',
+    'dlq',
+    'breakers',
+    'state',
+    'quarantine',
+    'counters',
+    'access/tokens',
+    'access/hooks',
+  ]) {
     sweepTemps(h.dir(d), 3_600_000, now);
   }
 }

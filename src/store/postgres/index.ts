@@ -1,6 +1,7 @@
 import type { Checks } from '../check.js';
 import type { StoreRoles } from '../roles.js';
 import type { Store } from '../store.js';
+import { pgAccess } from './access.js';
 import { pgBreakers } from './breakers.js';
 import { pgRegistry } from './dispatchers.js';
 import { pgDeadLetters } from './dlq.js';
@@ -38,6 +39,7 @@ export class PgStore {
       ...pgDeadLetters(s),
       ...pgBreakers(s),
       ...pgState(s),
+      ...pgAccess(s),
     };
     Object.assign(this, roles, { home: s.home, problems: s.problems, location: s.location });
   }
