@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fileStoreOnly, json, ok } from '../helpers.js';
+import { cli, fileStoreOnly, json, ok } from '../helpers.js';
 import { serve, token, type Served } from '../serve.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -33,6 +33,11 @@ function watch(page: Page, problems: string[], expected: (r: Response) => boolea
   });
 }
 
+/** A schedule as `apply` takes it. */
+function schedule(task_id: string, handler: string, type: string, expr: string, more: object = {}) {
+  return { task_id, task_name: task_id, handler, schedule_type: type, schedule_expr: expr, ...more };
+}
+
 describe.skipIf(!fileStoreOnly || !haveChromium)('dashboard in Chromium', () => {
   let dir: string;
   let home: string;
@@ -42,6 +47,7 @@ describe.skipIf(!fileStoreOnly || !haveChromium)('dashboard in Chromium', () => 
   let admin: string;
   let reader: string;
   let helloRun: string;
+  let go: string;
   const problems: string[] = [];
   let loggedIn = false;
 
@@ -49,19 +55,28 @@ describe.skipIf(!fileStoreOnly || !haveChromium)('dashboard in Chromium', () => 
     // Its own home, not tempHome(): that one is removed after each test, and these share theirs.
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conductor-dashboard-'));
     home = path.join(dir, 'home');
-    await ok(home, ['create', 'hello', 'Hello', 'echo hello from the dashboard', 'interval', '1h']);
-    await ok(home, ['create', 'broken', 'Broken', 'echo broken; exit 3', 'event', 'never', '--retries', '1', '--backoff', '1s']);
-    // Sundays of March and October at 02:30 in Berlin: any ten in a row hold a daylight-saving change.
-    await ok(home, ['create', 'dst', 'DST', 'true', 'cron', '30 2 * 3,10 0', '--tz', 'Europe/Berlin']);
-    await ok(home, ['create', 'live', 'Live', 'echo live run', 'event', 'never']);
-    await ok(home, ['queue', 'hello']);
-    await ok(home, ['queue', 'broken']);
+    go = path.join(dir, 'go');
+    // Chromium starts while the home is made.
+    const launching = chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const file = path.join(dir, 'schedules.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify([
+        schedule('hello', 'echo hello from the dashboard', 'event', 'setup'),
+        schedule('broken', 'echo broken; exit 3', 'event', 'setup', { retries: 1, backoff: '1s' }),
+        // Sundays of March and October at 02:30 in Berlin: any ten in a row hold a daylight-saving change.
+        schedule('dst', 'true', 'cron', '30 2 * 3,10 0', { tz: 'Europe/Berlin' }),
+        schedule('live', 'echo live run', 'event', 'never'),
+        schedule('slow', `echo first; while [ ! -e ${go} ]; do sleep 0.1; done; echo second`, 'event', 'never'),
+      ]),
+    );
+    await ok(home, ['apply', file]);
+    await ok(home, ['trigger', 'setup']);
     await ok(home, ['process', '--wait', '--wait-timeout', '30s']);
     helloRun = (await json(home, ['history', 'hello']))[0].execution_id;
-    admin = await token(home, 'admin', 'admin');
-    reader = await token(home, 'reader', 'read');
+    [admin, reader] = await Promise.all([token(home, 'admin', 'admin'), token(home, 'reader', 'read')]);
     server = await serve(home);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launching;
     page = await browser.newPage();
     // Before logging in, the page asks who is logged in and is told nobody (401): that is the login page's cue.
     watch(page, problems, (r) => !loggedIn && r.status() === 401 && r.url() === `${server.url}/api/v1/session`);
@@ -114,7 +129,7 @@ describe.skipIf(!fileStoreOnly || !haveChromium)('dashboard in Chromium', () => 
     await page.waitForURL(`${server.url}/schedules`, WAIT);
     const rows = page.locator('table.schedules tbody tr');
     await rows.nth(3).waitFor(WAIT);
-    expect(await rows.locator('td:first-child a').allTextContents()).toEqual(['broken', 'dst', 'hello', 'live']);
+    expect(await rows.locator('td:first-child a').allTextContents()).toEqual(['broken', 'dst', 'hello', 'live', 'slow']);
     const row = (id: string) => rows.filter({ has: page.locator(`a[href="/schedules/${id}"]`) });
     expect(await row('dst').textContent()).toContain('Europe/Berlin');
     await row('hello').locator('.outcomes .status-success').waitFor(WAIT);
@@ -146,6 +161,22 @@ describe.skipIf(!fileStoreOnly || !haveChromium)('dashboard in Chromium', () => 
     await ok(home, ['process', '--wait', '--wait-timeout', '30s']);
     await live.locator('.status-success').waitFor(WAIT);
     expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+  });
+
+  it("follows a running run's log on its page until the run ends", async () => {
+    await page.goto(`${server.url}/runs?task=slow`);
+    await page.locator('main .empty').waitFor(WAIT);
+    await ok(home, ['queue', 'slow']);
+    const pass = cli(home, ['process']);
+    const running = page.locator('table.runs tbody tr', { has: page.locator('.status-running') });
+    await running.locator('a').first().click(WAIT);
+    await page.locator('pre.log', { hasText: 'first' }).waitFor(WAIT);
+    expect(await page.locator('.following').count()).toBe(1);
+    fs.writeFileSync(go, ''); // lets the slow handler finish
+    await page.locator('dl.summary .status-success').waitFor(WAIT);
+    await page.locator('pre.log', { hasText: 'second' }).waitFor(WAIT);
+    expect(await page.locator('pre.log').textContent()).toBe('first\nsecond\n');
+    expect((await pass).code).toBe(0);
   });
 
   it('offers a read-scope token no writes, where an admin gets them', async () => {
