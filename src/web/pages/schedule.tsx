@@ -17,8 +17,8 @@ import { ScheduleActions } from './schedule-actions';
 const HISTORY = 200;
 
 const DST_NOTE = {
-  gap: 'falls in a daylight-saving gap: that wall-clock time does not exist, the run moves to the next valid time',
-  repeat: 'falls in a daylight-saving repeat: that wall-clock time happens twice, the run happens once',
+  gap: 'daylight saving begins: this wall-clock time does not exist that day, so the run moves to the end of the gap',
+  repeat: 'daylight saving ends: this wall-clock time happens twice that day, and the run happens once, at the first',
 };
 
 function Definition({ s }: { s: Schedule }) {
@@ -58,18 +58,21 @@ function NextList({ next }: { next: NextRuns }) {
   if (next.runs.length === 0)
     return <Empty>No upcoming runs{next.schedule_type === 'event' ? ': it runs when its event comes' : ''}.</Empty>;
   return (
-    <ol class="next-runs">
-      {next.runs.map((r) => (
-        <li key={r.at} class={r.dst ? `dst dst-${r.dst}` : undefined}>
-          <Time iso={r.at} /> <span class="muted">{zoneTime(r.at, next.tz)}</span>
-          {r.dst && (
-            <span class="badge dst-mark" title={DST_NOTE[r.dst]}>
-              DST {r.dst}
-            </span>
-          )}
-        </li>
-      ))}
-    </ol>
+    <>
+      <p class="muted">In your browser's time zone; in grey, in the schedule's own ({next.tz}).</p>
+      <ol class="next-runs">
+        {next.runs.map((r) => (
+          <li key={r.at} class={r.dst ? `dst dst-${r.dst}` : undefined}>
+            <Time iso={r.at} /> <span class="muted">{zoneTime(r.at, next.tz)}</span>
+            {r.dst && (
+              <span class="badge dst-mark" title={DST_NOTE[r.dst]}>
+                DST {r.dst}
+              </span>
+            )}
+          </li>
+        ))}
+      </ol>
+    </>
   );
 }
 
