@@ -199,6 +199,9 @@ describe.skipIf(!fileStoreOnly || !haveChromium)('dashboard in Chromium', () => 
     expect(await other.locator('header .who').textContent()).toBe('reader (read)');
     for (const at of ['/', '/queue', '/dlq', '/schedules', '/schedules/hello'])
       expect(await buttons(other, at, at === '/' ? '.tile' : 'main table tbody tr')).toEqual([]);
+    // Logging out is a write too (DELETE /session, with the CSRF token): back to the login page.
+    await other.click('header button:has-text("Log out")');
+    await other.waitForURL(/\/login\?next=/, WAIT);
     await context.close();
   });
 });
