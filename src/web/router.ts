@@ -17,7 +17,12 @@ const CHANGE = 'conductor:navigate';
 
 /** The page a path shows; ids are single path segments, percent-encoded. */
 export function routeOf(pathname: string): Route {
-  const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return { page: 'missing' }; // a malformed %-escape names no page
+  }
   const [first, id, ...rest] = parts;
   if (rest.length > 0) return { page: 'missing' };
   if (first === undefined) return { page: 'overview' };
