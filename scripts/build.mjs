@@ -4,7 +4,7 @@
 // their own files, required only by the verbs that use them, keeps `queue` and
 // `trigger` close to a bare `node` start (see README, "Benchmarks").
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 
 const LAZY = ['yaml', 'cronstrue', 'cli-table3', 'proper-lockfile', 'chalk', 'pg'];
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', logLevel: 'warning' };
@@ -43,6 +43,24 @@ await build({
 
 // The run keeper for hosts without perl (src/run/keeper-node.ts): one small file, started per run.
 await build({ ...common, entryPoints: ['src/run/keeper-node.ts'], outfile: 'dist/keeper.cjs' });
+
+// The dashboard (src/web/, served by `conductor serve`): one script and one stylesheet (ours and
+// uPlot's), no source maps, and the page every dashboard path answers with.
+await build({
+  entryPoints: { app: 'src/web/main.tsx' },
+  outdir: 'dist/web/assets',
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2020',
+  minify: true,
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+copyFileSync('src/web/index.html', 'dist/web/index.html');
+copyFileSync('src/web/favicon.svg', 'dist/web/assets/favicon.svg');
 
 // Warm V8's code cache for bin/conductor (see there); a failure here only costs start-up time.
 // The cache is written after the first run without one and holds what that run compiled, so

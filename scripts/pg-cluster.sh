@@ -2,8 +2,8 @@
 # A throw-away PostgreSQL cluster for the tests and benchmarks:
 #   scripts/pg-cluster.sh start   -> prints the URL to export as CONDUCTOR_TEST_PG
 #   scripts/pg-cluster.sh stop
-#   scripts/pg-cluster.sh install  -> Debian's postgresql, faketime and prometheus (for promtool), when missing
-#                                     (needs root, as on CI)
+#   scripts/pg-cluster.sh install  -> Debian's postgresql, faketime, prometheus (for promtool) and chromium
+#                                     (for the dashboard's browser test), when missing (needs root, as on CI)
 # initdb and pg_ctl run as a non-root user, as PostgreSQL requires.
 set -euo pipefail
 # Below Linux's ephemeral range (32768-60999): 54329 once collided with a TIME-WAIT socket.
@@ -22,15 +22,17 @@ as_user() {
 }
 
 install_pg() {
-  [ -n "$(bindir)" ] && command -v psql >/dev/null && command -v faketime >/dev/null && command -v promtool >/dev/null && return 0
+  [ -n "$(bindir)" ] && command -v psql >/dev/null && command -v faketime >/dev/null && command -v promtool >/dev/null &&
+    command -v chromium >/dev/null && return 0
   if [ "$(id -u)" != 0 ]; then
-    echo "PostgreSQL, faketime or promtool is not installed; as root: apt-get install postgresql faketime prometheus" >&2
+    echo "PostgreSQL, faketime, promtool or chromium is not installed; as root: apt-get install postgresql faketime prometheus chromium" >&2
     exit 1
   fi
-  echo "installing postgresql, faketime and prometheus (promtool) from Debian's packages..." >&2
+  echo "installing postgresql, faketime, prometheus (promtool) and chromium from Debian's packages..." >&2
   apt-get update -qq >&2
   # The prometheus package is only for promtool, which the metrics tests run; its server is not used.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql faketime prometheus >&2
+  # chromium is the browser the dashboard's test drives (playwright-core, no browser download).
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql faketime prometheus chromium >&2
 }
 
 case "${1:-}" in

@@ -35,3 +35,11 @@ export function timeOrderedId(nowMs: number): string {
 export function msOfTimeOrderedId(id: string): number {
   return parseInt(id.slice(0, 9), 36);
 }
+
+/**
+ * The id of an entry's run in progress (or of its next one): ENTRY.N, N counting the entry's runs
+ * across retries and dead-letter retries. A claimed entry keeps the count from before its start.
+ */
+export function executionIdOf(e: { entry_id: string; runs: number }): string {
+  return `${e.entry_id}.${e.runs + 1}`;
+}

@@ -103,8 +103,3 @@ export function endedWithoutRun(e: Entry, status: ExecStatus, error: string, atM
     scheduled_for: e.scheduled_for,
   };
 }
-
-/** The execution a claimed entry's next run is recorded as: its id and the count of runs before it. */
-export function executionIdOf(e: Pick<Entry, 'entry_id' | 'runs'>): string {
-  return `${e.entry_id}.${e.runs + 1}`;
-}

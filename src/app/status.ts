@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { executionIdOf } from './entries.js';
+import { executionIdOf } from '../ids.js';
 import type { Entry, EntrySource, QueuedRef, Schedule } from '../model.js';
 import { maxAttempts } from '../policy/retry.js';
 import { effectivePriority } from '../queue/order.js';
@@ -78,6 +78,7 @@ function runningRow({ entry: e }: RunningRecord, now: number, starvationMs: numb
     group: e.group,
     after: e.after,
     started_at: e.started_at ?? null,
+    // The file store's running record is the entry as claimed, without the id its start gave it.
     execution_id: e.execution_id ?? executionIdOf(e),
   };
 }

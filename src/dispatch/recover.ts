@@ -4,6 +4,7 @@
 // handler and record are both gone (a reboot, a killed keeper). `cancel` settles a run whose
 // dispatcher is gone the same way.
 import type { Context } from '../context.js';
+import { executionIdOf } from '../ids.js';
 import { killRunLeftovers } from '../run/environ.js';
 import { localBoot, tokenIsLocal, type Identity } from '../run/proc.js';
 import { claimRunFile, readRunFile, sweepRunFiles } from '../run/run-record.js';
@@ -54,7 +55,6 @@ async function sweep(st: LoopState): Promise<void> {
   sweepRunFiles(st.ctx.store.runFilesDir(), running, localBoot(), RUN_FILE_AGE_MS);
 }
 
-const executionIdOf = (e: Entry) => `${e.entry_id}.${e.runs + 1}`;
 
 async function adoptOne(st: LoopState, rec: RunningRecord): Promise<void> {
   const { ctx, o, me } = st;

@@ -1,7 +1,7 @@
 // Start: claim an entry the gates let through, launch its handler, and count it everywhere the
 // next gates look (slots, load window, overlap, summary).
 import type { Context } from '../context.js';
-import { executionIdOf } from '../app/entries.js';
+import { executionIdOf } from '../ids.js';
 import type { Entry, QueuedRef, Schedule } from '../model.js';
 import { localBoot } from '../run/proc.js';
 import { runHandler } from '../run/spawn.js';

@@ -40,6 +40,8 @@ describe.skipIf(STORE !== 'file')('npm pack, npm install -g', () => {
     const files = (await execa('tar', ['tzf', tarball])).stdout.split('\n');
     expect(files).toContain('package/dist/conductor.cjs');
     expect(files).toContain('package/bin/conductor');
+    // The dashboard is in the package: `conductor serve` needs nothing from a CDN.
+    for (const f of ['index.html', 'assets/app.js', 'assets/app.css']) expect(files).toContain(`package/dist/web/${f}`);
     expect(files.filter((f) => /^package\/(src|test|scripts|bench)\/|\.map$/.test(f))).toEqual([]);
     const shipped = JSON.parse((await execa('tar', ['xzf', tarball, '-O', 'package/package.json'])).stdout);
     expect(shipped.scripts).toBeUndefined();

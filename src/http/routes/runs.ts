@@ -3,7 +3,7 @@ import { stream } from 'hono/streaming';
 import { executionLog, listHistory, type ExecutionView } from '../../app/history.js';
 import type { Context } from '../../context.js';
 import { NotFoundError } from '../../errors.js';
-import { checkId } from '../../ids.js';
+import { checkId, executionIdOf } from '../../ids.js';
 import type { ExecStatus } from '../../model.js';
 import { parseIntIn } from '../../schedule/definition.js';
 import { readBytesFrom } from '../../store/atomic.js';
@@ -58,7 +58,7 @@ async function filteredHistory(ctx: Context, c: HonoContext): Promise<ExecutionV
 /** Where a running execution's output is being captured; null when it is not running here. */
 async function runningLogPath(ctx: Context, id: string): Promise<string | null> {
   if (await ctx.store.getExecution(id)) return null;
-  const running = (await ctx.store.listRunning()).some((r) => r.entry.execution_id === id);
+  const running = (await ctx.store.listRunning()).some((r) => (r.entry.execution_id ?? executionIdOf(r.entry)) === id);
   return running ? ctx.store.logPath(id) : null;
 }
 
