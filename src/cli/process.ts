@@ -86,7 +86,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
       report,
       logCap: settings.logCap,
       patienceMs: settings.patienceMs,
-      tickMs: 1000,
+      tickMs: settings.testHooks.tickMs ?? 1000,
       noWait,
       onStop,
       wait,
