@@ -44,6 +44,8 @@ export interface TestHooks {
   hostId: string | undefined;
   /** CONDUCTOR_TEST_TICK_MS: the daemon's tick instead of a second (tests that tell a wake-up from a tick). */
   tickMs: number | undefined;
+  /** CONDUCTOR_TEST_TICK_ONLY=1: the daemon does not watch the queue, as before instant start (the benchmark's baseline). */
+  tickOnly: boolean;
 }
 
 export const DEFAULT_LOG_CAP = 1024 * 1024;
@@ -79,6 +81,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     testHooks: {
       hostId: env.CONDUCTOR_TEST_HOST_ID || undefined,
       tickMs: positiveInt(env.CONDUCTOR_TEST_TICK_MS, 0) || undefined,
+      tickOnly: env.CONDUCTOR_TEST_TICK_ONLY === '1',
     },
   };
 }

@@ -87,6 +87,7 @@ async function runProcess(opts: Record<string, string | boolean | undefined>, cm
       logCap: settings.logCap,
       patienceMs: settings.patienceMs,
       tickMs: settings.testHooks.tickMs ?? 1000,
+      instant: !settings.testHooks.tickOnly,
       noWait,
       onStop,
       wait,
