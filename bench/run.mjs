@@ -2,6 +2,7 @@
 import { benchCliStart } from './cli-start.mjs';
 import { benchDaemon } from './daemon.mjs';
 import { benchDispatch } from './dispatch.mjs';
+import { benchInstant } from './instant.mjs';
 import { benchMetrics } from './metrics.mjs';
 import { benchScale } from './scale.mjs';
 import { benchStores } from './stores.mjs';
@@ -17,6 +18,8 @@ cleanup();
 results.dispatch = await benchDispatch();
 cleanup();
 results.daemon = await benchDaemon();
+cleanup();
+results.instant = await benchInstant();
 cleanup();
 results.scale = await benchScale(Number(process.env.BENCH_SCALE) || 100_000);
 cleanup();

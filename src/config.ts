@@ -42,6 +42,10 @@ export interface Settings {
 export interface TestHooks {
   /** CONDUCTOR_TEST_HOST_ID: stands in for the boot id, so one machine can play several hosts. */
   hostId: string | undefined;
+  /** CONDUCTOR_TEST_TICK_MS: the daemon's tick instead of a second (tests that tell a wake-up from a tick). */
+  tickMs: number | undefined;
+  /** CONDUCTOR_TEST_TICK_ONLY=1: the daemon does not watch the queue, as before instant start (the benchmark's baseline). */
+  tickOnly: boolean;
 }
 
 export const DEFAULT_LOG_CAP = 1024 * 1024;
@@ -74,7 +78,11 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     tz: env.TZ || undefined,
     noColor: 'NO_COLOR' in env || env.TERM === 'dumb',
     debug: Boolean(env.CONDUCTOR_DEBUG),
-    testHooks: { hostId: env.CONDUCTOR_TEST_HOST_ID || undefined },
+    testHooks: {
+      hostId: env.CONDUCTOR_TEST_HOST_ID || undefined,
+      tickMs: positiveInt(env.CONDUCTOR_TEST_TICK_MS, 0) || undefined,
+      tickOnly: env.CONDUCTOR_TEST_TICK_ONLY === '1',
+    },
   };
 }
 

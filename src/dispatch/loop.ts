@@ -12,6 +12,7 @@ import { selectPhase } from './select.js';
 import { newRound, newWakeup, openState, type LoopState } from './state.js';
 import type { DispatchOptions, StopSignal, Summary } from './types.js';
 import { cancelPhase, heartbeatPhase, pausePhase, retainPhase, writeHeartbeat } from './upkeep.js';
+import { watchForWork } from './wake.js';
 
 export type { DispatchEvent, DispatchOptions, OnStop, StopSignal, Summary } from './types.js';
 
@@ -22,21 +23,27 @@ export type { DispatchEvent, DispatchOptions, OnStop, StopSignal, Summary } from
  */
 export async function dispatch(ctx: Context, o: DispatchOptions, stop: StopSignal): Promise<Summary> {
   const { st, upkeepFailed } = await begin(ctx, o, stop);
-  for (;;) {
-    const now = ctx.clock();
-    await promotePhase(st, now);
-    await recoverPhase(st, now);
-    await heartbeatPhase(st, now);
-    await cancelPhase(st, now);
-    await retainPhase(st, now);
-    const round = newRound(st);
-    await pausePhase(st, now);
-    st.blocked.beginRound();
-    if (!st.stop.stopping && !st.timers.paused) await selectPhase(st, round, now);
-    await st.blocked.endRound(now, st.timers.paused || st.stop.stopping);
-    await st.stats.flushIfDue();
-    if (await passOver(st, round, now)) break;
-    await nap(st, round);
+  // Before the first round, which lists the queue: nothing queued meanwhile waits for the tick.
+  const unwatch = await watchForWork(st);
+  try {
+    for (;;) {
+      const now = ctx.clock();
+      await promotePhase(st, now);
+      await recoverPhase(st, now);
+      await heartbeatPhase(st, now);
+      await cancelPhase(st, now);
+      await retainPhase(st, now);
+      const round = newRound(st);
+      await pausePhase(st, now);
+      st.blocked.beginRound();
+      if (!st.stop.stopping && !st.timers.paused) await selectPhase(st, round, now);
+      await st.blocked.endRound(now, st.timers.paused || st.stop.stopping);
+      await st.stats.flushIfDue();
+      if (await passOver(st, round, now)) break;
+      await nap(st, round);
+    }
+  } finally {
+    unwatch();
   }
   return end(st, upkeepFailed);
 }

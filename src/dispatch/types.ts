@@ -24,6 +24,11 @@ export interface DispatchOptions {
   patienceMs: number;
   /** Tick of the daemon. */
   tickMs: number;
+  /**
+   * A daemon (or --wait pass) watches the queue and starts what others queue at once (wake.ts);
+   * false: only its tick finds them, as before instant start (the benchmark's baseline).
+   */
+  instant: boolean;
   /** Start what can start and end without waiting for the runs (their keepers go on). */
   noWait: boolean;
   /** What a stop signal does to running handlers: leave them to their keepers, wait, or stop them. */

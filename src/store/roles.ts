@@ -158,6 +158,13 @@ export interface QueueStore {
   claim(ref: QueuedRef, owner: string, maxRunning: number): Awaitable<Entry | null | 'full'>;
   /** Takes a queued entry out (cancel, skip); exactly one of take/claim wins. */
   takeQueued(entryId: string, name?: string | null): Awaitable<Entry | null>;
+  /**
+   * Calls `onChange` soon after any process queued an entry (it may also call when nothing
+   * changed), so that a daemon starts it at once instead of at its next tick. Best effort: it
+   * never throws; what it cannot watch it says through `note`, and the tick finds the rest.
+   * Returns what stops the watch.
+   */
+  watchQueue?(onChange: () => void, note: (message: string) => void): Awaitable<() => void>;
 }
 
 /** Entries being run, the owners holding them, and what their run groups and cancel requests say. */

@@ -94,6 +94,7 @@ function pgBackend(): Backend {
 }
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function schedule(id: string): Schedule {
   return newSchedule(
@@ -272,6 +273,53 @@ for (const [kind, make, enabled] of backends) {
           throw new Error('not called');
         }),
       ).toEqual([]);
+    });
+
+    it('watchQueue: told of what enqueue, enqueueAll and promote queue once it is committed; not of claims', async () => {
+      const store = await make().open();
+      const s = schedule('a');
+      await store.createSchedule(s);
+      let calls = 0;
+      const unwatch = await store.watchQueue!(
+        () => calls++,
+        (m) => {
+          throw new Error(`unexpected note: ${m}`);
+        },
+      );
+      // Told within 2 s; not told: nothing within half a second (a notice takes a few ms).
+      const told = async (what: () => unknown, waitMs = 2000) => {
+        const before = calls;
+        await what();
+        for (let waited = 0; waited < waitMs && calls === before; waited += 20) await sleep(20);
+        return calls > before;
+      };
+      try {
+        expect(await told(() => store.enqueue(entry(s)))).toBe(true);
+        expect(await told(() => store.enqueueAll([entry(s, {}, NOW + 1), entry(s, {}, NOW + 2)]))).toBe(true);
+        const due = entry(s, { source: 'schedule' }, NOW + 3);
+        expect(await told(() => store.promote('a', (cur) => ({ schedule: cur, fresh: [due], recover: [] })))).toBe(true);
+        // Nothing is told of a queueing that was rolled back (PostgreSQL: NOTIFY goes out at commit).
+        const taken = entry(s, {}, NOW + 4);
+        await store.enqueue(taken);
+        await sleep(200);
+        const failed = kind === 'postgres' ? [entry(s, {}, NOW + 5), taken] : [taken];
+        expect(
+          await told(
+            () =>
+              Promise.resolve()
+                .then(() => store.enqueueAll(failed))
+                .catch(() => undefined),
+            500,
+          ),
+        ).toBe(false);
+        expect(
+          await told(async () => {
+            for (const ref of await store.listQueued()) expect(await store.claim(ref, 'd1', 1000)).toBeTruthy();
+          }, 500),
+        ).toBe(false);
+      } finally {
+        unwatch();
+      }
     });
 
     it('history: recorded executions list newest first, by task and limit; the same record twice is one', async () => {

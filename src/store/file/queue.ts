@@ -7,6 +7,7 @@ import { entryProblem } from '../check.js';
 import type { QueueStore } from '../roles.js';
 import type { FileHome } from './home.js';
 import { parseQueueName, queueName } from './queue-names.js';
+import { watchQueueFolder } from './watch.js';
 
 /** The queue role's own helpers, for the roles that look into queue/. */
 export interface FileQueue extends QueueStore {
@@ -161,5 +162,7 @@ export function fileQueue(h: FileHome): FileQueue {
       forget(st, name);
       return h.take<Entry>(queuePath(h, name), `${entryId}.json`, entryProblem);
     },
+
+    watchQueue: (onChange, note) => watchQueueFolder(h.dir('queue'), onChange, note),
   };
 }

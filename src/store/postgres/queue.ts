@@ -4,6 +4,7 @@ import { msOfTimeOrderedId } from '../../ids.js';
 import type { Entry, EntrySource, QueuedRef } from '../../model.js';
 import { entryProblem } from '../check.js';
 import type { QueueStore } from '../roles.js';
+import { listenQueue } from './listen.js';
 import type { PgSession } from './session.js';
 import EVER_QUEUED from './sql/ever_queued.sql';
 import INSERT_ENTRY from './sql/insert_entry.sql';
@@ -72,7 +73,7 @@ function refOf(r: QueueRow): QueuedRef {
 export function pgQueue(s: PgSession): QueueStore {
   return {
     async enqueue(entry: Entry): Promise<boolean> {
-      return (await s.q(`${INSERT_ENTRY} RETURNING 1`, entryValues(entry))).length > 0;
+      return (await s.q(INSERT_ENTRY, entryValues(entry))).length > 0;
     },
 
     async enqueueAll(entries: Entry[]): Promise<void> {
@@ -122,5 +123,7 @@ export function pgQueue(s: PgSession): QueueStore {
       const rows = await s.q('DELETE FROM conductor.queue WHERE entry_id = $1 RETURNING body', [entryId]);
       return rows[0] ? s.taken<Entry>('queue', entryId, rows[0].body, entryProblem) : null;
     },
+
+    watchQueue: (onChange, note) => listenQueue(s.url, onChange, note),
   };
 }

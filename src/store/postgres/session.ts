@@ -28,6 +28,8 @@ export class PgSession {
   readonly problems: Problem[] = [];
   readonly location: string;
   readonly pool: Pool;
+  /** The URL with its password: for connections of our own (listen.ts), never for messages (`location`). */
+  readonly url: string;
 
   /**
    * `leaseMs`: how long a dispatcher on another host may go without a heartbeat before its runs
@@ -42,6 +44,7 @@ export class PgSession {
     this.named = path.resolve(home);
     this.home = resolveHome(home);
     this.location = redact(url);
+    this.url = url;
     const pg = require('pg') as typeof import('pg');
     // Timestamps travel as text: records keep the ISO strings they were written with.
     this.pool = new pg.Pool({ connectionString: url, max: 6, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });

@@ -1,0 +1,52 @@
+// Instant start: a loop that naps on the tick (a daemon, a --wait pass) also wakes when the store
+// says an entry was queued (file store: a watch of queue/; PostgreSQL: LISTEN/NOTIFY), so what
+// `queue`, `trigger`, the API or a webhook queue starts at once rather than at the next tick.
+// The tick stays: for schedules that come due by time, and for whatever the watch missed.
+import { poke, type LoopState } from './state.js';
+import { ticks } from './types.js';
+
+/**
+ * Wake-ups closer together than this are merged into one: a burst of enqueues (or a storm of
+ * notifications) costs at most one round per WAKE_GAP_MS, while the first after a quiet spell
+ * is passed on at once.
+ */
+export const WAKE_GAP_MS = 20;
+
+/** Starts watching the queue for the loop; returns what stops it (nothing to stop for a one-shot pass). */
+export async function watchForWork(st: LoopState): Promise<() => void> {
+  const { store } = st.ctx;
+  if (!ticks(st.o) || !st.o.instant || !store.watchQueue) return () => undefined;
+  const wake = coalesce(() => {
+    // The ranking is rebuilt at once: the new entry is not in it.
+    st.queue.needList = true;
+    poke(st.wakeup);
+  }, WAKE_GAP_MS);
+  const unwatch = await store.watchQueue(wake.signal, (message) => st.o.report({ type: 'note', message }));
+  return () => {
+    unwatch();
+    wake.cancel();
+  };
+}
+
+/** Calls `fn` on the first signal at once, then at most once per `gapMs` however many signals come. */
+export function coalesce(fn: () => void, gapMs: number): { signal: () => void; cancel: () => void } {
+  let last = -Infinity;
+  let timer: NodeJS.Timeout | null = null;
+  const fire = () => {
+    timer = null;
+    last = performance.now();
+    fn();
+  };
+  return {
+    signal() {
+      if (timer) return;
+      const wait = last + gapMs - performance.now();
+      if (wait <= 0) fire();
+      else timer = setTimeout(fire, wait);
+    },
+    cancel() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}
