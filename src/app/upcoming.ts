@@ -38,7 +38,11 @@ export async function upcomingRuns(ctx: Context, id: string, count: number): Pro
   const plain = (ms: number): UpcomingRun => ({ at: isoInZone(ms, s.tz), dst: null });
   if (s.schedule_type === 'interval' && next !== null) {
     const every = parseInterval(s.schedule_expr);
-    return { ...base, description: `every ${s.schedule_expr}`, runs: Array.from({ length: count }, (_, k) => plain(next + k * every)) };
+    return {
+      ...base,
+      description: `every ${s.schedule_expr}`,
+      runs: Array.from({ length: count }, (_, k) => plain(next + k * every)),
+    };
   }
   if (s.schedule_type === 'once' && next !== null) return { ...base, description: 'once', runs: [plain(next)] };
   return { ...base, description: s.schedule_type === 'event' ? `on ${s.schedule_expr}` : null, runs: [] };

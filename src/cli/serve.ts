@@ -22,9 +22,13 @@ export function registerServe(program: Command): void {
       const probe = settings().resourcesFile ? fileProbe(settings().resourcesFile!) : procProbe(1000);
       const server = await http.startServer(ctx, { listen, probe, webDir: path.join(__dirname, 'web') });
       if (!LOOPBACK.test(listen.host))
-        process.stderr.write('conductor: warning: serving plain HTTP beyond this machine: put it behind a TLS reverse proxy (see README)\n');
+        process.stderr.write(
+          'conductor: warning: serving plain HTTP beyond this machine: put it behind a TLS reverse proxy (see README)\n',
+        );
       if ((await listTokens(ctx)).length === 0)
-        process.stderr.write('conductor: warning: no tokens yet, so every request is refused: conductor token create NAME --scope admin\n');
+        process.stderr.write(
+          'conductor: warning: no tokens yet, so every request is refused: conductor token create NAME --scope admin\n',
+        );
       process.stdout.write(`listening on ${server.url}\n`);
       await untilSignalled();
       await server.close();

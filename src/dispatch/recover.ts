@@ -55,7 +55,6 @@ async function sweep(st: LoopState): Promise<void> {
   sweepRunFiles(st.ctx.store.runFilesDir(), running, localBoot(), RUN_FILE_AGE_MS);
 }
 
-
 async function adoptOne(st: LoopState, rec: RunningRecord): Promise<void> {
   const { ctx, o, me } = st;
   const e = rec.entry;

@@ -25,7 +25,15 @@ export async function heartbeatPhase(st: LoopState, now: number): Promise<void> 
 
 /** The heartbeat document; the last one of a pass carries its summary. */
 export async function writeHeartbeat(st: LoopState, now: number, summary?: Summary): Promise<void> {
-  const doc = { format: FORMAT, at: isoInZone(now), pid: process.pid, host: st.me.host, mode: st.o.daemon ? 'daemon' : 'pass', max_cpu: st.o.limits.maxCpu, max_mem: st.o.limits.maxMem };
+  const doc = {
+    format: FORMAT,
+    at: isoInZone(now),
+    pid: process.pid,
+    host: st.me.host,
+    mode: st.o.daemon ? 'daemon' : 'pass',
+    max_cpu: st.o.limits.maxCpu,
+    max_mem: st.o.limits.maxMem,
+  };
   await st.ctx.store.writeState('heartbeat', summary === undefined ? doc : { ...doc, summary });
 }
 

@@ -25,13 +25,25 @@ export function buildApp(deps: ServerDeps): Hono<Env> {
   app.onError((err, c) => errorResponse(c, err));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.use('*', securityHeaders());
-  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, 413) }));
+  app.use(
+    '*',
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, 413) }),
+  );
 
   const caller = requireCaller(deps.ctx, deps.sessions);
   const api = new Hono<Env>();
   api.route('/', loginRoutes(deps));
   api.use('*', caller);
-  for (const routes of [whoamiRoutes(), scheduleRoutes(deps), queueRoutes(deps), runRoutes(deps), eventRoutes(deps), opsRoutes(deps), streamRoutes(deps), openApiRoutes()])
+  for (const routes of [
+    whoamiRoutes(),
+    scheduleRoutes(deps),
+    queueRoutes(deps),
+    runRoutes(deps),
+    eventRoutes(deps),
+    opsRoutes(deps),
+    streamRoutes(deps),
+    openApiRoutes(),
+  ])
     api.route('/', routes);
   app.route('/api/v1', api);
   app.route('/', hookRoutes(deps));

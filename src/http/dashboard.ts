@@ -26,7 +26,8 @@ export function dashboardRoutes(webDir: string): Hono<Env> {
   for (const p of PAGE_PATHS)
     r.get(p, (c) => {
       const html = page();
-      if (!html) return c.json({ error: `the dashboard is not built (no ${path.join(webDir, 'index.html')}): run npm run build` }, 404);
+      if (!html)
+        return c.json({ error: `the dashboard is not built (no ${path.join(webDir, 'index.html')}): run npm run build` }, 404);
       return c.body(new Uint8Array(html), 200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
     });
   r.get('/assets/:file', (c) => {

@@ -23,6 +23,8 @@ export function errorResponse(c: HonoContext, err: unknown): Response {
   if (err instanceof NotFoundError) return c.json({ error: messageOf(err) }, 404);
   if (err instanceof InputError) return c.json({ error: messageOf(err) }, 400);
   if (err instanceof RunError) return c.json({ error: messageOf(err) }, 500);
-  process.stderr.write(`conductor: serve: ${printable(c.req.method + ' ' + c.req.path)}: ${printable(String((err as Error)?.stack ?? err))}\n`);
+  process.stderr.write(
+    `conductor: serve: ${printable(c.req.method + ' ' + c.req.path)}: ${printable(String((err as Error)?.stack ?? err))}\n`,
+  );
   return c.json({ error: 'internal error (the server log has the details)' }, 500);
 }

@@ -63,7 +63,9 @@ export function createFeed(ctx: Context, pollMs = POLL_MS): Feed {
 
   async function compare(): Promise<void> {
     const { rows } = await queueStatus(ctx, { starvationMs: 30 * 60_000, withPaused: false });
-    const now = new Map(rows.map((r) => [r.entry_id, { task_id: r.task_id, status: r.status, execution_id: r.execution_id ?? null }]));
+    const now = new Map(
+      rows.map((r) => [r.entry_id, { task_id: r.task_id, status: r.status, execution_id: r.execution_id ?? null }]),
+    );
     if (seen) {
       const at = isoInZone(ctx.clock());
       for (const [id, cur] of now) announceArrival(id, cur, seen.get(id), at);

@@ -18,13 +18,20 @@ export interface RunningServer {
 }
 
 /** Starts `conductor serve`: resolves once it listens (port 0: one the system picks). */
-export async function startServer(ctx: Context, o: { listen: Listen; probe: ResourceProbe; webDir: string }): Promise<RunningServer> {
+export async function startServer(
+  ctx: Context,
+  o: { listen: Listen; probe: ResourceProbe; webDir: string },
+): Promise<RunningServer> {
   const feed = createFeed(ctx);
   const app = buildApp({ ctx, sessions: createSessions(), feed, probe: o.probe, webDir: o.webDir });
   const server = createAdaptorServer({ fetch: app.fetch });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new RunError(`cannot listen on ${hostPort(o.listen)}: ${err.code === 'EADDRINUSE' ? 'the address is in use' : err.message} (choose another with --listen HOST:PORT)`)),
+      reject(
+        new RunError(
+          `cannot listen on ${hostPort(o.listen)}: ${err.code === 'EADDRINUSE' ? 'the address is in use' : err.message} (choose another with --listen HOST:PORT)`,
+        ),
+      ),
     );
     server.listen(o.listen.port, o.listen.host, () => resolve());
   });
@@ -49,6 +56,7 @@ function hostPort(l: Listen): string {
 export function parseListen(text: string): Listen {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new InputError(`invalid --listen '${text}': expected HOST:PORT, e.g. 127.0.0.1:8787 or [::1]:8787`);
+  if (!m || port > 65535)
+    throw new InputError(`invalid --listen '${text}': expected HOST:PORT, e.g. 127.0.0.1:8787 or [::1]:8787`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }

@@ -16,7 +16,11 @@ async function setup() {
   await ok(home, ['create', 'ok', 'Ok', 'echo hello from ok', 'event', 'go']);
   await ok(home, ['create', 'bad', 'Bad', 'echo broken >&2; exit 3', 'event', 'go']);
   await ok(home, ['create', 'nightly', 'Nightly', 'true', 'cron', '30 2 * * *', '--tz', 'Europe/Berlin']);
-  const tokens = { read: await token(home, 'reader', 'read'), operate: await token(home, 'operator', 'operate'), admin: await token(home, 'root', 'admin') };
+  const tokens = {
+    read: await token(home, 'reader', 'read'),
+    operate: await token(home, 'operator', 'operate'),
+    admin: await token(home, 'root', 'admin'),
+  };
   const s = await serve(home);
   running.push(s);
   return { home, s, ...tokens };
@@ -77,7 +81,10 @@ describe('conductor serve: the API answers as the CLI', () => {
 
   it('writes: enable, disable, queue, trigger, cancel, pause, resume', async () => {
     const { home, s, operate } = await setup();
-    expect(await body(await s.post('/api/v1/schedules/ok/disable', operate))).toMatchObject({ status: 200, json: { task_id: 'ok', enabled: false } });
+    expect(await body(await s.post('/api/v1/schedules/ok/disable', operate))).toMatchObject({
+      status: 200,
+      json: { task_id: 'ok', enabled: false },
+    });
     expect((await json(home, ['get', 'ok'])).enabled).toBe(false);
     await s.post('/api/v1/schedules/ok/enable', operate);
     const queued = await body(await s.post('/api/v1/schedules/ok/queue', operate, { priority: 9, payload: { n: 1 } }));
@@ -129,7 +136,10 @@ describe('conductor serve: the API answers as the CLI', () => {
     await cli(home, ['process']);
     const [d] = (await (await s.get('/api/v1/dlq', read)).json()) as { entry_id: string }[];
     expect(d.entry_id).toBeTruthy();
-    expect(await body(await s.post(`/api/v1/dlq/${d.entry_id}/retry`, operate))).toMatchObject({ status: 200, json: { entry_id: d.entry_id } });
+    expect(await body(await s.post(`/api/v1/dlq/${d.entry_id}/retry`, operate))).toMatchObject({
+      status: 200,
+      json: { entry_id: d.entry_id },
+    });
     await cli(home, ['process']);
     expect(await body(await s.post('/api/v1/dlq/purge', admin))).toEqual({ status: 200, json: { purged: 1 } });
   });
@@ -147,7 +157,8 @@ describe('conductor serve: the API answers as the CLI', () => {
 
   it('apply takes a schedules file (admin), all or nothing', async () => {
     const { home, s, admin } = await setup();
-    const file = 'schedules:\n  - task_id: fresh\n    task_name: Fresh\n    handler: "true"\n    schedule_type: event\n    schedule_expr: fresh\n';
+    const file =
+      'schedules:\n  - task_id: fresh\n    task_name: Fresh\n    handler: "true"\n    schedule_type: event\n    schedule_expr: fresh\n';
     const r = await body(await s.post('/api/v1/apply', admin, file, { headers: { 'content-type': 'application/yaml' } }));
     expect(r).toMatchObject({ status: 200, json: { dry_run: false, changes: [{ op: '+', task_id: 'fresh' }] } });
     expect((await json(home, ['get', 'fresh'])).task_name).toBe('Fresh');
@@ -199,7 +210,13 @@ describe('conductor serve: metrics, OpenAPI, stream, log follow', () => {
     const doc = await (await s.get('/api/v1/openapi.json', read)).json();
     expect(doc.openapi).toMatch(/^3\./);
     const { buildApp } = await import('../../src/http/app.js');
-    const app = buildApp({ ctx: null as never, sessions: null as never, feed: null as never, probe: null as never, webDir: '/nonexistent' });
+    const app = buildApp({
+      ctx: null as never,
+      sessions: null as never,
+      feed: null as never,
+      probe: null as never,
+      webDir: '/nonexistent',
+    });
     const documented = new Set<string>();
     for (const [p, ops] of Object.entries<Record<string, unknown>>(doc.paths))
       for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p.startsWith('/hooks') ? p : '/api/v1' + p}`);
@@ -229,14 +246,23 @@ describe('conductor serve: metrics, OpenAPI, stream, log follow', () => {
     const id = (await ok(home, ['queue', 'ok'])).trim();
     await until(new RegExp(`event: queued\\ndata: \\{"entry_id":"${id}"`));
     await cli(home, ['process']);
-    await until(new RegExp(`event: finished\\ndata: \\{"entry_id":"${id}","task_id":"ok","execution_id":"[^"]+","status":"success"`));
+    await until(
+      new RegExp(`event: finished\\ndata: \\{"entry_id":"${id}","task_id":"ok","execution_id":"[^"]+","status":"success"`),
+    );
     await reader.cancel();
   });
 
   it('follows the log of a running execution until it ends', async () => {
     const home = tempHome();
     const dir = path.dirname(home);
-    await ok(home, ['create', 'slow', 'Slow', `echo first; while [ ! -e ${dir}/go ]; do sleep 0.1; done; echo second`, 'event', 'e']);
+    await ok(home, [
+      'create',
+      'slow',
+      'Slow',
+      `echo first; while [ ! -e ${dir}/go ]; do sleep 0.1; done; echo second`,
+      'event',
+      'e',
+    ]);
     const read = await token(home, 'r', 'read');
     const s = await serve(home);
     running.push(s);
@@ -251,7 +277,11 @@ describe('conductor serve: metrics, OpenAPI, stream, log follow', () => {
     const r = await s.get(`/api/v1/runs/${exec}/log?follow=1`, read);
     const reader = r.body!.getReader();
     let text = '';
-    while (!text.includes('first')) text += new TextDecoder().decode((await reader.read()).value);
+    while (!text.includes('first')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the log ended before the run did: ${text}`);
+      text += new TextDecoder().decode(value);
+    }
     fs.writeFileSync(`${dir}/go`, '');
     for (;;) {
       const { value, done } = await reader.read();
@@ -298,9 +328,13 @@ describe('conductor serve: the dashboard session and webhooks', () => {
       const r = await s.post('/hooks/github', null, payload, { headers: signature ? { 'x-hub-signature-256': signature } : {} });
       expect(r.status).toBe(401);
     }
-    expect((await s.post('/hooks/nobody', null, payload, { headers: { 'x-hub-signature-256': sign(hook.secret, payload) } })).status).toBe(401);
+    expect(
+      (await s.post('/hooks/nobody', null, payload, { headers: { 'x-hub-signature-256': sign(hook.secret, payload) } })).status,
+    ).toBe(401);
     expect(await json(home, ['status'])).toEqual([]);
-    const good = await body(await s.post('/hooks/github', null, payload, { headers: { 'x-hub-signature-256': sign(hook.secret, payload) } }));
+    const good = await body(
+      await s.post('/hooks/github', null, payload, { headers: { 'x-hub-signature-256': sign(hook.secret, payload) } }),
+    );
     expect(good).toMatchObject({ status: 200, json: { event: 'github.push', queued: [expect.any(String)] } });
     await cli(home, ['process']);
     const [x] = await json(home, ['history']);

@@ -31,7 +31,8 @@ export function hookRoutes({ ctx, feed }: ServerDeps): Hono<Env> {
     const name = c.req.param('name');
     const body = await rawBody(c);
     const hook = validName(name) ? await verifyHook(ctx, name, body, c.req.header('x-hub-signature-256')) : null;
-    if (!hook) throw new HttpError(401, 'unknown hook or missing or wrong X-Hub-Signature-256 (sha256=<HMAC-SHA256 of the body>)');
+    if (!hook)
+      throw new HttpError(401, 'unknown hook or missing or wrong X-Hub-Signature-256 (sha256=<HMAC-SHA256 of the body>)');
     const payload = payloadOf(body.toString('utf8'), 'webhook body');
     const { document } = await triggerEvent(ctx, { event: hook.event, payload, depth: 0 });
     feed.poke();

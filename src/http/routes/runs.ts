@@ -34,7 +34,10 @@ export function runRoutes({ ctx }: ServerDeps): Hono<Env> {
       const { bytes } = await executionLog(ctx, id);
       return c.body(new Uint8Array(bytes), 200, { 'content-type': 'text/plain; charset=utf-8' });
     }
-    if (!follow) return c.body(new Uint8Array(readBytesFrom(running, 0) ?? Buffer.alloc(0)), 200, { 'content-type': 'text/plain; charset=utf-8' });
+    if (!follow)
+      return c.body(new Uint8Array(readBytesFrom(running, 0) ?? Buffer.alloc(0)), 200, {
+        'content-type': 'text/plain; charset=utf-8',
+      });
     c.header('content-type', 'text/plain; charset=utf-8');
     c.header('cache-control', 'no-store');
     c.header('x-accel-buffering', 'no');

@@ -37,11 +37,13 @@ const QUEUE_FIELDS = new Set(['priority', 'payload', 'count', 'with_deps']);
 
 /** `queue`'s options as a JSON body: {"priority", "payload", "count", "with_deps"}, all optional. */
 function queueOptions(b: Record<string, unknown>) {
-  for (const k of Object.keys(b)) if (!QUEUE_FIELDS.has(k)) throw new HttpError(400, `unknown field '${k}' (expected priority, payload, count, with_deps)`);
+  for (const k of Object.keys(b))
+    if (!QUEUE_FIELDS.has(k)) throw new HttpError(400, `unknown field '${k}' (expected priority, payload, count, with_deps)`);
   const priority = b.priority === undefined ? undefined : parseIntIn('priority', b.priority, 1, 10);
   const many = b.count !== undefined;
   const count = many ? parseIntIn('count', b.count, 1, 1_000_000) : 1;
-  if (b.with_deps !== undefined && typeof b.with_deps !== 'boolean') throw new HttpError(400, 'invalid with_deps: expected true or false');
+  if (b.with_deps !== undefined && typeof b.with_deps !== 'boolean')
+    throw new HttpError(400, 'invalid with_deps: expected true or false');
   const payload = b.payload === undefined || b.payload === null ? null : payloadOf(JSON.stringify(b.payload), 'payload');
   return { priority, payload, count, many, withDeps: b.with_deps === true };
 }

@@ -19,7 +19,10 @@ export function loginRoutes({ ctx, sessions }: ServerDeps): Hono<Env> {
     if (typeof token !== 'string' || token === '') throw new HttpError(400, 'expected {"token": "..."}');
     const who = await authenticate(ctx, token);
     if (!who) throw new HttpError(401, 'unknown, revoked or expired token');
-    const s = sessions.open({ name: who.name, scope: who.scope, secret: token, expiresAt: parseIso(who.expires_at) }, ctx.clock());
+    const s = sessions.open(
+      { name: who.name, scope: who.scope, secret: token, expiresAt: parseIso(who.expires_at) },
+      ctx.clock(),
+    );
     const secure = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
     setCookie(c, SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'Strict', path: '/', secure, expires: new Date(s.expiresAt) });
     return c.json({ name: s.name, scope: s.scope, csrf: s.csrf, expires_at: isoInZone(s.expiresAt) });
