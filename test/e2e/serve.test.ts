@@ -130,18 +130,17 @@ describe('conductor serve: the API answers as the CLI', () => {
   it('dead letters: list, retry (operate), purge (admin)', async () => {
     const { home, s, operate, admin, read } = await setup();
     await ok(home, ['create', 'flaky', 'Flaky', 'exit 3', 'event', 'never', '--retries', '1', '--backoff', '1s']);
-    await ok(home, ['queue', 'flaky']);
+    await ok(home, ['queue', 'flaky', '--count', '2']);
     await cli(home, ['process']);
     await new Promise((res) => setTimeout(res, 1100));
     await cli(home, ['process']);
-    const [d] = (await (await s.get('/api/v1/dlq', read)).json()) as { entry_id: string }[];
-    expect(d.entry_id).toBeTruthy();
-    expect(await body(await s.post(`/api/v1/dlq/${d.entry_id}/retry`, operate))).toMatchObject({
-      status: 200,
-      json: { entry_id: d.entry_id },
-    });
-    await cli(home, ['process']);
+    const dead = (await (await s.get('/api/v1/dlq', read)).json()) as { entry_id: string }[];
+    expect(dead).toHaveLength(2);
+    const retried = await body(await s.post(`/api/v1/dlq/${dead[0].entry_id}/retry`, operate));
+    expect(retried).toMatchObject({ status: 200, json: { entry_id: dead[0].entry_id, attempt: 1 } });
+    expect((await json(home, ['status'])).map((r: any) => r.entry_id)).toEqual([dead[0].entry_id]);
     expect(await body(await s.post('/api/v1/dlq/purge', admin))).toEqual({ status: 200, json: { purged: 1 } });
+    expect(await json(home, ['dlq', 'list'])).toEqual([]);
   });
 
   it('health is 200 when healthy and 503 when not, with the CLI document', async () => {
