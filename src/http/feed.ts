@@ -1,5 +1,6 @@
 import { queueStatus, type StatusRow } from '../app/status.js';
 import type { Context } from '../context.js';
+import { printable } from '../text.js';
 import { isoInZone } from '../time.js';
 
 /** One change of the queue, as `GET /api/v1/stream` sends it. */
@@ -23,6 +24,7 @@ interface Seen {
 }
 
 const POLL_MS = 500;
+const say = (message: string) => process.stderr.write(`conductor: serve: ${printable(message)}\n`);
 /** Ticks to keep looking for the record of an entry that left the queue (a retry re-queues it). */
 const FINISH_PATIENCE = 20;
 
@@ -55,7 +57,7 @@ export function createFeed(ctx: Context, pollMs = POLL_MS): Feed {
         await compare();
       } while (again);
     } catch (err) {
-      process.stderr.write(`conductor: serve: the stream could not read the queue: ${(err as Error).message}\n`);
+      say(`the stream could not read the queue: ${(err as Error).message}`);
     } finally {
       busy = false;
     }
@@ -95,16 +97,22 @@ export function createFeed(ctx: Context, pollMs = POLL_MS): Feed {
     leaving = next;
   }
 
+  // What any process queues is said at once where the store can tell (the daemon's own watch);
+  // starts and ends are found by the poll.
+  let unwatch: Promise<() => void> | null = null;
   const start = () => {
     if (timer) return;
     void look();
     timer = setInterval(() => void look(), pollMs);
+    unwatch = Promise.resolve(ctx.store.watchQueue?.(() => void look(), say) ?? (() => undefined));
   };
   const stop = () => {
     if (timer) clearInterval(timer);
     timer = null;
     seen = null;
     leaving = new Map();
+    void unwatch?.then((off) => off());
+    unwatch = null;
   };
 
   return {
