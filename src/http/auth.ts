@@ -1,10 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
+import { deleteCookie, getCookie } from 'hono/cookie';
 import { authenticate, scopeAllows, type Scope } from '../app/tokens.js';
 import type { Context } from '../context.js';
 import { HttpError } from './errors.js';
-import { SESSION_COOKIE, type Sessions } from './sessions.js';
+import { LOGIN_HINT_COOKIE, SESSION_COOKIE, type Sessions } from './sessions.js';
 import type { Env } from './types.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -24,7 +24,10 @@ export function requireCaller(ctx: Context, sessions: Sessions): MiddlewareHandl
       return next();
     }
     const session = sessions.find(getCookie(c, SESSION_COOKIE), ctx.clock());
-    if (!session) throw new HttpError(401, 'no token: send Authorization: Bearer <token> (conductor token create)');
+    if (!session) {
+      deleteCookie(c, LOGIN_HINT_COOKIE, { path: '/' });
+      throw new HttpError(401, 'no token: send Authorization: Bearer <token> (conductor token create)');
+    }
     const who = await authenticate(ctx, session.secret);
     if (!who) {
       sessions.close(session.id);

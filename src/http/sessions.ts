@@ -19,6 +19,11 @@ export interface Session {
 }
 
 export const SESSION_COOKIE = 'conductor_session';
+/**
+ * Readable by the page, holding no secret: tells the dashboard a session may exist, so that a
+ * visitor without one gets the login page without a request answered 401.
+ */
+export const LOGIN_HINT_COOKIE = 'conductor_login';
 export const SESSION_TTL_MS = 12 * 3600_000;
 const MAX_SESSIONS = 10_000;
 

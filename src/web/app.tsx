@@ -79,6 +79,9 @@ function afterLogin(query: URLSearchParams): string {
   return next && next.startsWith('/') && !next.startsWith('//') && routeOf(next.split('?')[0]).page !== 'login' ? next : '/';
 }
 
+/** Set beside the HttpOnly session cookie (src/http/routes/session.ts); it holds no secret. */
+const LOGIN_HINT = 'conductor_login';
+
 export function App() {
   const { path, query } = useLocation();
   const [session, setState] = useState<Session | null | undefined>(undefined);
@@ -91,6 +94,9 @@ export function App() {
   };
   useEffect(() => {
     onUnauthorized(() => login(null));
+    // Without the server's hint cookie there is no session to ask about: the login page shows
+    // without a request answered 401 (which a browser reports as a console error).
+    if (!document.cookie.split('; ').includes(`${LOGIN_HINT}=1`)) return login(null);
     getJson<Session>('/session').then(login, (err: unknown) => {
       if (err instanceof ApiError && err.status === 401) login(null);
       else setError(messageOf(err));

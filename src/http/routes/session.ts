@@ -4,7 +4,7 @@ import { authenticate } from '../../app/tokens.js';
 import { isoInZone, parseIso } from '../../time.js';
 import { objectBody } from '../body.js';
 import { HttpError } from '../errors.js';
-import { SESSION_COOKIE } from '../sessions.js';
+import { LOGIN_HINT_COOKIE, SESSION_COOKIE } from '../sessions.js';
 import type { Env, ServerDeps } from '../types.js';
 
 /**
@@ -24,12 +24,15 @@ export function loginRoutes({ ctx, sessions }: ServerDeps): Hono<Env> {
       ctx.clock(),
     );
     const secure = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
-    setCookie(c, SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'Strict', path: '/', secure, expires: new Date(s.expiresAt) });
+    const expires = new Date(s.expiresAt);
+    setCookie(c, SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'Strict', path: '/', secure, expires });
+    setCookie(c, LOGIN_HINT_COOKIE, '1', { sameSite: 'Strict', path: '/', secure, expires });
     return c.json({ name: s.name, scope: s.scope, csrf: s.csrf, expires_at: isoInZone(s.expiresAt) });
   });
   r.delete('/session', async (c) => {
     sessions.close(getCookie(c, SESSION_COOKIE));
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    deleteCookie(c, LOGIN_HINT_COOKIE, { path: '/' });
     return c.body(null, 204);
   });
   return r;
