@@ -163,6 +163,11 @@ export function readOwned(file: string): { text: string; uid: number } | null {
  * it does not exist.
  */
 function readSafely(file: string): { data: Buffer; uid: number } | null {
+  return withRegularFile(file, (fd, st) => ({ data: fs.readFileSync(fd), uid: st.uid }));
+}
+
+/** `read` over a descriptor of a regular file opened without following links; null if it does not exist. */
+function withRegularFile<T>(file: string, read: (fd: number, st: fs.Stats) => T): T | null {
   let fd: number;
   try {
     fd = fs.openSync(file, READ_FLAGS);
@@ -173,7 +178,7 @@ function readSafely(file: string): { data: Buffer; uid: number } | null {
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOTREG', path: file });
-    return { data: fs.readFileSync(fd), uid: st.uid };
+    return read(fd, st);
   } finally {
     fs.closeSync(fd);
   }
@@ -207,18 +212,10 @@ export function sweepTemps(dir: string, olderThanMs: number, now: number): void 
   }
 }
 
-/** The bytes of a file from `offset` on, through a descriptor that follows no link; null if absent. */
+/** The bytes of a file from `offset` on (a log that grows while it is followed); null if absent. */
 export function readBytesFrom(file: string, offset: number): Buffer | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, READ_FLAGS);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const out = Buffer.alloc(Math.max(0, size - offset));
+  return withRegularFile(file, (fd, st) => {
+    const out = Buffer.alloc(Math.max(0, st.size - offset));
     let done = 0;
     while (done < out.length) {
       const n = fs.readSync(fd, out, done, out.length - done, offset + done);
@@ -226,7 +223,5 @@ export function readBytesFrom(file: string, offset: number): Buffer | null {
       done += n;
     }
     return out.subarray(0, done);
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
