@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { MAX_PAYLOAD_BYTES } from '../run/exec-limits.js';
 import { needs, requireCaller } from './auth.js';
 import { dashboardRoutes } from './dashboard.js';
 import { errorResponse } from './errors.js';
@@ -15,6 +16,8 @@ import type { Env, ServerDeps } from './types.js';
 
 /** A schedules file for `apply` is the largest body anyone sends. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** A login is a token in a small JSON object. */
+const MAX_LOGIN_BYTES = 16 * 1024;
 
 /**
  * The whole server: the API under /api/v1 (a token on every request but the login), webhooks
@@ -25,10 +28,10 @@ export function buildApp(deps: ServerDeps): Hono<Env> {
   app.onError((err, c) => errorResponse(c, err));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.use('*', securityHeaders());
-  app.use(
-    '*',
-    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, 413) }),
-  );
+  app.use('*', limitBody(MAX_BODY_BYTES));
+  // Read before any token or signature is checked: anyone could make the server hold these.
+  app.use('/hooks/*', limitBody(MAX_PAYLOAD_BYTES));
+  app.use('/api/v1/session', limitBody(MAX_LOGIN_BYTES));
 
   const caller = requireCaller(deps.ctx, deps.sessions);
   const api = new Hono<Env>();
@@ -50,6 +53,10 @@ export function buildApp(deps: ServerDeps): Hono<Env> {
   app.get('/metrics', caller, needs('read'), metricsHandler(deps));
   app.route('/', dashboardRoutes(deps.webDir));
   return app;
+}
+
+function limitBody(maxSize: number): MiddlewareHandler<Env> {
+  return bodyLimit({ maxSize, onError: (c) => c.json({ error: `request body over ${maxSize} bytes` }, 413) });
 }
 
 /**

@@ -20,7 +20,8 @@ export function requireCaller(ctx: Context, sessions: Sessions): MiddlewareHandl
     if (bearer !== null) {
       const who = await authenticate(ctx, bearer);
       if (!who) throw new HttpError(401, 'unknown, revoked or expired token');
-      c.set('caller', { name: who.name, scope: who.scope, session: null });
+      const stillValid = async () => (await authenticate(ctx, bearer)) !== null;
+      c.set('caller', { name: who.name, scope: who.scope, session: null, stillValid });
       return next();
     }
     const session = sessions.find(getCookie(c, SESSION_COOKIE), ctx.clock());
@@ -35,7 +36,9 @@ export function requireCaller(ctx: Context, sessions: Sessions): MiddlewareHandl
     }
     if (!SAFE_METHODS.has(c.req.method) && !sameSecret(c.req.header('x-csrf-token'), session.csrf))
       throw new HttpError(403, 'missing or wrong X-CSRF-Token header (the dashboard sends it with every write)');
-    c.set('caller', { name: who.name, scope: who.scope, session });
+    const stillValid = async () =>
+      sessions.find(session.id, ctx.clock()) !== null && (await authenticate(ctx, session.secret)) !== null;
+    c.set('caller', { name: who.name, scope: who.scope, session, stillValid });
     return next();
   };
 }

@@ -9,6 +9,8 @@ export interface Caller {
   name: string;
   scope: Scope;
   session: Session | null;
+  /** Is the token (and the session) still good? Streams ask before each write: a revoke ends them. */
+  stillValid(): Promise<boolean>;
 }
 
 /** Hono's per-request variables. */

@@ -41,7 +41,8 @@ export function runRoutes({ ctx }: ServerDeps): Hono<Env> {
     c.header('content-type', 'text/plain; charset=utf-8');
     c.header('cache-control', 'no-store');
     c.header('x-accel-buffering', 'no');
-    return stream(c, (s) => followLog(ctx, id, running, s));
+    const { stillValid } = c.get('caller');
+    return stream(c, (s) => followLog(ctx, id, running, s, stillValid));
   });
   return r;
 }
@@ -71,13 +72,17 @@ interface Sink {
   readonly aborted: boolean;
 }
 
-/** Sends the log as it grows, then what was captured last once the run is recorded. */
-async function followLog(ctx: Context, id: string, file: string, s: Sink): Promise<void> {
+/**
+ * Sends the log as it grows, then what was captured last once the run is recorded; nothing more
+ * once the caller's token is revoked or its session closed.
+ */
+async function followLog(ctx: Context, id: string, file: string, s: Sink, stillValid: () => Promise<boolean>): Promise<void> {
   let sent = 0;
   while (!s.aborted) {
     const done = await ctx.store.getExecution(id);
     const fresh = done ? (await ctx.store.readLog(done)).subarray(sent) : readBytesFrom(file, sent);
     if (fresh?.length) {
+      if (!(await stillValid())) return;
       await s.write(new Uint8Array(fresh));
       sent += fresh.length;
     }

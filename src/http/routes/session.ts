@@ -15,6 +15,9 @@ import type { Env, ServerDeps } from '../types.js';
 export function loginRoutes({ ctx, sessions }: ServerDeps): Hono<Env> {
   const r = new Hono<Env>();
   r.post('/session', async (c) => {
+    // A form of another site can post text/plain or form data, not JSON: no login it did not ask for.
+    if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? ''))
+      throw new HttpError(415, 'the login takes a JSON body: send Content-Type: application/json');
     const { token } = await objectBody(c);
     if (typeof token !== 'string' || token === '') throw new HttpError(400, 'expected {"token": "..."}');
     const who = await authenticate(ctx, token);

@@ -10,6 +10,7 @@ const KEEPALIVE_MS = 15_000;
 export function streamRoutes({ feed }: ServerDeps): Hono<Env> {
   const r = new Hono<Env>();
   r.get('/stream', needs('read'), (c) => {
+    const { stillValid } = c.get('caller');
     c.header('x-accel-buffering', 'no');
     return streamSSE(c, async (s) => {
       const pending: FeedEvent[] = [];
@@ -22,9 +23,11 @@ export function streamRoutes({ feed }: ServerDeps): Hono<Env> {
       try {
         await s.writeSSE({ event: 'ready', data: '{}' });
         while (!s.aborted) {
-          for (const ev of pending.splice(0)) await s.writeSSE({ event: ev.type, data: JSON.stringify(ev.data) });
           if (pending.length === 0) await idle(KEEPALIVE_MS, (w) => (wake = w));
-          if (pending.length === 0 && !s.aborted) await s.write(': keep-alive\n\n');
+          // A token revoked (or a session logged out) since the stream opened gets nothing more.
+          if (s.aborted || !(await stillValid())) return;
+          if (pending.length === 0) await s.write(': keep-alive\n\n');
+          for (const ev of pending.splice(0)) await s.writeSSE({ event: ev.type, data: JSON.stringify(ev.data) });
         }
       } finally {
         off();
