@@ -30,7 +30,7 @@ export function payloadOf(text: string, what: string): string | null {
   } catch (err) {
     throw new HttpError(400, `invalid ${what}: the body is not valid JSON (${(err as Error).message}); nothing was queued`);
   }
-  checkPayloadSize(text);
+  checkPayloadSize(text, what);
   return text;
 }
 

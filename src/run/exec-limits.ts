@@ -15,11 +15,12 @@ const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
 export const MAX_PAYLOAD_BYTES = MAX_ARG_STRLEN - 1 - bytes('CONDUCTOR_PAYLOAD=');
 
-export function checkPayloadSize(payload: string): void {
+/** `what`: how the caller named the payload (`--payload` on the command line, a request's body over HTTP). */
+export function checkPayloadSize(payload: string, what = '--payload'): void {
   const n = bytes(payload);
   if (n > MAX_PAYLOAD_BYTES) {
     throw new InputError(
-      `invalid --payload: ${n} bytes, at most ${MAX_PAYLOAD_BYTES} (Linux passes it as one environment string, limited to 128 KiB)`,
+      `invalid ${what}: ${n} bytes, at most ${MAX_PAYLOAD_BYTES} (Linux passes it as one environment string, limited to 128 KiB)`,
     );
   }
 }
