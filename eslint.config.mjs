@@ -15,6 +15,7 @@ const node = Object.fromEntries(
     'clearInterval',
     'setImmediate',
     'performance',
+    'fetch',
     '__dirname',
     'require',
     'module',

@@ -70,6 +70,12 @@ export function percentile(xs, p) {
 export const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 export const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 
+/** The machine is shared: the load at the time says how far to trust a run's timings. */
+export function loadAverage() {
+  const [one, five, fifteen] = os.loadavg().map((x) => x.toFixed(2));
+  return `load average ${one}, ${five}, ${fifteen} (1, 5, 15 min) on ${os.cpus().length} cores`;
+}
+
 export function header(title) {
   console.log(`\n## ${title}`);
 }

@@ -6,11 +6,11 @@ import { benchInstant } from './instant.mjs';
 import { benchMetrics } from './metrics.mjs';
 import { benchScale } from './scale.mjs';
 import { benchStores } from './stores.mjs';
-import { cleanup } from './lib.mjs';
+import { cleanup, loadAverage } from './lib.mjs';
 import * as os from 'node:os';
 
 console.log(
-  `# conductor benchmarks — ${new Date().toISOString()} — node ${process.version}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+  `# conductor benchmarks — ${new Date().toISOString()} — node ${process.version}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${loadAverage()}`,
 );
 const results = {};
 results.cli_start = benchCliStart();
