@@ -4,7 +4,7 @@ import { FORMAT, type Entry, type Schedule } from '../../model.js';
 import { scheduleProblem } from '../check.js';
 import { retiredCountersOf, retiredKey } from '../policy.js';
 import type { Awaitable, PromotionPlan, RetiredCounters, ScheduleStore } from '../roles.js';
-import { everQueued, insertEntry } from './queue.js';
+import { everQueued, insertEntries, insertEntry } from './queue.js';
 import type { PgSession } from './session.js';
 
 /** State rows holding the counters of deleted schedules. */
@@ -106,7 +106,8 @@ async function promote(s: PgSession, id: string, plan: (s: Schedule) => Awaitabl
     if (!p) return [];
     const queued: Entry[] = [];
     for (const e of p.recover) if (!(await everQueued(c, e.entry_id)) && (await insertEntry(c, e))) queued.push(e);
-    for (const e of p.fresh) if (await insertEntry(c, e)) queued.push(e);
+    const fresh = await insertEntries(c, p.fresh);
+    queued.push(...p.fresh.filter((e: Entry) => fresh.has(e.entry_id)));
     await c.query('UPDATE conductor.schedules SET body = $2 WHERE task_id = $1', [
       id,
       JSON.stringify({ ...p.schedule, pending: null }),
