@@ -322,6 +322,39 @@ for (const [kind, make, enabled] of backends) {
       }
     });
 
+    it('enqueueAll: 5,000 entries are all or none when one id is queued already; a commit is told once', async () => {
+      const store = await make().open();
+      const s = schedule('a');
+      await store.createSchedule(s);
+      const entries = Array.from({ length: 5000 }, (_, i) => entry(s, {}, NOW + i));
+      const taken = entries[4321];
+      await store.enqueue(taken);
+      let calls = 0;
+      const unwatch = await store.watchQueue!(
+        () => calls++,
+        (m) => {
+          throw new Error(`unexpected note: ${m}`);
+        },
+      );
+      try {
+        await expect(Promise.resolve().then(() => store.enqueueAll(entries))).rejects.toThrow(
+          `entry id '${taken.entry_id}' already exists`,
+        );
+        expect((await store.listQueued()).map((r) => r.entry_id)).toEqual([taken.entry_id]);
+        await sleep(300);
+        expect(calls).toBe(0);
+        await store.takeQueued(taken.entry_id);
+        await store.enqueueAll(entries);
+        expect(await store.listQueued()).toHaveLength(5000);
+        await sleep(500);
+        // PostgreSQL: one notice for the whole batch. The file store's watch sees each file arrive.
+        if (kind === 'postgres') expect(calls).toBe(1);
+        else expect(calls).toBeGreaterThan(0);
+      } finally {
+        unwatch();
+      }
+    });
+
     it('history: recorded executions list newest first, by task and limit; the same record twice is one', async () => {
       const store = await make().open();
       const a = schedule('a');

@@ -61,6 +61,19 @@ function refile(h: FileHome, name: string): QueuedRef | null {
   return ref;
 }
 
+/**
+ * A batch whose id is queued already, or given twice, is refused before anything is written, as
+ * PostgreSQL's is: the batch's rename would set a copy aside rather than fail, since a queue file's
+ * name holds more than its id. One listing of queue/ for the whole batch.
+ */
+function refuseTaken(h: FileHome, entries: Entry[]): void {
+  const ids = new Set(listNames(h.dir('queue')).map((n) => n.split('~')[0]));
+  for (const e of entries) {
+    if (ids.has(e.entry_id)) throw new RunError(`entry id '${e.entry_id}' already exists`);
+    ids.add(e.entry_id);
+  }
+}
+
 /** Queued entries as their file names describe them; no file is opened. Names that are not ours are quarantined. */
 function listQueued(st: QueueState): QueuedRef[] {
   // Only a long-lived dispatcher has a cache to prune; a one-shot command skips the bookkeeping.
@@ -122,7 +135,9 @@ export function fileQueue(h: FileHome): FileQueue {
         if (!enqueue(entries[0])) throw new RunError(`entry id '${entries[0].entry_id}' already exists`);
         return;
       }
-      if (entries.length) h.commit(entries.map((e) => ({ dir: 'queue', name: queueName(e), data: JSON.stringify(e) + '\n' })));
+      if (!entries.length) return;
+      refuseTaken(h, entries);
+      h.commit(entries.map((e) => ({ dir: 'queue', name: queueName(e), data: JSON.stringify(e) + '\n' })));
     },
 
     /** The whole entry behind a name (cached: queue files never change once written). */

@@ -7,6 +7,7 @@ import type { QueueStore } from '../roles.js';
 import { listenQueue } from './listen.js';
 import type { PgSession } from './session.js';
 import EVER_QUEUED from './sql/ever_queued.sql';
+import INSERT_ENTRIES from './sql/insert_entries.sql';
 import INSERT_ENTRY from './sql/insert_entry.sql';
 import LIST_QUEUED from './sql/list_queued.sql';
 
@@ -30,6 +31,26 @@ function entryValues(e: Entry): unknown[] {
 
 export async function insertEntry(c: PoolClient, e: Entry): Promise<boolean> {
   return (await c.query(INSERT_ENTRY, entryValues(e))).rowCount === 1;
+}
+
+/** Entries per statement: one round trip each, the statement's arrays a few megabytes at most. */
+const BATCH = 2000;
+
+/** The entries' columns as arrays, one per parameter of insert_entries.sql. */
+function columnsOf(entries: Entry[]): unknown[][] {
+  const cols: unknown[][] = entryValues(entries[0]).map(() => []);
+  for (const e of entries) entryValues(e).forEach((v, i) => cols[i].push(v));
+  return cols;
+}
+
+/** Queues entries, one statement per BATCH, in the caller's transaction; answers the ids queued (a taken id is not). */
+export async function insertEntries(c: PoolClient, entries: Entry[]): Promise<Set<string>> {
+  const queued = new Set<string>();
+  for (let i = 0; i < entries.length; i += BATCH) {
+    const r = await c.query(INSERT_ENTRIES, columnsOf(entries.slice(i, i + BATCH)));
+    for (const id of (r.rows[0]?.queued ?? []) as string[]) queued.add(id);
+  }
+  return queued;
 }
 
 /** Was this entry ever queued (it is anywhere, or has a record or an outcome)? */
@@ -77,10 +98,12 @@ export function pgQueue(s: PgSession): QueueStore {
     },
 
     async enqueueAll(entries: Entry[]): Promise<void> {
+      if (!entries.length) return;
       await s.tx(async (c) => {
-        for (const e of entries) {
-          if (!(await insertEntry(c, e))) throw new RunError(`entry id '${e.entry_id}' already exists`);
-        }
+        const queued = await insertEntries(c, entries);
+        // Each id is crossed off once: one not queued, or given twice in the batch, fails the whole batch.
+        const taken = entries.find((e) => !queued.delete(e.entry_id));
+        if (taken) throw new RunError(`entry id '${taken.entry_id}' already exists`);
       });
     },
 

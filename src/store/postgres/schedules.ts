@@ -4,7 +4,7 @@ import { FORMAT, type Entry, type Schedule } from '../../model.js';
 import { scheduleProblem } from '../check.js';
 import { retiredCountersOf, retiredKey } from '../policy.js';
 import type { Awaitable, PromotionPlan, RetiredCounters, ScheduleStore } from '../roles.js';
-import { everQueued, insertEntry } from './queue.js';
+import { everQueued, insertEntries, insertEntry } from './queue.js';
 import type { PgSession } from './session.js';
 
 /** State rows holding the counters of deleted schedules. */
@@ -83,13 +83,12 @@ export function pgSchedules(s: PgSession): ScheduleStore {
 async function createSchedules(s: PgSession, list: Schedule[]): Promise<boolean> {
   try {
     await s.tx(async (c) => {
-      for (const sc of list) {
-        const r = await c.query('INSERT INTO conductor.schedules (task_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-          checkId(sc.task_id),
-          JSON.stringify(sc),
-        ]);
-        if (!r.rowCount) throw new IdTaken(sc.task_id);
-      }
+      // One statement for the lot (an `apply` of many); a taken id, or one given twice, inserts fewer rows.
+      const r = await c.query(
+        'INSERT INTO conductor.schedules (task_id, body) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT DO NOTHING',
+        [list.map((sc) => checkId(sc.task_id)), list.map((sc) => JSON.stringify(sc))],
+      );
+      if (r.rowCount !== list.length) throw new IdTaken('');
     });
     return true;
   } catch (err) {
@@ -106,7 +105,8 @@ async function promote(s: PgSession, id: string, plan: (s: Schedule) => Awaitabl
     if (!p) return [];
     const queued: Entry[] = [];
     for (const e of p.recover) if (!(await everQueued(c, e.entry_id)) && (await insertEntry(c, e))) queued.push(e);
-    for (const e of p.fresh) if (await insertEntry(c, e)) queued.push(e);
+    const fresh = await insertEntries(c, p.fresh);
+    queued.push(...p.fresh.filter((e: Entry) => fresh.has(e.entry_id)));
     await c.query('UPDATE conductor.schedules SET body = $2 WHERE task_id = $1', [
       id,
       JSON.stringify({ ...p.schedule, pending: null }),
