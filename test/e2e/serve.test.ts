@@ -77,6 +77,8 @@ describe('conductor serve: the API answers as the CLI', () => {
     expect(await (await s.get(`/api/v1/runs/${x.execution_id}`, read)).json()).toEqual(x);
     const log = await s.get(`/api/v1/runs/${x.execution_id}/log`, read);
     expect(await log.text()).toBe('hello from ok\n');
+    const asJson = await s.get(`/api/v1/runs/${x.execution_id}/log`, read, { headers: { accept: 'application/json' } });
+    expect(await asJson.json()).toEqual(await json(home, ['logs', x.execution_id]));
   });
 
   it('writes: enable, disable, queue, trigger, cancel, pause, resume', async () => {

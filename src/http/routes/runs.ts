@@ -31,7 +31,9 @@ export function runRoutes({ ctx }: ServerDeps): Hono<Env> {
     const follow = flag(c, 'follow');
     const running = await runningLogPath(ctx, id);
     if (running === null) {
-      const { bytes } = await executionLog(ctx, id);
+      const { document, bytes } = await executionLog(ctx, id);
+      // A script that asks for JSON gets `logs --json`'s document (output in base64 when not UTF-8).
+      if (wantsJson(c.req.header('accept'))) return c.json(document);
       return c.body(new Uint8Array(bytes), 200, { 'content-type': 'text/plain; charset=utf-8' });
     }
     if (!follow)
@@ -57,6 +59,14 @@ async function filteredHistory(ctx: Context, c: HonoContext): Promise<ExecutionV
   if (status === undefined) return listHistory(ctx, { taskId: task, limit });
   const all = (await listHistory(ctx, { taskId: task })).filter((x) => x.status === status);
   return limit === undefined ? all : all.slice(0, limit);
+}
+
+/** Accept names JSON before (or without) plain text. */
+function wantsJson(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const json = accept.indexOf('application/json');
+  const text = accept.indexOf('text/plain');
+  return json >= 0 && (text < 0 || json < text);
 }
 
 /** Where a running execution's output is being captured; null when it is not running here. */
