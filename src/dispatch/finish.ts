@@ -125,9 +125,14 @@ export async function recordRun(
 ): Promise<{ x: Execution; queuedMore: boolean }> {
   const { store, clock } = ctx;
   const x = executionOf(ctx, a, r, clock());
-  await store.recordExecution(x);
+  // A success outside a run group needs nothing more while held (recovery would only release it):
+  // recorded and released in one step. Otherwise the run stays held until its retry, dead letter
+  // and group outcome are written, so that a crash before then is finished by recovery.
+  const atOnce = x.status === 'success' && !a.entry.group;
+  if (atOnce) await store.finishRunning(x, owner);
+  else await store.recordExecution(x);
   const queuedMore = await afterExecution(ctx, a.entry, a.schedule, x, stats, o, readBreaker);
-  await store.releaseRunning(a.entry.entry_id, owner);
+  if (!atOnce) await store.releaseRunning(a.entry.entry_id, owner);
   if (x.status === 'cancelled') await store.clearCancel(a.entry.entry_id);
   // Last: until the entry is released, the run file is how a crash here is recovered.
   removeRunFile(store.runFilePath(a.executionId));

@@ -18,22 +18,38 @@ import {
   type Upstream,
 } from './gates.js';
 import { pendingLoad } from './load-window.js';
-import { startEntry } from './start.js';
+import { addToBatch, newBatch, startBatch, startEntry } from './start.js';
 import { runningCount, type LoopState, type Round } from './state.js';
 
 /** Entries other processes queue are seen within this long. */
 const RELIST_MS = 250;
 
-/** The select phase: relist when due, then start what the gates let through, in rank order. */
+/**
+ * The select phase: relist when due, then start what the gates let through, in rank order.
+ * Consecutive entries the gates let through are claimed together (one round trip on PostgreSQL:
+ * Batch); any other decision is acted on only once the claims before it are settled, and is
+ * made again if some of them were lost to another dispatcher.
+ */
 export async function selectPhase(st: LoopState, round: Round, now: number): Promise<void> {
   await relist(st, round, now);
   round.pending = pendingLoad(st.load, now);
   round.runningTasks = new Set([...st.active.values()].map((a) => a.entry.task_id));
+  const batch = newBatch();
   for (const e of st.queue.ranked) {
     if (st.queue.taken.has(e.entry_id) || !isReady(e, now)) continue;
-    const { d, s } = await evaluate(st, round, e, now);
-    if (!(await act(st, round, e, d, s, now))) break;
+    let v = await evaluate(st, round, e, now, batch.items.length);
+    if (v.d.kind === 'start' && !v.trial) {
+      addToBatch(st, round, batch, e, v.s);
+      continue;
+    }
+    if (batch.items.length) {
+      const settled = await startBatch(st, round, batch, now);
+      if (settled === 'full') return;
+      if (settled === 'lost') v = await evaluate(st, round, e, now, 0);
+    }
+    if (!(await act(st, round, e, v.d, v.s, now))) return;
   }
+  if (batch.items.length) await startBatch(st, round, batch, now);
 }
 
 /** Rebuilds the ranking from the store when something may have changed it, or RELIST_MS passed. */
@@ -50,11 +66,21 @@ async function relist(st: LoopState, round: Round, now: number): Promise<void> {
   round.freshList = true;
 }
 
-/** The first gate that does not say `start`; the reads are made only as far as the gates get. */
-async function evaluate(st: LoopState, round: Round, e: QueuedRef, now: number): Promise<{ d: Decision; s: Schedule | null }> {
+interface Verdict {
+  d: Decision;
+  s: Schedule | null;
+  /** Its breaker is open or half-open: a start is its trial, which is started on its own. */
+  trial?: boolean;
+}
+
+/**
+ * The first gate that does not say `start`; the reads are made only as far as the gates get.
+ * `batched`: entries let through before this one whose claims are not made yet (they count).
+ */
+async function evaluate(st: LoopState, round: Round, e: QueuedRef, now: number, batched: number): Promise<Verdict> {
   const limits = st.o.limits;
   let d = reservationGate(round.reservedBy);
-  if (d.kind === 'start') d = concurrencyGate(runningCount(st), limits);
+  if (d.kind === 'start') d = concurrencyGate(runningCount(st) + batched, limits);
   if (d.kind !== 'start') return { d, s: null };
   const full = e.grouped ? await st.ctx.store.readQueued(e) : null;
   if (e.grouped && !full) return { d: { kind: 'drop' }, s: null };
@@ -70,7 +96,8 @@ async function evaluate(st: LoopState, round: Round, e: QueuedRef, now: number):
   d = breakerGate(s, held, b, e.entry_id, now);
   if (d.kind !== 'start') return { d, s };
   round.readings ??= st.readProbe(now);
-  return { d: admissionGate(estimateOf(s), round.readings, round.pending, runningCount(st), limits), s };
+  const trial = b !== null && b.state !== 'closed';
+  return { d: admissionGate(estimateOf(s), round.readings, round.pending, runningCount(st) + batched, limits), s, trial };
 }
 
 /** The run group gate's inputs: each upstream's outcome, and one that is gone (looked for only if none broke). */

@@ -25,15 +25,73 @@ export async function startEntry(st: LoopState, round: Round, e: QueuedRef, s: S
     return false;
   }
   if (!claimed) return true;
+  if (s) await beginTrial(st, s, claimed);
+  await begin(st, round, claimed, s, now);
+  return true;
+}
+
+/** A claimed entry: launched, or recorded skipped when its schedule is gone. */
+async function begin(st: LoopState, round: Round, claimed: Entry, s: Schedule | null, now: number): Promise<void> {
   if (!s) {
-    await recordSkipped(st.ctx, claimed, `schedule '${e.task_id}' no longer exists`, st.summary, st.o, st.me.token);
-    return true;
+    await recordSkipped(st.ctx, claimed, `schedule '${claimed.task_id}' no longer exists`, st.summary, st.o, st.me.token);
+    return;
   }
-  await beginTrial(st, s, claimed);
   const a = launch(st, claimed, s, now);
   count(st, round, a, now);
   whenDone(st, a);
-  return true;
+}
+
+/** Entries the gates let through, in rank order, whose claims are made together. */
+export interface Batch {
+  items: { ref: QueuedRef; s: Schedule | null }[];
+}
+
+export function newBatch(): Batch {
+  return { items: [] };
+}
+
+/**
+ * Lets an entry through ahead of its claim: the next gates of the round see it as started
+ * (its task runs, its estimate is pending). If its claim is lost, the round only erred on the
+ * side of caution.
+ */
+export function addToBatch(st: LoopState, round: Round, batch: Batch, ref: QueuedRef, s: Schedule | null): void {
+  const est = estimateOf(s);
+  st.queue.taken.add(ref.entry_id);
+  st.blocked.forget(ref.entry_id);
+  round.runningTasks.add(ref.task_id);
+  round.pending.cpu += est.cpu;
+  round.pending.mem += est.mem;
+  batch.items.push({ ref, s });
+}
+
+/**
+ * Claims the batch in one step and starts what was claimed; empties it. 'full': the home's
+ * slots are taken (the round stops); 'lost': another dispatcher took some of them first.
+ */
+export async function startBatch(st: LoopState, round: Round, batch: Batch, now: number): Promise<'all' | 'lost' | 'full'> {
+  const items = batch.items.splice(0);
+  const max = st.o.limits.maxConcurrent;
+  const { entries, full } = await st.ctx.store.claimAll(
+    items.map((i) => i.ref),
+    st.me.token,
+    max,
+  );
+  const schedules = new Map(items.map((i) => [i.ref.entry_id, i.s]));
+  // Counted back out of the round: count() adds each started one again.
+  for (const i of items) {
+    const est = estimateOf(i.s);
+    round.pending.cpu -= est.cpu;
+    round.pending.mem -= est.mem;
+  }
+  for (const e of entries) await begin(st, round, e, schedules.get(e.entry_id) ?? null, now);
+  if (full) {
+    // Other hosts' runs filled the limit since the last listing.
+    st.queue.needList = true;
+    st.blocked.blockRest(`blocked: running = max-concurrent ${max}`);
+    return 'full';
+  }
+  return entries.length < items.length ? 'lost' : 'all';
 }
 
 /** The gate let an entry through an open breaker past its cool-down: it is the half-open trial. */

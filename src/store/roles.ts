@@ -156,6 +156,12 @@ export interface QueueStore {
    * `maxRunning` in the same step and answers 'full'.
    */
   claim(ref: QueuedRef, owner: string, maxRunning: number): Awaitable<Entry | null | 'full'>;
+  /**
+   * Claims the first of `refs` (in rank order) that no one else has, as many as the limit
+   * allows, in one step where the store can (one round trip on PostgreSQL). `full`: the limit
+   * was reached before every ref was tried.
+   */
+  claimAll(refs: QueuedRef[], owner: string, maxRunning: number): Awaitable<{ entries: Entry[]; full: boolean }>;
   /** Takes a queued entry out (cancel, skip); exactly one of take/claim wins. */
   takeQueued(entryId: string, name?: string | null): Awaitable<Entry | null>;
   /**
@@ -170,6 +176,11 @@ export interface QueueStore {
 /** Entries being run, the owners holding them, and what their run groups and cancel requests say. */
 export interface RunningStore {
   releaseRunning(entryId: string, owner: string): Awaitable<void>;
+  /**
+   * Records a run's execution (durable before it returns) and releases the run, as one step
+   * where the store has transactions: for a run nothing else must follow while it is held.
+   */
+  finishRunning(x: Execution, owner: string): Promise<void>;
   /** The owner of every running entry. */
   runningOwners(): Awaitable<string[]>;
   listRunning(): Awaitable<RunningRecord[]>;

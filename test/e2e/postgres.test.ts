@@ -28,15 +28,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.runIf(STORE === 'postgres')('postgres store', () => {
   it('migrate creates the schema, is safe to repeat, and a newer schema is refused', async () => {
     const home = tempHome();
-    expect(await json(home, ['migrate'])).toMatchObject({ store: 'postgres', from_version: 0, to_version: 4, applied: 4 });
-    expect(await json(home, ['migrate'])).toMatchObject({ from_version: 4, to_version: 4, applied: 0 });
-    expect(sqlOn(home, `SELECT value FROM conductor.meta WHERE key = 'schema_version'`).trim()).toBe('4');
+    expect(await json(home, ['migrate'])).toMatchObject({ store: 'postgres', from_version: 0, to_version: 5, applied: 5 });
+    expect(await json(home, ['migrate'])).toMatchObject({ from_version: 5, to_version: 5, applied: 0 });
+    expect(sqlOn(home, `SELECT value FROM conductor.meta WHERE key = 'schema_version'`).trim()).toBe('5');
     await ok(home, ['create', 'a', 'A', 'true', 'event', 'e']);
     sqlOn(home, `UPDATE conductor.meta SET value = '99' WHERE key = 'schema_version'`);
     for (const args of [['list'], ['migrate']]) {
       const r = await cli(home, args);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toMatch(/^conductor: database .* schema version 99, newer than this conductor \(4\)$/);
+      expect(r.stderr.trim()).toMatch(/^conductor: database .* schema version 99, newer than this conductor \(5\)$/);
     }
     const bad = await cli(home, ['list'], { CONDUCTOR_STORE: 'mysql://x' });
     expect(bad.code).toBe(2);
@@ -158,6 +158,36 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     expect(JSON.parse(String(ra.stdout)).started + JSON.parse(String(rb.stdout)).started).toBe(8);
   });
 
+  it('three dispatchers never exceed --max-concurrent together, and each of them makes progress', async () => {
+    const homes = [tempHome(), tempHome(), tempHome()];
+    const store = storeEnv(homes[2]);
+    const log = path.join(workDir(homes[0]), 'spans.txt');
+    const span = `echo "start $(date +%s%N) $CONDUCTOR_ENTRY_ID" >> ${log}; sleep 0.2; echo "end $(date +%s%N) $CONDUCTOR_ENTRY_ID" >> ${log}`;
+    await ok(homes[0], ['create', 'w', 'W', span, 'event', 'never'], store);
+    const ids = (await ok(homes[0], ['queue', 'w', '--count', '60'], store)).trim().split('\n');
+    const passes = homes.map((home, i) =>
+      execa(BIN, ['--home', home, 'process', '--wait', '--json', '--max-concurrent', '4'], {
+        env: { ...store, CONDUCTOR_TEST_HOST_ID: `host${i}`, CONDUCTOR_RESOURCES_FILE: idleReadings(home) },
+        reject: false,
+      }),
+    );
+    const results = await Promise.all(passes);
+    for (const r of results) expect(r.exitCode, String(r.stderr)).toBe(0);
+    const events = readLines(log)
+      .map((l) => l.split(' '))
+      .map(([k, t, id]) => ({ k, t: BigInt(t), id }))
+      .sort((x, y) => (x.t < y.t ? -1 : x.t > y.t ? 1 : x.k === 'end' ? -1 : 1));
+    let now = 0;
+    let peak = 0;
+    for (const e of events) peak = Math.max(peak, (now += e.k === 'start' ? 1 : -1));
+    expect(peak).toBe(4);
+    const started = events.filter((e) => e.k === 'start').map((e) => e.id);
+    expect(started.sort()).toEqual([...ids].sort());
+    const perHost = results.map((r) => JSON.parse(String(r.stdout)).started as number);
+    expect(perHost.reduce((a, b) => a + b, 0)).toBe(60);
+    for (const n of perHost) expect(n).toBeGreaterThanOrEqual(5);
+  }, 60_000);
+
   it('a host that dies mid-run is recovered by another once its lease runs out: abandoned, then retried', async () => {
     const a = tempHome();
     const b = tempHome();
@@ -243,7 +273,10 @@ describe.runIf(STORE === 'postgres')('postgres store', () => {
     }
     expect(left).toBe(0);
     for (const d of daemons.slice(1)) d.kill('SIGTERM');
-    for (const d of daemons.slice(1)) expect((await d).exitCode).toBe(0);
+    for (const d of daemons.slice(1)) {
+      const r = await d;
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+    }
 
     const hist = await json<any[]>(homes[1], ['history'], store);
     const successes = new Map<string, number>();

@@ -125,6 +125,20 @@ export function fileQueue(h: FileHome): FileQueue {
   /** Atomic create: the entry appears whole or not at all. */
   const enqueue = (entry: Entry): boolean => createExclusive(queuePath(h, queueName(entry)), JSON.stringify(entry) + '\n');
 
+  /**
+   * Claims an entry: rename queue/ → running/. Exactly one caller can win.
+   * The concurrency limit is the dispatcher's check against its last listing.
+   */
+  const claim = (ref: QueuedRef, owner: string): Entry | null => {
+    if (h.runAs !== null && !ownsRun(st, ref)) return null;
+    const to = h.runningPath(ref.entry_id, owner);
+    if (!renameIfPresent(queuePath(h, ref.name), to)) return null;
+    // The file's content is what it was when queued; a cached copy saves the read.
+    const cached = queueCache.get(ref.name);
+    forget(st, ref.name);
+    return cached ?? h.readJson<Entry>(to, h.checkEntry(to));
+  };
+
   return {
     enqueue,
     findQueued: (entryId) => findQueued(h, entryId),
@@ -153,18 +167,16 @@ export function fileQueue(h: FileHome): FileQueue {
       return e;
     },
 
-    /**
-     * Claims an entry: rename queue/ → running/. Exactly one caller can win.
-     * The concurrency limit is the dispatcher's check against its last listing.
-     */
-    claim(ref: QueuedRef, owner: string): Entry | null {
-      if (h.runAs !== null && !ownsRun(st, ref)) return null;
-      const to = h.runningPath(ref.entry_id, owner);
-      if (!renameIfPresent(queuePath(h, ref.name), to)) return null;
-      // The file's content is what it was when queued; a cached copy saves the read.
-      const cached = queueCache.get(ref.name);
-      forget(st, ref.name);
-      return cached ?? h.readJson<Entry>(to, h.checkEntry(to));
+    claim,
+
+    /** A rename each: nothing to gain from a batch. The limit is the dispatcher's check. */
+    claimAll(refs: QueuedRef[], owner: string): { entries: Entry[]; full: boolean } {
+      const entries: Entry[] = [];
+      for (const ref of refs) {
+        const e = claim(ref, owner);
+        if (e) entries.push(e);
+      }
+      return { entries, full: false };
     },
 
     /**

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Entry } from '../../model.js';
+import type { Entry, Execution } from '../../model.js';
 import { exists, listNames, readText, renameIfPresent, rmQuiet, writeAtomic, writeJsonAtomic } from '../atomic.js';
 import { groupOutcome } from '../policy.js';
 import type { RunningRecord, RunningStore } from '../roles.js';
@@ -15,15 +15,22 @@ import type { FileQueue } from './queue.js';
 export function fileRunning(
   h: FileHome,
   queue: FileQueue,
+  recordExecution: (x: Execution) => Promise<void>,
 ): RunningStore & { groupResult(entryId: string): string | null; entryIsLive(entryId: string, exceptOwner?: string): boolean } {
   const listRunning = () => listFileRunning(h);
 
+  const releaseRunning = (entryId: string, owner: string): Promise<void> =>
+    // Off the main thread: an unlink waits behind the history journal's fdatasync.
+    new Promise((resolve) => fs.unlink(h.runningPath(entryId, owner), () => resolve()));
+
   return {
     listRunning,
+    releaseRunning,
 
-    /** Off the main thread: an unlink waits behind the history journal's fdatasync. */
-    releaseRunning(entryId: string, owner: string): Promise<void> {
-      return new Promise((resolve) => fs.unlink(h.runningPath(entryId, owner), () => resolve()));
+    /** The record first: until the running file goes, a crash between the two is recovered from it. */
+    async finishRunning(x: Execution, owner: string): Promise<void> {
+      await recordExecution(x);
+      await releaseRunning(x.entry_id, owner);
     },
 
     /** The owner of every running entry, from file names alone. */

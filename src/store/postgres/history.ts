@@ -14,37 +14,39 @@ import {
   PRUNED_TALLY_STATE,
   type HistoryTally,
 } from '../tally.js';
+import RECORD_EXECUTION from './sql/record_execution.sql';
 import TALLY_RUNS from './sql/tally_runs.sql';
 import TALLY_BUCKETS from './sql/tally_buckets.sql';
+
+/**
+ * Inserts an execution's row, and releases its run (`release`: the owner) in the same statement.
+ * The output captured on this host goes into the row, so `logs` works from every host.
+ */
+export async function recordExecution(s: PgSession, x: Execution, release: string | null): Promise<void> {
+  const output = x.log ? readBytes(x.log) : null;
+  const body = JSON.stringify(x);
+  const values = [x.execution_id, x.task_id, x.started_at, x.finished_at, body, output];
+  if ((await s.q(RECORD_EXECUTION, [...values, release && x.entry_id, release])).length) return;
+  // The same record again (an import, a retried write) is nothing; a different one means a run happened twice: surface it.
+  const same = await s.q('SELECT 1 FROM conductor.executions WHERE execution_id = $1 AND body = $2::jsonb', [
+    x.execution_id,
+    body,
+  ]);
+  if (same.length) return;
+  const reason = `a second, different record of execution ${x.execution_id} (its entry ran twice)`;
+  await s.q('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [
+    `executions/${x.execution_id}`,
+    reason,
+    body,
+  ]);
+  reportProblem(s.problems, `executions/${x.execution_id}`, reason, 'quarantine');
+}
 
 /** conductor.executions: one row per execution, with the output captured on its host as bytes. */
 export function pgHistory(s: PgSession): HistoryStore {
   const runtime = () => runtimeDirFor(s.home);
   return {
-    /** The output captured on this host goes into the row, so `logs` works from every host. */
-    async recordExecution(x: Execution): Promise<void> {
-      const output = x.log ? readBytes(x.log) : null;
-      const body = JSON.stringify(x);
-      const rows = await s.q(
-        `INSERT INTO conductor.executions (execution_id, task_id, started_at, finished_at, body, output)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (execution_id) DO NOTHING RETURNING 1`,
-        [x.execution_id, x.task_id, x.started_at, x.finished_at, body, output],
-      );
-      if (rows.length) return;
-      // The same record again (an import, a retried write) is nothing; a different one means a run happened twice: surface it.
-      const same = await s.q('SELECT 1 FROM conductor.executions WHERE execution_id = $1 AND body = $2::jsonb', [
-        x.execution_id,
-        body,
-      ]);
-      if (same.length) return;
-      const reason = `a second, different record of execution ${x.execution_id} (its entry ran twice)`;
-      await s.q('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [
-        `executions/${x.execution_id}`,
-        reason,
-        body,
-      ]);
-      reportProblem(s.problems, `executions/${x.execution_id}`, reason, 'quarantine');
-    },
+    recordExecution: (x: Execution) => recordExecution(s, x, null),
 
     async getExecution(executionId: string): Promise<Execution | null> {
       const rows = await s.q('SELECT body FROM conductor.executions WHERE execution_id = $1', [

@@ -8,10 +8,10 @@ import { listenQueue } from './listen.js';
 import type { PgSession } from './session.js';
 import EVER_QUEUED from './sql/ever_queued.sql';
 import INSERT_ENTRIES from './sql/insert_entries.sql';
+import ADD_SLOTS from './sql/add_slots.sql';
+import CLAIM_ENTRIES from './sql/claim_entries.sql';
 import INSERT_ENTRY from './sql/insert_entry.sql';
 import LIST_QUEUED from './sql/list_queued.sql';
-
-const CLAIM_LOCK = 'conductor:claim';
 
 /** The row's columns beside the body: what ranking and listing need (see 003_queue_columns.sql). */
 function entryValues(e: Entry): unknown[] {
@@ -86,13 +86,69 @@ function refOf(r: QueueRow): QueuedRef {
   };
 }
 
+/** What a claim took: the entries (usable ones, in rank order), and how many free slots it found. */
+interface Claimed {
+  free: number;
+  claimed: Entry[];
+}
+
 /**
- * conductor.queue: one row per entry, its ranking fields as columns. A
- * claim is a transaction that locks the row (FOR UPDATE SKIP LOCKED), counts
- * what runs on every host and moves the row to conductor.running.
+ * Claims the first of `ids` (in rank order) that are still queued, as many as free slots allow,
+ * in one statement (claim_entries.sql). A claimed body that cannot be used is set aside (which
+ * frees its slot), reported as the queue row it was.
+ */
+async function claimEntries(s: PgSession, ids: string[], owner: string, maxRunning: number): Promise<Claimed> {
+  const [row] = await s.q<{ free: number; claimed: { entry_id: string; body: unknown }[] }>(CLAIM_ENTRIES, [
+    ids,
+    owner,
+    maxRunning,
+  ]);
+  const claimed: Entry[] = [];
+  for (const c of row.claimed) {
+    const why = s.entryWhy(c.body, c.entry_id);
+    if (!why) claimed.push(c.body as Entry);
+    else await setAside(s, c.entry_id, c.body, why);
+  }
+  return { free: row.free, claimed };
+}
+
+async function setAside(s: PgSession, entryId: string, body: unknown, why: string): Promise<void> {
+  await s.tx(async (c) => {
+    await c.query('DELETE FROM conductor.running WHERE entry_id = $1', [entryId]);
+    await s.keepAside(c, `queue/${entryId}`, body, why);
+  });
+}
+
+/**
+ * conductor.queue: one row per entry, its ranking fields as columns. A claim takes a free run
+ * slot and the entry's row, skipping rows other claims hold, and moves it to conductor.running,
+ * in one statement (claim_entries.sql).
  */
 export function pgQueue(s: PgSession): QueueStore {
+  // Slot rows 1..N this process has made sure exist (add_slots.sql), once per process and limit.
+  let slotsMade = 0;
+  const claimAll = async (refs: QueuedRef[], owner: string, maxRunning: number): Promise<{ entries: Entry[]; full: boolean }> => {
+    if (maxRunning > slotsMade) {
+      await s.q(ADD_SLOTS, [maxRunning]);
+      slotsMade = maxRunning;
+    }
+    const { free, claimed } = await claimEntries(
+      s,
+      refs.map((r) => r.entry_id),
+      owner,
+      maxRunning,
+    );
+    return { entries: claimed, full: free < refs.length };
+  };
+
   return {
+    claimAll,
+
+    async claim(ref: QueuedRef, owner: string, maxRunning: number): Promise<Entry | null | 'full'> {
+      const { entries, full } = await claimAll([ref], owner, maxRunning);
+      return entries[0] ?? (full ? 'full' : null);
+    },
+
     async enqueue(entry: Entry): Promise<boolean> {
       return (await s.q(INSERT_ENTRY, entryValues(entry))).length > 0;
     },
@@ -115,31 +171,6 @@ export function pgQueue(s: PgSession): QueueStore {
     async readQueued(ref: QueuedRef): Promise<Entry | null> {
       const rows = await s.q('SELECT body FROM conductor.queue WHERE entry_id = $1', [ref.entry_id]);
       return rows[0] ? s.checkedEntry<Entry>('queue', ref.entry_id, rows[0].body) : null;
-    },
-
-    async claim(ref: QueuedRef, owner: string, maxRunning: number): Promise<Entry | null | 'full'> {
-      return s.tx(async (c) => {
-        // Claims queue on one lock so the count below cannot be raced: the limit is global across hosts.
-        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [CLAIM_LOCK]);
-        const n = await c.query('SELECT count(*)::int AS n FROM conductor.running');
-        if (n.rows[0].n >= maxRunning) return 'full' as const;
-        const r = await c.query('SELECT body FROM conductor.queue WHERE entry_id = $1 FOR UPDATE SKIP LOCKED', [ref.entry_id]);
-        if (!r.rows[0]) return null;
-        const why = s.entryWhy(r.rows[0].body, ref.entry_id);
-        if (why) {
-          await s.quarantineIn(c, 'queue', 'entry_id', ref.entry_id, r.rows[0].body, why);
-          return null;
-        }
-        const e = r.rows[0].body as Entry;
-        await c.query('DELETE FROM conductor.queue WHERE entry_id = $1', [ref.entry_id]);
-        await c.query('INSERT INTO conductor.running (entry_id, owner, task_id, body) VALUES ($1, $2, $3, $4)', [
-          e.entry_id,
-          owner,
-          e.task_id,
-          JSON.stringify(e),
-        ]);
-        return e;
-      });
     },
 
     async takeQueued(entryId: string): Promise<Entry | null> {

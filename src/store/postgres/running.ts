@@ -1,6 +1,7 @@
-import type { Entry } from '../../model.js';
+import type { Entry, Execution } from '../../model.js';
 import { groupOutcome } from '../policy.js';
 import type { RunningRecord, RunningStore } from '../roles.js';
+import { recordExecution } from './history.js';
 import type { PgSession } from './session.js';
 
 /** conductor.running (claimed entries and their owners), conductor.outcomes (run groups), conductor.cancels. */
@@ -9,6 +10,9 @@ export function pgRunning(s: PgSession): RunningStore {
     async releaseRunning(entryId: string, owner: string): Promise<void> {
       await s.q('DELETE FROM conductor.running WHERE entry_id = $1 AND owner = $2', [entryId, owner]);
     },
+
+    /** One statement: the record and the release commit together (record_execution.sql). */
+    finishRunning: (x: Execution, owner: string) => recordExecution(s, x, owner),
 
     async runningOwners(): Promise<string[]> {
       return (await s.q<{ owner: string }>('SELECT owner FROM conductor.running')).map((r) => r.owner);

@@ -1,0 +1,36 @@
+-- 005: run slots, so that a claim needs no global lock. `--max-concurrent N`
+-- is the number of slots a dispatcher may fill: slots 1..N. A claim takes a
+-- free slot (FOR UPDATE SKIP LOCKED, in the same statement that moves the
+-- entry to conductor.running), so concurrent claims on every host never hold
+-- more slots than there are, and never wait on one another. A run's slot is
+-- freed by deleting its running row (the foreign key sets it back to null),
+-- whichever statement does that: release, quarantine, recovery. That also
+-- notifies the queue channel (below), so that waiting dispatchers claim it.
+--
+-- Slot rows are made on demand (claim_entries.sql's caller adds 1..N when it
+-- finds fewer). Runs of the version before each get a slot here, in claim
+-- order, so that they still count against the limit.
+
+CREATE TABLE conductor.slots (
+  slot integer PRIMARY KEY CHECK (slot >= 1),
+  entry_id text UNIQUE REFERENCES conductor.running (entry_id) ON DELETE SET NULL
+);
+
+INSERT INTO conductor.slots (slot, entry_id)
+  SELECT row_number() OVER (ORDER BY claimed_at, entry_id), entry_id FROM conductor.running;
+
+-- A freed slot is news to dispatchers waiting for one, on every host: deleting
+-- running rows notifies the queue's channel (as queueing does, insert_entries.sql),
+-- once per statement that deleted any.
+CREATE FUNCTION conductor.notify_slots_freed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM freed) THEN
+    PERFORM pg_notify('conductor_queue', '');
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER running_freed AFTER DELETE ON conductor.running
+  REFERENCING OLD TABLE AS freed
+  FOR EACH STATEMENT EXECUTE FUNCTION conductor.notify_slots_freed();
