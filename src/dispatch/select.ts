@@ -56,10 +56,12 @@ export async function selectPhase(st: LoopState, round: Round, now: number): Pro
 async function relist(st: LoopState, round: Round, now: number): Promise<void> {
   const { store } = st.ctx;
   const q = st.queue;
-  if (!q.needList && now - q.listedAt < RELIST_MS) return;
+  const due = q.needList || now - q.listedAt >= RELIST_MS;
+  if (due || q.recount) q.othersRunning = (await store.runningOwners()).filter((owner) => owner !== st.me.token).length;
+  q.recount = false;
+  if (!due) return;
   q.ranked = rankEntries(await store.listQueued(), now, st.o.starvationMs);
   q.queuedIds = q.ranked.some((r) => r.grouped) ? new Set(q.ranked.map((r) => r.entry_id)) : new Set();
-  q.othersRunning = (await store.runningOwners()).filter((owner) => owner !== st.me.token).length;
   q.taken.clear();
   q.listedAt = now;
   q.needList = false;

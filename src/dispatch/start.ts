@@ -19,8 +19,8 @@ export async function startEntry(st: LoopState, round: Round, e: QueuedRef, s: S
   st.blocked.forget(e.entry_id);
   const claimed = await st.ctx.store.claim(e, st.me.token, max);
   if (claimed === 'full') {
-    // Other hosts' runs filled the limit since the last listing.
-    st.queue.needList = true;
+    // Other hosts' runs filled the limit since the last listing (or ours are not released yet).
+    st.queue.recount = true;
     st.blocked.blockRest(`blocked: running = max-concurrent ${max}`);
     return false;
   }
@@ -86,8 +86,8 @@ export async function startBatch(st: LoopState, round: Round, batch: Batch, now:
   }
   for (const e of entries) await begin(st, round, e, schedules.get(e.entry_id) ?? null, now);
   if (full) {
-    // Other hosts' runs filled the limit since the last listing.
-    st.queue.needList = true;
+    // Other hosts' runs filled the limit since the last listing (or ours are not released yet).
+    st.queue.recount = true;
     st.blocked.blockRest(`blocked: running = max-concurrent ${max}`);
     return 'full';
   }

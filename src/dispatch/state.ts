@@ -28,6 +28,8 @@ export interface QueueView {
   taken: Set<string>;
   listedAt: number;
   needList: boolean;
+  /** Only `othersRunning` is out of date (a claim found the home full, another host's run ended). */
+  recount: boolean;
 }
 
 /** When the periodic phases last ran (loop.ts, promote.ts, upkeep.ts). */
@@ -102,7 +104,7 @@ export async function openState(b: Begun): Promise<LoopState> {
     ...b,
     summary: emptySummary(),
     active: new Map(),
-    queue: { ranked: [], queuedIds: new Set(), othersRunning: 0, taken: new Set(), listedAt: -Infinity, needList: true },
+    queue: { ranked: [], queuedIds: new Set(), othersRunning: 0, taken: new Set(), listedAt: -Infinity, needList: true, recount: false },
     load: createLoadWindow(),
     readProbe: cachedProbe(b.o.probe),
     schedules: new TtlCache(1000, (id) => store.readSchedule(id)),

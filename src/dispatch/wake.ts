@@ -4,6 +4,7 @@
 // The tick stays: for schedules that come due by time, and for whatever the watch missed.
 import { poke, type LoopState } from './state.js';
 import { ticks } from './types.js';
+import type { QueueChange } from '../store/roles.js';
 
 /**
  * Wake-ups closer together than this are merged into one: a burst of enqueues (or a storm of
@@ -16,12 +17,20 @@ export const WAKE_GAP_MS = 20;
 export async function watchForWork(st: LoopState): Promise<() => void> {
   const { store } = st.ctx;
   if (!ticks(st.o) || !st.o.instant || !store.watchQueue) return () => undefined;
+  let queued = false;
   const wake = coalesce(() => {
-    // The ranking is rebuilt at once: the new entry is not in it.
-    st.queue.needList = true;
+    // The ranking is rebuilt at once when an entry came (it is not in it); a freed slot needs only
+    // a new count of the runs elsewhere.
+    if (queued) st.queue.needList = true;
+    else st.queue.recount = true;
+    queued = false;
     poke(st.wakeup);
   }, WAKE_GAP_MS);
-  const unwatch = await store.watchQueue(wake.signal, (message) => st.o.report({ type: 'note', message }));
+  const onChange = (what: QueueChange) => {
+    if (what === 'queued') queued = true;
+    wake.signal();
+  };
+  const unwatch = await store.watchQueue(onChange, (message) => st.o.report({ type: 'note', message }));
   return () => {
     unwatch();
     wake.cancel();

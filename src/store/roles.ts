@@ -139,6 +139,9 @@ export interface ScheduleStore {
   retiredCounters(): Awaitable<RetiredCounters[]>;
 }
 
+/** What watchQueue saw: an entry queued, or a run slot freed. */
+export type QueueChange = 'queued' | 'freed';
+
 export interface QueueStore {
   /** False if the entry id exists. */
   enqueue(entry: Entry): Awaitable<boolean>;
@@ -166,11 +169,12 @@ export interface QueueStore {
   takeQueued(entryId: string, name?: string | null): Awaitable<Entry | null>;
   /**
    * Calls `onChange` soon after any process queued an entry (it may also call when nothing
-   * changed), so that a daemon starts it at once instead of at its next tick. Best effort: it
+   * changed), so that a daemon starts it at once instead of at its next tick; with 'freed' when
+   * a run ended and freed its slot (a store whose limit spans hosts: another host's run). Best effort: it
    * never throws; what it cannot watch it says through `note`, and the tick finds the rest.
    * Returns what stops the watch.
    */
-  watchQueue?(onChange: () => void, note: (message: string) => void): Awaitable<() => void>;
+  watchQueue?(onChange: (what: QueueChange) => void, note: (message: string) => void): Awaitable<() => void>;
 }
 
 /** Entries being run, the owners holding them, and what their run groups and cancel requests say. */

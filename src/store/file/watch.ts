@@ -15,7 +15,7 @@ const REARM_MS = 1000;
  * lost (the folder removed or replaced) is said once and set again, checked every REARM_MS:
  * meanwhile the daemon's tick finds new entries, and once watched again it looks at once.
  */
-export function watchQueueFolder(dir: string, onChange: () => void, note: (message: string) => void): () => void {
+export function watchQueueFolder(dir: string, onChange: (what: 'queued') => void, note: (message: string) => void): () => void {
   const self = path.basename(dir);
   let watcher: fs.FSWatcher | null = null;
   let ino = -1;
@@ -34,7 +34,7 @@ export function watchQueueFolder(dir: string, onChange: () => void, note: (messa
   const onEvent = (file: string | null) => {
     // The folder itself went (removed or renamed): find out now rather than at the next check.
     if (file === self) check();
-    else if (file === null || (!file.startsWith('.') && exists(path.join(dir, file)))) onChange();
+    else if (file === null || (!file.startsWith('.') && exists(path.join(dir, file)))) onChange('queued');
   };
   const arm = () => {
     drop();
@@ -51,7 +51,7 @@ export function watchQueueFolder(dir: string, onChange: () => void, note: (messa
     failing = false;
     note(`watching ${dir} again: new entries start at once`);
     // What was queued while it was not watched starts now, not at the tick.
-    onChange();
+    onChange('queued');
   };
   const check = () => {
     if (!watcher) return arm();

@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import { messageOf } from '../../errors.js';
+import type { QueueChange } from '../roles.js';
 
 /** The channel every insert into conductor.queue notifies (sql/insert_entry.sql). */
 export const QUEUE_CHANNEL = 'conductor_queue';
@@ -18,7 +19,7 @@ const RETRY_MAX_MS = 10_000;
  * said once and made again; meanwhile the daemon's tick finds new entries, and once it is back
  * `onChange` is called, for what was queued while nobody listened.
  */
-export async function listenQueue(url: string, onChange: () => void, note: (message: string) => void): Promise<() => void> {
+export async function listenQueue(url: string, onChange: (what: QueueChange) => void, note: (message: string) => void): Promise<() => void> {
   const l = new QueueListener(url, onChange, note);
   await l.connect();
   return () => l.stop();
@@ -35,7 +36,7 @@ class QueueListener {
 
   constructor(
     private readonly url: string,
-    private readonly onChange: () => void,
+    private readonly onChange: (what: QueueChange) => void,
     private readonly note: (message: string) => void,
   ) {}
 
@@ -48,7 +49,7 @@ class QueueListener {
       keepAlive: true,
       connectionTimeoutMillis: 10_000,
     });
-    c.on('notification', () => this.onChange());
+    c.on('notification', (n) => this.onChange(n.payload === 'freed' ? 'freed' : 'queued'));
     c.on('error', (err) => this.lost(c, err));
     c.on('end', () => this.lost(c, new Error('the server closed the connection')));
     try {
@@ -65,7 +66,7 @@ class QueueListener {
     if (!this.down) return;
     this.down = false;
     this.note('listening for new entries again: they start at once');
-    this.onChange();
+    this.onChange('queued');
   }
 
   stop(): void {

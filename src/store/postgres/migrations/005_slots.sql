@@ -20,12 +20,13 @@ INSERT INTO conductor.slots (slot, entry_id)
   SELECT row_number() OVER (ORDER BY claimed_at, entry_id), entry_id FROM conductor.running;
 
 -- A freed slot is news to dispatchers waiting for one, on every host: deleting
--- running rows notifies the queue's channel (as queueing does, insert_entries.sql),
--- once per statement that deleted any.
+-- running rows notifies the queue's channel (as queueing does, insert_entries.sql,
+-- but with the payload 'freed': the queue is as it was, only the count of runs
+-- changed), once per statement that deleted any.
 CREATE FUNCTION conductor.notify_slots_freed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM freed) THEN
-    PERFORM pg_notify('conductor_queue', '');
+    PERFORM pg_notify('conductor_queue', 'freed');
   END IF;
   RETURN NULL;
 END
