@@ -81,8 +81,8 @@ export class FileHome {
   }
 
   /** Creates several files of the home all or nothing (see batch.ts). */
-  commit(files: BatchFile[]): void {
-    commitBatch(this.home, selfIdentity().token, files, (file, why) => this.quarantine(file, why));
+  commit(files: BatchFile[]): Promise<void> {
+    return commitBatch(this.home, selfIdentity().token, files, (file, why) => this.quarantine(file, why));
   }
 
   /** Moves an unusable file aside, records why, and remembers it for this command's report. */

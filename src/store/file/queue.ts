@@ -144,14 +144,14 @@ export function fileQueue(h: FileHome): FileQueue {
     findQueued: (entryId) => findQueued(h, entryId),
     listQueued: () => listQueued(st),
 
-    enqueueAll(entries: Entry[]): void {
+    async enqueueAll(entries: Entry[]): Promise<void> {
       if (entries.length === 1) {
         if (!enqueue(entries[0])) throw new RunError(`entry id '${entries[0].entry_id}' already exists`);
         return;
       }
       if (!entries.length) return;
       refuseTaken(h, entries);
-      h.commit(entries.map((e) => ({ dir: 'queue', name: queueName(e), data: JSON.stringify(e) + '\n' })));
+      await h.commit(entries.map((e) => ({ dir: 'queue', name: queueName(e), data: JSON.stringify(e) + '\n' })));
     },
 
     /** The whole entry behind a name (cached: queue files never change once written). */

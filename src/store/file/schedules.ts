@@ -65,10 +65,10 @@ export function fileSchedules(h: FileHome, queue: FileQueue, seen: EverQueued): 
     },
 
     /** Callers creating schedules hold the `schedules` lock, so the check below cannot be raced by another conductor. */
-    createSchedules(list: Schedule[]): boolean {
+    async createSchedules(list: Schedule[]): Promise<boolean> {
       if (list.some((s) => scheduleExists(s.task_id))) return false;
       if (list.length === 1) return createSchedule(list[0]);
-      h.commit(
+      await h.commit(
         list.map((s) => ({ dir: 'schedules', name: `${checkId(s.task_id)}.json`, data: JSON.stringify(s, null, 2) + '\n' })),
       );
       return true;

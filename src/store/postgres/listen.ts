@@ -19,7 +19,11 @@ const RETRY_MAX_MS = 10_000;
  * said once and made again; meanwhile the daemon's tick finds new entries, and once it is back
  * `onChange` is called, for what was queued while nobody listened.
  */
-export async function listenQueue(url: string, onChange: (what: QueueChange) => void, note: (message: string) => void): Promise<() => void> {
+export async function listenQueue(
+  url: string,
+  onChange: (what: QueueChange) => void,
+  note: (message: string) => void,
+): Promise<() => void> {
   const l = new QueueListener(url, onChange, note);
   await l.connect();
   return () => l.stop();
