@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { InputError } from '../errors.js';
 import { checkEventName, DEFAULT_MAX_DEPTH, listens } from '../events/match.js';
+import type { Entry } from '../model.js';
 import type { EventRecord } from '../store/store.js';
 import { isoInZone } from '../time.js';
 import { newEntry } from './entries.js';
@@ -23,6 +24,33 @@ export function eventDepthCap(ctx: Pick<Context, 'maxEventDepth'>): number {
   return n !== undefined && Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_DEPTH;
 }
 
+/** What a trigger writes: the listeners' entries and the event's record (with a note when not delivered). */
+export interface TriggerPlan {
+  entries: Entry[];
+  record: EventRecord;
+  note?: string;
+}
+
+/** The entries of every enabled event schedule listening to `event`, and the event's record; nothing is written. */
+export async function planTrigger(
+  ctx: Context,
+  event: string,
+  payload: string | null,
+  depth: number,
+  taskId: string | null,
+): Promise<TriggerPlan> {
+  const now = ctx.clock();
+  const cap = eventDepthCap(ctx);
+  if (depth > cap) {
+    const note = `event chain depth ${depth} exceeds the cap ${cap}: '${event}' not delivered`;
+    return { entries: [], record: { at: isoInZone(now), event, payload, depth, queued: [], note }, note };
+  }
+  const entries = (await ctx.store.listSchedules())
+    .filter((s) => s.enabled && s.schedule_type === 'event' && listens(s.schedule_expr, event, taskId))
+    .map((s) => newEntry(s, now, { source: 'event', event, payload, depth }));
+  return { entries, record: { at: isoInZone(now), event, payload, depth, queued: entries.map((e) => e.entry_id) } };
+}
+
 /**
  * Queues every enabled event schedule listening to `event`. The payload goes
  * into the entry and reaches the handler only as CONDUCTOR_PAYLOAD.
@@ -34,21 +62,11 @@ export async function trigger(
   depth: number,
   taskId: string | null,
 ): Promise<TriggerResult> {
-  const now = ctx.clock();
-  const cap = eventDepthCap(ctx);
-  if (depth > cap) {
-    const note = `event chain depth ${depth} exceeds the cap ${cap}: '${event}' not delivered`;
-    await ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued: [], note });
-    return { event, queued: [], note };
-  }
-  const entries = (await ctx.store.listSchedules())
-    .filter((s) => s.enabled && s.schedule_type === 'event' && listens(s.schedule_expr, event, taskId))
-    .map((s) => newEntry(s, now, { source: 'event', event, payload, depth }));
+  const p = await planTrigger(ctx, event, payload, depth, taskId);
   // Every listener or none: a trigger that fails part-way must not run some listeners twice when retried.
-  await ctx.store.enqueueAll(entries);
-  const queued = entries.map((e) => e.entry_id);
-  await ctx.store.appendEvent({ at: isoInZone(now), event, payload, depth, queued });
-  return { event, queued };
+  if (!p.note) await ctx.store.enqueueAll(p.entries);
+  await ctx.store.appendEvent(p.record);
+  return { event, queued: p.record.queued, ...(p.note ? { note: p.note } : {}) };
 }
 
 /**

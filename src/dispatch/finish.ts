@@ -1,19 +1,16 @@
 // Finish: a handler exited. Free its slot at once, then record the execution and apply the
-// entry's policy (retry, dead letter, breaker, statistics, lifecycle events) beside new starts.
-import * as fs from 'node:fs';
+// entry's policy (retry, dead letter, breaker, statistics, lifecycle events: settle.ts) beside
+// new starts.
 import type { Context } from '../context.js';
 import { messageOf } from '../errors.js';
-import { listens } from '../events/match.js';
 import type { Entry, ExecStatus, Execution, Schedule } from '../model.js';
 import { FORMAT } from '../model.js';
-import { breakerAfter } from '../policy/breaker.js';
-import { backoffMs } from '../policy/retry.js';
 import { removeRunFile } from '../run/run-record.js';
 import type { RunResult } from '../run/spawn.js';
 import type { Awaitable, BreakerRecord } from '../store/store.js';
 import { endedWithoutRun } from '../app/entries.js';
-import { trigger } from '../app/events.js';
-import { isoInZone, isoMsInZone } from '../time.js';
+import { isoMsInZone } from '../time.js';
+import { planEnd, queuesMore, settle, writeFollowUps } from './settle.js';
 import { poke, type LoopState } from './state.js';
 import type { StatsBuffer } from './stats-buffer.js';
 import type { Active, Reporter, Summary } from './types.js';
@@ -125,21 +122,19 @@ export async function recordRun(
 ): Promise<{ x: Execution; queuedMore: boolean }> {
   const { store, clock } = ctx;
   const x = executionOf(ctx, a, r, clock());
-  // A success outside a run group needs nothing more while held (recovery would only release it):
-  // recorded and released in one step. Otherwise the run stays held until its retry, dead letter
-  // and group outcome are written, so that a crash before then is finished by recovery.
-  const atOnce = x.status === 'success' && !a.entry.group;
-  if (atOnce) await store.finishRunning(x, owner);
-  else await store.recordExecution(x);
-  const queuedMore = await afterExecution(ctx, a.entry, a.schedule, x, stats, o, readBreaker);
-  if (!atOnce) await store.releaseRunning(a.entry.entry_id, owner);
+  const plan = await planEnd(ctx, a.entry, a.schedule, x, readBreaker);
+  await settle(ctx, plan, owner, o);
+  count(stats, a.schedule, x, plan.failed);
   if (x.status === 'cancelled') await store.clearCancel(a.entry.entry_id);
   // Last: until the entry is released, the run file is how a crash here is recovered.
   removeRunFile(store.runFilePath(a.executionId));
-  return { x, queuedMore };
+  return { x, queuedMore: queuesMore(plan) };
 }
 
-/** Retry, dead-letter, breaker, statistics and lifecycle events after one execution; true if it queued more. */
+/**
+ * The policy of an execution already recorded (recovery finishing what a dead dispatcher began):
+ * retry or dead letter, run group, breaker, statistics, lifecycle events; true if it queued more.
+ */
 export async function afterExecution(
   ctx: Context,
   e: Entry,
@@ -147,114 +142,17 @@ export async function afterExecution(
   x: Execution,
   stats: StatsBuffer,
   o: Reporter,
-  readBreaker: (name: string) => Awaitable<BreakerRecord | null> = (name) => ctx.store.readBreaker(name),
 ): Promise<boolean> {
-  const { store, clock } = ctx;
-  const now = clock();
-  const failed = x.status === 'failed' || x.status === 'timeout' || x.status === 'abandoned';
-  const ranIt = x.status !== 'cancelled' && x.status !== 'skipped';
-  const queuedMore = await retryOrPark(ctx, e, s, x, failed, now);
-  await store.settleGroup(e, x.status, e.attempt < e.max_attempts && failed);
-  if (s && ranIt) {
-    const b = await readBreaker(s.circuit_breaker);
-    if (failed || (b && (b.state !== 'closed' || b.consecutive_failures > 0))) {
-      await store.updateBreaker(s.circuit_breaker, (cur) => breakerAfter(cur, !failed, s.breaker_threshold, isoMsInZone(now)));
-    }
-    stats.add(s.task_id, x, failed);
-  }
-  if (ranIt && x.status !== 'abandoned' && (await fireLifecycle(ctx, e, x, o))) return true;
-  return queuedMore;
+  const plan = await planEnd(ctx, e, s, x);
+  await writeFollowUps(ctx, plan);
+  count(stats, s, x, plan.failed);
+  if (plan.lifecycle?.note) o.report({ type: 'note', message: plan.lifecycle.note });
+  return queuesMore(plan);
 }
 
-/** A failed attempt is queued again after its backoff, or, out of attempts, dead-lettered; true if queued. */
-async function retryOrPark(
-  ctx: Context,
-  e: Entry,
-  s: Schedule | null,
-  x: Execution,
-  failed: boolean,
-  now: number,
-): Promise<boolean> {
-  const runs = e.runs + 1;
-  if (failed && e.attempt < e.max_attempts) {
-    const delay = s ? backoffMs(s, e.attempt) : 1000;
-    await ctx.store.enqueue({
-      ...stripRun(e),
-      attempt: e.attempt + 1,
-      runs,
-      source: e.source,
-      not_before: isoMsInZone(now + delay),
-      last_error: x.error,
-      last_exit_code: x.exit_code,
-    });
-    return true;
-  }
-  if (failed && e.max_attempts > 1) {
-    await ctx.store.toDlq({
-      ...stripRun(e),
-      runs,
-      dead_at: isoInZone(now),
-      last_exit_code: x.exit_code,
-      last_error: x.error,
-      log_tail: tail(x.log, 2048),
-    });
-  }
-  return false;
-}
-
-/** task.completed / task.failed for whoever listens; true if a listener was queued. */
-async function fireLifecycle(ctx: Context, e: Entry, x: Execution, o: Reporter): Promise<boolean> {
-  const event = x.status === 'success' ? 'task.completed' : 'task.failed';
-  if (!(await hasListeners(ctx, event, x.task_id))) return false;
-  const payload = JSON.stringify({
-    task_id: x.task_id,
-    entry_id: x.entry_id,
-    execution_id: x.execution_id,
-    exit_code: x.exit_code,
-    status: x.status,
-  });
-  const res = await trigger(ctx, event, payload, e.event_depth + 1, x.task_id);
-  if (res.note) o.report({ type: 'note', message: res.note });
-  return res.queued.length > 0;
-}
-
-let listenerCache: { at: number; patterns: string[] } | null = null;
-
-/**
- * Lifecycle events fire after every execution; most homes have no listener, so check a cached
- * list first. Its age is the process's wall time, not the home's (possibly pinned) clock.
- */
-async function hasListeners(ctx: Context, event: string, taskId: string): Promise<boolean> {
-  const now = Date.now();
-  if (!listenerCache || now - listenerCache.at > 1000) {
-    listenerCache = {
-      at: now,
-      patterns: (await ctx.store.listSchedules())
-        .filter((s) => s.enabled && s.schedule_type === 'event')
-        .map((s) => s.schedule_expr),
-    };
-  }
-  return listenerCache.patterns.some((p) => listens(p, event, taskId));
-}
-
-export function stripRun(e: Entry): Entry {
-  const { execution_id: _x, started_at: _s, ...rest } = e;
-  return { ...rest, status: 'queued' };
-}
-
-/** The last bytes of a run's log for its dead letter; a log that cannot be read gives none. */
-function tail(file: string | null, bytes: number): string {
-  if (!file) return '';
-  try {
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    const size = fs.fstatSync(fd).size;
-    const buf = Buffer.alloc(Math.min(bytes, size));
-    fs.readSync(fd, buf, 0, buf.length, Math.max(0, size - bytes));
-    fs.closeSync(fd);
-    return buf.toString('utf8');
-  } catch {
-    return '';
-  }
+/** A run of a schedule counts in its statistics (not a cancelled or skipped one). */
+function count(stats: StatsBuffer, s: Schedule | null, x: Execution, failed: boolean): void {
+  if (s && x.status !== 'cancelled' && x.status !== 'skipped') stats.add(s.task_id, x, failed);
 }
 
 /** A run that could not start (breaker open, schedule gone): recorded, not retried. */

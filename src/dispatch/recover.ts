@@ -14,7 +14,8 @@ import type { Entry } from '../model.js';
 import type { RunningRecord } from '../store/store.js';
 import { endedWithoutRun } from '../app/entries.js';
 import { isoInZone } from '../time.js';
-import { afterExecution, recordRun, stripRun, whenDone } from './finish.js';
+import { afterExecution, recordRun, whenDone } from './finish.js';
+import { planEnd, settle, stripRun } from './settle.js';
 import type { LoopState } from './state.js';
 import { StatsBuffer } from './stats-buffer.js';
 import { ticks, type Active, type Reporter } from './types.js';
@@ -124,11 +125,14 @@ async function settleLost(
   const { store, clock } = ctx;
   const e = rec.entry;
   const x = endedWithoutRun(e, status, why, clock());
-  await store.recordExecution(x);
-  const stats = new StatsBuffer(ctx);
-  await afterExecution(ctx, e, await store.readSchedule(e.task_id), x, stats, silent);
-  await stats.flush();
-  await store.releaseRunning(e.entry_id, me.token);
+  const schedule = await store.readSchedule(e.task_id);
+  const plan = await planEnd(ctx, e, schedule, x);
+  await settle(ctx, plan, me.token, silent);
+  if (schedule && status !== 'cancelled') {
+    const stats = new StatsBuffer(ctx);
+    stats.add(schedule.task_id, x, plan.failed);
+    await stats.flush();
+  }
   await store.clearCancel(e.entry_id);
 }
 

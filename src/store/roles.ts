@@ -1,4 +1,5 @@
 import type { DeadLetter, Entry, Execution, QueuedRef, Schedule } from '../model.js';
+import type { GroupOutcome } from './policy.js';
 import type { HistoryTally } from './tally.js';
 
 /**
@@ -177,14 +178,31 @@ export interface QueueStore {
   watchQueue?(onChange: (what: QueueChange) => void, note: (message: string) => void): Awaitable<() => void>;
 }
 
+/** What ending a run writes (planned by dispatch/settle.ts). */
+export interface Settlement {
+  execution: Execution;
+  /** The owner whose run is released. */
+  owner: string;
+  /** The retry (under the entry's own id: one already queued is left as it is), then lifecycle listeners. */
+  queue: Entry[];
+  deadLetter: DeadLetter | null;
+  /** A run group member's final outcome. */
+  outcome: GroupOutcome | null;
+  /** A read-modify-write of the run's breaker, made under its lock. */
+  breaker: { name: string; change: (b: BreakerRecord) => BreakerRecord | undefined } | null;
+  /** The lifecycle event's record, when it had listeners. */
+  event: EventRecord | null;
+}
+
 /** Entries being run, the owners holding them, and what their run groups and cancel requests say. */
 export interface RunningStore {
   releaseRunning(entryId: string, owner: string): Awaitable<void>;
   /**
-   * Records a run's execution (durable before it returns) and releases the run, as one step
-   * where the store has transactions: for a run nothing else must follow while it is held.
+   * Ends a held run in one transaction: its record, what follows from it, and its release all
+   * commit together or not at all. A store without transactions has none: the dispatcher then
+   * writes them in order, the release last (dispatch/settle.ts).
    */
-  finishRunning(x: Execution, owner: string): Promise<void>;
+  settleRun?(p: Settlement): Promise<void>;
   /** The owner of every running entry. */
   runningOwners(): Awaitable<string[]>;
   listRunning(): Awaitable<RunningRecord[]>;

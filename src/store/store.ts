@@ -21,6 +21,7 @@ export type {
   RunningRecord,
   RunningStore,
   ScheduleStore,
+  Settlement,
   Scope,
   StateStore,
   StoreFinding,

@@ -355,6 +355,53 @@ for (const [kind, make, enabled] of backends) {
       }
     });
 
+    it("settleRun (a store with transactions): everything a run's end writes commits together, or nothing does", async () => {
+      const store = await make().open();
+      if (!store.settleRun) return; // the file store writes in order, the release last (dispatch/settle.ts)
+      const s = schedule('a');
+      await store.createSchedule(s);
+      const [e, listener] = [entry(s, { max_attempts: 2 }), entry(s, {}, NOW + 1)];
+      await store.enqueue(e);
+      const [ref] = await store.listQueued();
+      expect(await store.claim(ref, 'd1', 4)).toMatchObject({ entry_id: e.entry_id });
+      const failed: Execution = { ...execution(e, NOW), status: 'failed', exit_code: 1 };
+      const retry: Entry = { ...e, attempt: 2 };
+      const event = {
+        at: new Date(NOW).toISOString(),
+        event: 'task.failed',
+        payload: null,
+        depth: 1,
+        queued: [listener.entry_id],
+      };
+      const plan = {
+        execution: failed,
+        owner: 'd1',
+        queue: [retry, listener],
+        deadLetter: null,
+        outcome: { format: FORMAT, entry_id: e.entry_id, group: 'g', status: 'failed' },
+        event,
+      };
+      // A write that fails part-way (here the breaker's change, the last but one) leaves nothing of it.
+      const boom = () => {
+        throw new Error('boom');
+      };
+      await expect(store.settleRun({ ...plan, breaker: { name: 'a', change: boom } })).rejects.toThrow(/boom/);
+      expect(await store.executionExists(failed.execution_id)).toBe(false);
+      expect(await store.listQueued()).toEqual([]);
+      expect(await store.groupResult(e.entry_id)).toBeNull();
+      expect(await store.listEvents(10)).toEqual([]);
+      expect((await store.listRunning()).map((r) => r.owner)).toEqual(['d1']);
+      // Done whole: recorded, retried, listener queued, outcome, breaker and event written, released.
+      const opened = (b: any) => ({ ...b, consecutive_failures: b.consecutive_failures + 1 });
+      await store.settleRun({ ...plan, breaker: { name: 'a', change: opened } });
+      expect(await store.executionExists(failed.execution_id)).toBe(true);
+      expect((await store.listQueued()).map((r) => r.entry_id).sort()).toEqual([e.entry_id, listener.entry_id].sort());
+      expect(await store.groupResult(e.entry_id)).toBe('failed');
+      expect((await store.readBreaker('a'))?.consecutive_failures).toBe(1);
+      expect((await store.listEvents(10)).map((x) => x.event)).toEqual(['task.failed']);
+      expect(await store.listRunning()).toEqual([]);
+    });
+
     it('history: recorded executions list newest first, by task and limit; the same record twice is one', async () => {
       const store = await make().open();
       const a = schedule('a');

@@ -28,8 +28,8 @@ export class FileStore {
   constructor(home: string, checks: Checks = 'full') {
     const h = new FileHome(home, checks);
     const queue = fileQueue(h);
+    const running = fileRunning(h, queue);
     const history = fileHistory(h);
-    const running = fileRunning(h, queue, history.recordExecution);
     const roles: StoreRoles = {
       ...fileMaintenance(h),
       ...fileRegistry(h),

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Entry, Execution } from '../../model.js';
+import type { Entry } from '../../model.js';
 import { exists, listNames, readText, renameIfPresent, rmQuiet, writeAtomic, writeJsonAtomic } from '../atomic.js';
 import { groupOutcome } from '../policy.js';
 import type { RunningRecord, RunningStore } from '../roles.js';
@@ -15,7 +15,6 @@ import type { FileQueue } from './queue.js';
 export function fileRunning(
   h: FileHome,
   queue: FileQueue,
-  recordExecution: (x: Execution) => Promise<void>,
 ): RunningStore & { groupResult(entryId: string): string | null; entryIsLive(entryId: string, exceptOwner?: string): boolean } {
   const listRunning = () => listFileRunning(h);
 
@@ -26,12 +25,6 @@ export function fileRunning(
   return {
     listRunning,
     releaseRunning,
-
-    /** The record first: until the running file goes, a crash between the two is recovered from it. */
-    async finishRunning(x: Execution, owner: string): Promise<void> {
-      await recordExecution(x);
-      await releaseRunning(x.entry_id, owner);
-    },
 
     /** The owner of every running entry, from file names alone. */
     runningOwners(): string[] {

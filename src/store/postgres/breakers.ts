@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import { checkId } from '../../ids.js';
 import { changeBreaker, newBreaker } from '../policy.js';
 import { FORMAT } from '../../model.js';
@@ -18,18 +19,25 @@ export function pgBreakers(s: PgSession): BreakerStore {
 
     async updateBreaker(name: string, change: (b: BreakerRecord) => BreakerRecord | undefined): Promise<BreakerRecord> {
       checkId(name, 'circuit breaker name');
-      return s.tx(async (c) => {
-        // The row exists before it is locked, so that two first updates cannot both start from nothing.
-        await c.query('INSERT INTO conductor.breakers (name, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-          name,
-          JSON.stringify(newBreaker(name, FORMAT)),
-        ]);
-        const cur = (await c.query('SELECT body FROM conductor.breakers WHERE name = $1 FOR UPDATE', [name])).rows[0]
-          .body as BreakerRecord;
-        const { value, write } = changeBreaker(name, cur, change);
-        if (write) await c.query('UPDATE conductor.breakers SET body = $2 WHERE name = $1', [name, JSON.stringify(value)]);
-        return value;
-      });
+      return s.tx((c) => changeBreakerIn(c, name, change));
     },
   };
+}
+
+/** A breaker's read-modify-write under its row lock, in the caller's transaction. */
+export async function changeBreakerIn(
+  c: PoolClient,
+  name: string,
+  change: (b: BreakerRecord) => BreakerRecord | undefined,
+): Promise<BreakerRecord> {
+  // The row exists before it is locked, so that two first updates cannot both start from nothing.
+  await c.query('INSERT INTO conductor.breakers (name, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+    name,
+    JSON.stringify(newBreaker(name, FORMAT)),
+  ]);
+  const cur = (await c.query('SELECT body FROM conductor.breakers WHERE name = $1 FOR UPDATE', [name])).rows[0]
+    .body as BreakerRecord;
+  const { value, write } = changeBreaker(name, cur, change);
+  if (write) await c.query('UPDATE conductor.breakers SET body = $2 WHERE name = $1', [name, JSON.stringify(value)]);
+  return value;
 }

@@ -4,14 +4,13 @@ import { deadLetterProblem } from '../check.js';
 import type { DeadLetterStore } from '../roles.js';
 import type { PgSession } from './session.js';
 
+export const INSERT_DEAD_LETTER = 'INSERT INTO conductor.dlq (entry_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING';
+
 /** conductor.dlq: one row per dead letter, taken by DELETE ... RETURNING (one taker wins). */
 export function pgDeadLetters(s: PgSession): DeadLetterStore {
   return {
     async toDlq(d: DeadLetter): Promise<void> {
-      await s.q('INSERT INTO conductor.dlq (entry_id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-        d.entry_id,
-        JSON.stringify(d),
-      ]);
+      await s.q(INSERT_DEAD_LETTER, [d.entry_id, JSON.stringify(d)]);
     },
 
     async listDlq(): Promise<DeadLetter[]> {

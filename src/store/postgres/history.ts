@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import { checkId } from '../../ids.js';
 import type { Execution } from '../../model.js';
 import { readBytes } from '../atomic.js';
@@ -22,19 +23,20 @@ import TALLY_BUCKETS from './sql/tally_buckets.sql';
  * Inserts an execution's row, and releases its run (`release`: the owner) in the same statement.
  * The output captured on this host goes into the row, so `logs` works from every host.
  */
-export async function recordExecution(s: PgSession, x: Execution, release: string | null): Promise<void> {
+export async function recordExecution(s: PgSession, x: Execution, release: string | null, c?: PoolClient): Promise<void> {
+  // In the caller's transaction when it gives one (settleRun), else a statement of its own.
+  const q = c
+    ? async (text: string, values: unknown[]) => (await c.query(text, values)).rows
+    : (text: string, values: unknown[]) => s.q(text, values);
   const output = x.log ? readBytes(x.log) : null;
   const body = JSON.stringify(x);
   const values = [x.execution_id, x.task_id, x.started_at, x.finished_at, body, output];
-  if ((await s.q(RECORD_EXECUTION, [...values, release && x.entry_id, release])).length) return;
+  if ((await q(RECORD_EXECUTION, [...values, release && x.entry_id, release])).length) return;
   // The same record again (an import, a retried write) is nothing; a different one means a run happened twice: surface it.
-  const same = await s.q('SELECT 1 FROM conductor.executions WHERE execution_id = $1 AND body = $2::jsonb', [
-    x.execution_id,
-    body,
-  ]);
+  const same = await q('SELECT 1 FROM conductor.executions WHERE execution_id = $1 AND body = $2::jsonb', [x.execution_id, body]);
   if (same.length) return;
   const reason = `a second, different record of execution ${x.execution_id} (its entry ran twice)`;
-  await s.q('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [
+  await q('INSERT INTO conductor.quarantine (source, reason, body) VALUES ($1, $2, $3)', [
     `executions/${x.execution_id}`,
     reason,
     body,

@@ -1,18 +1,41 @@
-import type { Entry, Execution } from '../../model.js';
+import type { Entry } from '../../model.js';
 import { groupOutcome } from '../policy.js';
-import type { RunningRecord, RunningStore } from '../roles.js';
+import type { RunningRecord, RunningStore, Settlement } from '../roles.js';
+import { changeBreakerIn } from './breakers.js';
+import { INSERT_DEAD_LETTER } from './dlq.js';
 import { recordExecution } from './history.js';
+import { insertEntries } from './queue.js';
 import type { PgSession } from './session.js';
+import { INSERT_EVENT } from './state.js';
+
+const RELEASE = 'DELETE FROM conductor.running WHERE entry_id = $1 AND owner = $2';
+const UPSERT_OUTCOME =
+  'INSERT INTO conductor.outcomes (entry_id, status) VALUES ($1, $2) ON CONFLICT (entry_id) DO UPDATE SET status = $2';
 
 /** conductor.running (claimed entries and their owners), conductor.outcomes (run groups), conductor.cancels. */
 export function pgRunning(s: PgSession): RunningStore {
   return {
     async releaseRunning(entryId: string, owner: string): Promise<void> {
-      await s.q('DELETE FROM conductor.running WHERE entry_id = $1 AND owner = $2', [entryId, owner]);
+      await s.q(RELEASE, [entryId, owner]);
     },
 
-    /** One statement: the record and the release commit together (record_execution.sql). */
-    finishRunning: (x: Execution, owner: string) => recordExecution(s, x, owner),
+    /**
+     * One transaction: the record, its retry or dead letter, group outcome, breaker change and
+     * lifecycle listeners, and the release; nothing more than the record is one statement.
+     */
+    async settleRun(p: Settlement): Promise<void> {
+      const { execution: x, owner } = p;
+      if (!p.queue.length && !p.deadLetter && !p.outcome && !p.breaker && !p.event) return recordExecution(s, x, owner);
+      await s.tx(async (c) => {
+        await recordExecution(s, x, null, c);
+        if (p.queue.length) await insertEntries(c, p.queue);
+        if (p.deadLetter) await c.query(INSERT_DEAD_LETTER, [p.deadLetter.entry_id, JSON.stringify(p.deadLetter)]);
+        if (p.outcome) await c.query(UPSERT_OUTCOME, [p.outcome.entry_id, p.outcome.status]);
+        if (p.breaker) await changeBreakerIn(c, p.breaker.name, p.breaker.change);
+        if (p.event) await c.query(INSERT_EVENT, [JSON.stringify(p.event)]);
+        await c.query(RELEASE, [x.entry_id, owner]);
+      });
+    },
 
     async runningOwners(): Promise<string[]> {
       return (await s.q<{ owner: string }>('SELECT owner FROM conductor.running')).map((r) => r.owner);
@@ -58,10 +81,7 @@ export function pgRunning(s: PgSession): RunningStore {
     async settleGroup(e: Entry, status: string, retrying: boolean): Promise<void> {
       const outcome = groupOutcome(e, status, retrying);
       if (!outcome) return;
-      await s.q(
-        'INSERT INTO conductor.outcomes (entry_id, status) VALUES ($1, $2) ON CONFLICT (entry_id) DO UPDATE SET status = $2',
-        [outcome.entry_id, outcome.status],
-      );
+      await s.q(UPSERT_OUTCOME, [outcome.entry_id, outcome.status]);
     },
 
     async groupResult(entryId: string): Promise<string | null> {

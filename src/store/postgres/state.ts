@@ -2,6 +2,8 @@ import { pidFileIn } from '../policy.js';
 import type { EventRecord, StateStore } from '../roles.js';
 import type { PgSession } from './session.js';
 
+export const INSERT_EVENT = 'INSERT INTO conductor.events (body) VALUES ($1)';
+
 /** conductor.state (named documents, `paused`), conductor.events; the pid file stays in the local home. */
 export function pgState(s: PgSession): StateStore {
   const readState = async <T>(name: string): Promise<T | null> =>
@@ -26,7 +28,7 @@ export function pgState(s: PgSession): StateStore {
     },
 
     async appendEvent(rec: EventRecord): Promise<void> {
-      await s.q('INSERT INTO conductor.events (body) VALUES ($1)', [JSON.stringify(rec)]);
+      await s.q(INSERT_EVENT, [JSON.stringify(rec)]);
     },
 
     async listEvents(limit: number): Promise<EventRecord[]> {
