@@ -4,6 +4,7 @@ import { benchDaemon } from './daemon.mjs';
 import { benchDispatch } from './dispatch.mjs';
 import { benchInstant } from './instant.mjs';
 import { benchMetrics } from './metrics.mjs';
+import { benchPeers } from './peers.mjs';
 import { benchScale } from './scale.mjs';
 import { benchStores } from './stores.mjs';
 import { cleanup, loadAverage } from './lib.mjs';
@@ -26,5 +27,8 @@ cleanup();
 results.metrics = await benchMetrics(Number(process.env.BENCH_SCALE) || 100_000);
 cleanup();
 results.stores = await benchStores();
+cleanup();
+// graphile-worker and pg-boss from npm into a temporary folder: skipped with a line when npm cannot install them.
+results.peers = await benchPeers();
 cleanup();
 if (process.argv.includes('--json')) console.log(JSON.stringify(results, null, 2));
