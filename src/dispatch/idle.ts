@@ -60,19 +60,25 @@ export async function passOver(st: LoopState, round: Round, now: number): Promis
       patienceMs: st.o.patienceMs,
     });
     st.timers.loadWaitStart = out.loadWaitStart;
-    if (out.over || (o.wait && !stop.stopping && (await drained(st)))) return true;
+    if (out.over || (o.wait && !stop.stopping && (await drained(st, round)))) return true;
     if (o.wait && !stop.stopping && (await onlyNeverFits(st))) return true;
-    // About to go idle: look at the store once more before deciding.
-    if (!round.freshList) st.queue.needList = true;
+    // About to go idle: a one-shot pass looks at the store once more before deciding (a loop that
+    // ticks lists again on its own, and --wait asks drained()).
+    if (!round.freshList && !ticks(st.o)) st.queue.needList = true;
   }
   if (round.startedNow > 0) st.timers.loadWaitStart = null;
   return false;
 }
 
-/** `--wait` is done: nothing queued (due, blocked or waiting to retry) and nothing running, on any dispatcher. */
-async function drained(st: LoopState): Promise<boolean> {
+/**
+ * `--wait` is done: nothing queued (due, blocked or waiting to retry) and nothing running, on any
+ * dispatcher. The round's own listing, when it made one, is the queue as it just was.
+ */
+async function drained(st: LoopState, round: Round): Promise<boolean> {
   const { store } = st.ctx;
-  return (await store.listQueued()).length === 0 && (await store.listRunning()).length === 0;
+  // Runs first: while any goes on (the common answer), the queue need not be listed.
+  if ((await store.runningOwners()).length > 0) return false;
+  return (round.freshList ? st.queue.ranked.length : (await store.listQueued()).length) === 0;
 }
 
 /** `--wait` would wait forever: all that is left never fits this pass's limits (said, then the pass ends). */

@@ -20,11 +20,14 @@ export async function watchForWork(st: LoopState): Promise<() => void> {
   let queued = false;
   const wake = coalesce(() => {
     // The ranking is rebuilt at once when an entry came (it is not in it); a freed slot needs only
-    // a new count of the runs elsewhere.
+    // a new count of the runs elsewhere, and only a dispatcher with no run of its own is woken for
+    // it: the others' own runs end soon enough, and every dispatcher racing for each slot another
+    // freed would cost a round trip apiece for one winner.
+    const idle = st.active.size === 0;
     if (queued) st.queue.needList = true;
     else st.queue.recount = true;
+    if (queued || idle) poke(st.wakeup);
     queued = false;
-    poke(st.wakeup);
   }, WAKE_GAP_MS);
   const onChange = (what: QueueChange) => {
     if (what === 'queued') queued = true;

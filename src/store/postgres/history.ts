@@ -26,12 +26,12 @@ import TALLY_BUCKETS from './sql/tally_buckets.sql';
 export async function recordExecution(s: PgSession, x: Execution, release: string | null, c?: PoolClient): Promise<void> {
   // In the caller's transaction when it gives one (settleRun), else a statement of its own.
   const q = c
-    ? async (text: string, values: unknown[]) => (await c.query(text, values)).rows
-    : (text: string, values: unknown[]) => s.q(text, values);
+    ? async (text: string, values: unknown[], name?: string) => (await c.query({ name, text, values })).rows
+    : (text: string, values: unknown[], name?: string) => s.q(text, values, name);
   const output = x.log ? readBytes(x.log) : null;
   const body = JSON.stringify(x);
   const values = [x.execution_id, x.task_id, x.started_at, x.finished_at, body, output];
-  if ((await q(RECORD_EXECUTION, [...values, release && x.entry_id, release])).length) return;
+  if ((await q(RECORD_EXECUTION, [...values, release && x.entry_id, release], 'conductor_record_execution')).length) return;
   // The same record again (an import, a retried write) is nothing; a different one means a run happened twice: surface it.
   const same = await q('SELECT 1 FROM conductor.executions WHERE execution_id = $1 AND body = $2::jsonb', [x.execution_id, body]);
   if (same.length) return;

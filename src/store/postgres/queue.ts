@@ -98,11 +98,11 @@ interface Claimed {
  * frees its slot), reported as the queue row it was.
  */
 async function claimEntries(s: PgSession, ids: string[], owner: string, maxRunning: number): Promise<Claimed> {
-  const [row] = await s.q<{ free: number; claimed: { entry_id: string; body: unknown }[] }>(CLAIM_ENTRIES, [
-    ids,
-    owner,
-    maxRunning,
-  ]);
+  const [row] = await s.q<{ free: number; claimed: { entry_id: string; body: unknown }[] }>(
+    CLAIM_ENTRIES,
+    [ids, owner, maxRunning],
+    'conductor_claim_entries',
+  );
   const claimed: Entry[] = [];
   for (const c of row.claimed) {
     const why = s.entryWhy(c.body, c.entry_id);
@@ -165,7 +165,7 @@ export function pgQueue(s: PgSession): QueueStore {
 
     /** Compact references from the columns: ranking never reads bodies. */
     async listQueued(): Promise<QueuedRef[]> {
-      return (await s.q<QueueRow>(LIST_QUEUED)).map(refOf);
+      return (await s.q<QueueRow>(LIST_QUEUED, [], 'conductor_list_queued')).map(refOf);
     },
 
     async readQueued(ref: QueuedRef): Promise<Entry | null> {

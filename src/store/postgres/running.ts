@@ -38,7 +38,9 @@ export function pgRunning(s: PgSession): RunningStore {
     },
 
     async runningOwners(): Promise<string[]> {
-      return (await s.q<{ owner: string }>('SELECT owner FROM conductor.running')).map((r) => r.owner);
+      return (await s.q<{ owner: string }>('SELECT owner FROM conductor.running', [], 'conductor_running_owners')).map(
+        (r) => r.owner,
+      );
     },
 
     async listRunning(): Promise<RunningRecord[]> {

@@ -51,9 +51,13 @@ export class PgSession {
     this.pool.on('error', () => undefined); // an idle client dropped by the server is replaced on next use
   }
 
-  async q<R = any>(text: string, values: unknown[] = []): Promise<R[]> {
+  /**
+   * One statement. `name`: for the statements every run sends (claim, record, listing), so that
+   * each connection parses and plans them once (a prepared statement) rather than every time.
+   */
+  async q<R = any>(text: string, values: unknown[] = [], name?: string): Promise<R[]> {
     try {
-      return (await this.pool.query(text, values)).rows as R[];
+      return (await this.pool.query(name ? { name, text, values } : { text, values })).rows as R[];
     } catch (err) {
       throw this.wrap(err);
     }
