@@ -95,10 +95,16 @@ async function measureConductor(dir, url, n, p) {
   const one = await drain('conductor, one process', n, [[BIN, ['--home', home, ...args], env]]);
   conductor(home, ['queue', 'noop', '--count', String(n)], env);
   // Three dispatchers, each with its own local home, share the queue; --max-concurrent is global (8 slots in all).
+  // --wait: like the peers' workers they stay until the queue is drained (a plain pass that finds the
+  // home full with nothing of its own to wait for exits at once, leaving the work to the others).
   const three = await drain(
     'conductor, three processes',
     n,
-    [1, 2, 3].map((i) => [BIN, ['--home', `${home}-host${i}`, ...args], { ...env, CONDUCTOR_TEST_HOST_ID: `bench${i}` }]),
+    [1, 2, 3].map((i) => [
+      BIN,
+      ['--home', `${home}-host${i}`, ...args, '--wait'],
+      { ...env, CONDUCTOR_TEST_HOST_ID: `bench${i}` },
+    ]),
   );
   return { enqueue, one, three };
 }
@@ -195,7 +201,7 @@ export async function benchPeers(n = 2000, p = 8) {
       `(peer / conductor in brackets; enqueue: conductor's whole \`queue --count ${n}\` process, graphile-worker's addJobs, pg-boss's insert)`,
     );
     console.log(
-      `three processes: conductor 3 x process --max-concurrent ${p} (global: ${p} slots between them); graphile-worker concurrency ${s1}+${s2}+${s3}; ` +
+      `three processes: conductor 3 x process --wait --max-concurrent ${p} (global: ${p} slots between them); graphile-worker concurrency ${s1}+${s2}+${s3}; ` +
         `pg-boss ${s1}+${s2}+${s3} workers of 1 job per claim, or 1 worker per process with batches of ${s1}, ${s2}, ${s3}`,
     );
     console.log(

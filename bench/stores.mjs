@@ -35,10 +35,15 @@ function drainParallel(homes, env, p) {
     homes.map(
       (home, i) =>
         new Promise((resolve, reject) => {
-          const c = spawn(BIN, ['--home', home, 'process', '--max-concurrent', String(p), '--max-cpu', '100', '--json'], {
-            env: { ...process.env, NO_COLOR: '1', ...env, CONDUCTOR_TEST_HOST_ID: `bench${i}` },
-            stdio: ['ignore', 'pipe', 'inherit'],
-          });
+          // --wait: each stays until the queue is drained (a plain pass that finds the home full exits at once).
+          const c = spawn(
+            BIN,
+            ['--home', home, 'process', '--wait', '--max-concurrent', String(p), '--max-cpu', '100', '--json'],
+            {
+              env: { ...process.env, NO_COLOR: '1', ...env, CONDUCTOR_TEST_HOST_ID: `bench${i}` },
+              stdio: ['ignore', 'pipe', 'inherit'],
+            },
+          );
           let out = '';
           c.stdout.on('data', (d) => (out += d));
           c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out).succeeded) : reject(new Error(`process exited ${code}`))));

@@ -76,7 +76,9 @@ export async function passOver(st: LoopState, round: Round, now: number): Promis
  */
 async function drained(st: LoopState, round: Round): Promise<boolean> {
   const { store } = st.ctx;
-  // Runs first: while any goes on (the common answer), the queue need not be listed.
+  // Entries the last listing holds that nobody took yet: not drained (the periodic listing corrects
+  // this), and nothing to ask the store. Then runs: while any goes on, the queue need not be listed.
+  if (st.queue.ranked.some((r) => !st.queue.taken.has(r.entry_id))) return false;
   if ((await store.runningOwners()).length > 0) return false;
   return (round.freshList ? st.queue.ranked.length : (await store.listQueued()).length) === 0;
 }

@@ -528,6 +528,44 @@ for (const [kind, make, enabled] of backends) {
 }
 
 describe.runIf(PG_ADMIN !== '')('postgres migration 3: the queue gets real columns', () => {
+  it('migration 5: runs of the version before hold slots, so the limit counts them', async () => {
+    const db = newDatabase();
+    const dir = scratchDir();
+    try {
+      psql(
+        db.url,
+        `CREATE SCHEMA conductor; CREATE TABLE conductor.meta (key text PRIMARY KEY, value text NOT NULL);
+        ${MIGRATIONS.slice(0, 4).join(' ')} INSERT INTO conductor.meta VALUES ('schema_version', '4')`,
+      );
+      const s = schedule('a');
+      const running = [entry(s), entry(s, {}, NOW + 1)];
+      psql(
+        db.url,
+        `INSERT INTO conductor.running (entry_id, owner, task_id, body) VALUES ${running
+          .map((e) => `('${e.entry_id}', 'old', 'a', '${JSON.stringify(e)}')`)
+          .join(', ')}`,
+      );
+      const store = new PgStore(path.join(dir, 'home'), db.url);
+      try {
+        expect(await store.migrate()).toEqual([4, SCHEMA_VERSION]);
+        const queued = entry(s, {}, NOW + 2);
+        await store.enqueue(queued);
+        const [ref] = await store.listQueued();
+        // Both slots of a limit of 2 are the old runs': full. A third slot is free.
+        expect(await store.claim(ref, 'new', 2)).toBe('full');
+        expect(await store.claim(ref, 'new', 3)).toMatchObject({ entry_id: queued.entry_id });
+        // Releasing an old run frees its slot.
+        await store.releaseRunning(running[0].entry_id, 'old');
+        expect(psql(db.url, 'SELECT count(*) FROM conductor.slots WHERE entry_id IS NOT NULL').trim()).toBe('2');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      db.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('converts rows from their names, sets aside a row whose name is not in form, and ranks as before', async () => {
     const db = newDatabase();
     const dir = scratchDir();
