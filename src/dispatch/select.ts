@@ -68,6 +68,16 @@ async function relist(st: LoopState, round: Round, now: number): Promise<void> {
   round.freshList = true;
 }
 
+/**
+ * The runs the concurrency gate counts. A dispatcher with none of its own, on a store whose claims
+ * enforce the limit, counts none: its count of the others' runs is stale as soon as one ends, and
+ * only a claim both sees the slot another freed and, finding none, makes it wait for the next.
+ */
+function countedRuns(st: LoopState, batched: number): number {
+  if (st.ctx.store.claimsEnforceLimit && st.active.size === 0 && batched === 0) return 0;
+  return runningCount(st) + batched;
+}
+
 interface Verdict {
   d: Decision;
   s: Schedule | null;
@@ -82,7 +92,7 @@ interface Verdict {
 async function evaluate(st: LoopState, round: Round, e: QueuedRef, now: number, batched: number): Promise<Verdict> {
   const limits = st.o.limits;
   let d = reservationGate(round.reservedBy);
-  if (d.kind === 'start') d = concurrencyGate(runningCount(st) + batched, limits);
+  if (d.kind === 'start') d = concurrencyGate(countedRuns(st, batched), limits);
   if (d.kind !== 'start') return { d, s: null };
   const full = e.grouped ? await st.ctx.store.readQueued(e) : null;
   if (e.grouped && !full) return { d: { kind: 'drop' }, s: null };
@@ -99,7 +109,7 @@ async function evaluate(st: LoopState, round: Round, e: QueuedRef, now: number, 
   if (d.kind !== 'start') return { d, s };
   round.readings ??= st.readProbe(now);
   const trial = b !== null && b.state !== 'closed';
-  return { d: admissionGate(estimateOf(s), round.readings, round.pending, runningCount(st) + batched, limits), s, trial };
+  return { d: admissionGate(estimateOf(s), round.readings, round.pending, countedRuns(st, batched), limits), s, trial };
 }
 
 /** The run group gate's inputs: each upstream's outcome, and one that is gone (looked for only if none broke). */

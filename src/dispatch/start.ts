@@ -76,6 +76,7 @@ export async function startBatch(st: LoopState, round: Round, batch: Batch, now:
     items.map((i) => i.ref),
     st.me.token,
     max,
+    st.active.size === 0,
   );
   const schedules = new Map(items.map((i) => [i.ref.entry_id, i.s]));
   // Counted back out of the round: count() adds each started one again.

@@ -144,6 +144,11 @@ export interface ScheduleStore {
 export type QueueChange = 'queued' | 'freed';
 
 export interface QueueStore {
+  /**
+   * Claims enforce `maxRunning` over every host's runs (answering 'full'), so a dispatcher with
+   * no run of its own asks the claim rather than its last count of the others' runs.
+   */
+  readonly claimsEnforceLimit?: boolean;
   /** False if the entry id exists. */
   enqueue(entry: Entry): Awaitable<boolean>;
   /**
@@ -163,9 +168,10 @@ export interface QueueStore {
   /**
    * Claims the first of `refs` (in rank order) that no one else has, as many as the limit
    * allows, in one step where the store can (one round trip on PostgreSQL). `full`: the limit
-   * was reached before every ref was tried.
+   * was reached before every ref was tried. `idle`: the caller has no run of its own, so a store
+   * whose limit spans hosts wakes it (watchQueue, 'freed') when a slot frees after it found none.
    */
-  claimAll(refs: QueuedRef[], owner: string, maxRunning: number): Awaitable<{ entries: Entry[]; full: boolean }>;
+  claimAll(refs: QueuedRef[], owner: string, maxRunning: number, idle?: boolean): Awaitable<{ entries: Entry[]; full: boolean }>;
   /** Takes a queued entry out (cancel, skip); exactly one of take/claim wins. */
   takeQueued(entryId: string, name?: string | null): Awaitable<Entry | null>;
   /**

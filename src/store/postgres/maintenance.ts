@@ -81,6 +81,8 @@ export function pgMaintenance(s: PgSession): MaintenanceStore {
     async housekeep(): Promise<string[]> {
       await s.q(`DELETE FROM conductor.dispatchers WHERE seen_at < now() - interval '7 days'
                  AND owner NOT IN (SELECT owner FROM conductor.running)`);
+      // Waits that ended without a claim (the dispatcher exited): see 005_slots.sql.
+      await s.q(`DELETE FROM conductor.slot_waiters WHERE since < now() - interval '10 seconds'`);
       return [];
     },
 

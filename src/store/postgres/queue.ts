@@ -97,10 +97,10 @@ interface Claimed {
  * in one statement (claim_entries.sql). A claimed body that cannot be used is set aside (which
  * frees its slot), reported as the queue row it was.
  */
-async function claimEntries(s: PgSession, ids: string[], owner: string, maxRunning: number): Promise<Claimed> {
+async function claimEntries(s: PgSession, ids: string[], owner: string, maxRunning: number, idle: boolean): Promise<Claimed> {
   const [row] = await s.q<{ free: number; claimed: { entry_id: string; body: unknown }[] }>(
     CLAIM_ENTRIES,
-    [ids, owner, maxRunning],
+    [ids, owner, maxRunning, idle],
     'conductor_claim_entries',
   );
   const claimed: Entry[] = [];
@@ -127,7 +127,12 @@ async function setAside(s: PgSession, entryId: string, body: unknown, why: strin
 export function pgQueue(s: PgSession): QueueStore {
   // Slot rows 1..N this process has made sure exist (add_slots.sql), once per process and limit.
   let slotsMade = 0;
-  const claimAll = async (refs: QueuedRef[], owner: string, maxRunning: number): Promise<{ entries: Entry[]; full: boolean }> => {
+  const claimAll = async (
+    refs: QueuedRef[],
+    owner: string,
+    maxRunning: number,
+    idle = false,
+  ): Promise<{ entries: Entry[]; full: boolean }> => {
     if (maxRunning > slotsMade) {
       await s.q(ADD_SLOTS, [maxRunning]);
       slotsMade = maxRunning;
@@ -137,11 +142,13 @@ export function pgQueue(s: PgSession): QueueStore {
       refs.map((r) => r.entry_id),
       owner,
       maxRunning,
+      idle,
     );
     return { entries: claimed, full: free < refs.length };
   };
 
   return {
+    claimsEnforceLimit: true,
     claimAll,
 
     async claim(ref: QueuedRef, owner: string, maxRunning: number): Promise<Entry | null | 'full'> {

@@ -19,13 +19,23 @@ CREATE TABLE conductor.slots (
 INSERT INTO conductor.slots (slot, entry_id)
   SELECT row_number() OVER (ORDER BY claimed_at, entry_id), entry_id FROM conductor.running;
 
--- A freed slot is news to dispatchers waiting for one, on every host: deleting
+-- Dispatchers that found every slot taken while they had no run of their own
+-- (claim_entries.sql keeps this: a row while it waits, refreshed by each
+-- claim that finds the home full again, gone once it claims). Rows older than
+-- WAIT_FRESH (10 s here and below) are of dispatchers that stopped waiting
+-- another way (exited): they are ignored, and removed by housekeeping.
+CREATE TABLE conductor.slot_waiters (owner text PRIMARY KEY, since timestamptz NOT NULL DEFAULT now());
+
+-- A freed slot is news to a dispatcher waiting for one, on any host: deleting
 -- running rows notifies the queue's channel (as queueing does, insert_entries.sql,
 -- but with the payload 'freed': the queue is as it was, only the count of runs
--- changed), once per statement that deleted any.
+-- changed), once per statement that deleted any, and only while a dispatcher
+-- waits (a notification wakes every listening connection: one per release
+-- would cost every dispatcher a wake-up per run of every other).
 CREATE FUNCTION conductor.notify_slots_freed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM freed) THEN
+  IF EXISTS (SELECT 1 FROM freed)
+     AND EXISTS (SELECT 1 FROM conductor.slot_waiters WHERE since > now() - interval '10 seconds') THEN
     PERFORM pg_notify('conductor_queue', 'freed');
   END IF;
   RETURN NULL;

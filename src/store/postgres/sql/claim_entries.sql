@@ -8,6 +8,9 @@
 --            taken, as many as free slots allow.
 -- $2 text    the owner (the dispatcher's token).
 -- $3 integer its --max-concurrent: only slots 1..$3 may be taken.
+-- $4 boolean it has no run of its own: finding no free slot, it waits for one
+--            (a row in conductor.slot_waiters, so that a release notifies it:
+--            005_slots.sql); claiming one, it no longer waits.
 --
 -- Rows locked by a concurrent claim are skipped (SKIP LOCKED), never waited
 -- for: dispatchers that ranked the same head take the next entries instead.
@@ -47,6 +50,13 @@ run AS (
 ),
 took AS (
   UPDATE conductor.slots s SET entry_id = pairs.entry_id FROM pairs WHERE s.slot = pairs.slot
+),
+waits AS (
+  INSERT INTO conductor.slot_waiters (owner) SELECT $2 WHERE $4::boolean AND NOT EXISTS (SELECT 1 FROM free)
+  ON CONFLICT (owner) DO UPDATE SET since = now()
+),
+served AS (
+  DELETE FROM conductor.slot_waiters WHERE owner = $2 AND EXISTS (SELECT 1 FROM pairs)
 )
 SELECT (SELECT count(*) FROM free)::int AS free,
        coalesce((SELECT json_agg(json_build_object('entry_id', entry_id, 'body', body) ORDER BY n) FROM pairs), '[]'::json) AS claimed
