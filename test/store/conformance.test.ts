@@ -527,16 +527,22 @@ for (const [kind, make, enabled] of backends) {
   });
 }
 
-describe.runIf(PG_ADMIN !== '')('postgres migration 3: the queue gets real columns', () => {
+/** A fresh database whose schema is at an older version (migrations 1..version applied, as that release left it). */
+function databaseAt(version: number): { url: string; drop: () => void } {
+  const db = newDatabase();
+  psql(
+    db.url,
+    `CREATE SCHEMA conductor; CREATE TABLE conductor.meta (key text PRIMARY KEY, value text NOT NULL);
+    ${MIGRATIONS.slice(0, version).join(' ')} INSERT INTO conductor.meta VALUES ('schema_version', '${version}')`,
+  );
+  return db;
+}
+
+describe.runIf(PG_ADMIN !== '')('postgres migrations 3 and 5: the queue gets real columns, runs get slots', () => {
   it('migration 5: runs of the version before hold slots, so the limit counts them', async () => {
-    const db = newDatabase();
+    const db = databaseAt(4);
     const dir = scratchDir();
     try {
-      psql(
-        db.url,
-        `CREATE SCHEMA conductor; CREATE TABLE conductor.meta (key text PRIMARY KEY, value text NOT NULL);
-        ${MIGRATIONS.slice(0, 4).join(' ')} INSERT INTO conductor.meta VALUES ('schema_version', '4')`,
-      );
       const s = schedule('a');
       const running = [entry(s), entry(s, {}, NOW + 1)];
       psql(
@@ -567,14 +573,9 @@ describe.runIf(PG_ADMIN !== '')('postgres migration 3: the queue gets real colum
   });
 
   it('converts rows from their names, sets aside a row whose name is not in form, and ranks as before', async () => {
-    const db = newDatabase();
+    const db = databaseAt(2);
     const dir = scratchDir();
     try {
-      psql(
-        db.url,
-        `CREATE SCHEMA conductor; CREATE TABLE conductor.meta (key text PRIMARY KEY, value text NOT NULL);
-        ${MIGRATIONS[0]} ${MIGRATIONS[1]} INSERT INTO conductor.meta VALUES ('schema_version', '2')`,
-      );
       const s = schedule('a');
       const e1 = entry(s, { priority: 7, source: 'schedule' });
       const e2 = entry(s, { attempt: 3, source: 'retry', group: 'g', not_before: '2026-03-01T12:10:00.000Z' }, NOW + 1);
