@@ -87,6 +87,9 @@ export async function startBatch(st: LoopState, round: Round, batch: Batch, now:
   }
   for (const e of entries) await begin(st, round, e, schedules.get(e.entry_id) ?? null, now);
   if (full) {
+    // Not tried: ranked as before at the next round, not skipped until the next listing.
+    const got = new Set(entries.map((e) => e.entry_id));
+    for (const i of items) if (!got.has(i.ref.entry_id)) st.queue.taken.delete(i.ref.entry_id);
     // Other hosts' runs filled the limit since the last listing (or ours are not released yet).
     st.queue.recount = true;
     st.blocked.blockRest(`blocked: running = max-concurrent ${max}`);

@@ -212,6 +212,25 @@ for (const [kind, make, enabled] of backends) {
       expect((await store.runningOwners()).sort()).toEqual(winners.map((w) => w.owner).sort());
     });
 
+    it('claim (a store whose claims enforce the limit): every run counts, also those above a lower limit', async () => {
+      const store = await make().open();
+      if (!store.claimsEnforceLimit) return; // the file store's limit is the dispatcher's check
+      const s = schedule('a');
+      await store.createSchedule(s);
+      const entries = Array.from({ length: 8 }, (_, i) => entry(s, {}, NOW + i));
+      await store.enqueueAll(entries);
+      const refs = await store.listQueued();
+      // B (limit 5) runs five; two end, three go on in slots 3-5.
+      expect((await store.claimAll(refs.slice(0, 5), 'B', 5)).entries).toHaveLength(5);
+      for (const e of entries.slice(0, 2)) await store.releaseRunning(e.entry_id, 'B');
+      // A's limit is 2: three run, so A starts nothing, though its slots 1 and 2 are free.
+      expect(await store.claimAll(refs.slice(5), 'A', 2)).toEqual({ entries: [], full: true });
+      // Under a limit of 4, one more may start.
+      const more = await store.claimAll(refs.slice(5), 'A', 4);
+      expect(more.entries.map((e) => e.entry_id)).toEqual([entries[5].entry_id]);
+      expect(more.full).toBe(true);
+    });
+
     it('takeQueued against claim: exactly one wins; a taken entry is gone', async () => {
       const store = await make().open();
       const s = schedule('a');

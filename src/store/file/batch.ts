@@ -80,7 +80,9 @@ async function writeSynced(group: [file: string, data: string][]): Promise<void>
       fds.push(fs.openSync(file, CREATE_FLAGS, FILE_MODE));
       fs.writeSync(fds[fds.length - 1], data);
     }
-    await Promise.all(fds.map(fdatasync));
+    // Every sync settles before any descriptor is closed (a closed number could be reused meanwhile).
+    const failed = (await Promise.allSettled(fds.map(fdatasync))).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
     for (const fd of fds) fs.closeSync(fd);
   }

@@ -16,15 +16,21 @@
 -- for: dispatchers that ranked the same head take the next entries instead.
 -- A slot or an entry another claim committed meanwhile is seen as taken (FOR
 -- UPDATE re-reads the newest row version), so slots are never shared.
--- Answers one row: `free`, the free slots found (0 means the limit is
+-- Runs in slots above $3 (of a dispatcher with a higher limit, or from
+-- before the limit was lowered) count against $3 too: at most $3 minus every
+-- run found may start, as when the limit was a count of the running rows.
+-- Answers one row: `free`, the free slots taken (0 means the limit is
 -- reached on every host), and `claimed`, [{entry_id, body}] in rank order.
-WITH free AS (
+WITH busy AS (
+  SELECT count(*) AS n FROM conductor.slots WHERE entry_id IS NOT NULL
+),
+free AS (
   SELECT slot, row_number() OVER (ORDER BY slot) AS n
   FROM (
     SELECT slot FROM conductor.slots
     WHERE slot <= $3 AND entry_id IS NULL
     ORDER BY slot
-    LIMIT cardinality($1::text[])
+    LIMIT greatest(0, least(cardinality($1::text[]), $3 - (SELECT n FROM busy)))
     FOR UPDATE SKIP LOCKED
   ) f
 ),
