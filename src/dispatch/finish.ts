@@ -151,7 +151,7 @@ export async function afterExecution(
 }
 
 /** A run of a schedule counts in its statistics (not a cancelled or skipped one). */
-function count(stats: StatsBuffer, s: Schedule | null, x: Execution, failed: boolean): void {
+export function count(stats: StatsBuffer, s: Schedule | null, x: Execution, failed: boolean): void {
   if (s && x.status !== 'cancelled' && x.status !== 'skipped') stats.add(s.task_id, x, failed);
 }
 

@@ -14,7 +14,7 @@ import type { Entry } from '../model.js';
 import type { RunningRecord } from '../store/store.js';
 import { endedWithoutRun } from '../app/entries.js';
 import { isoInZone } from '../time.js';
-import { afterExecution, recordRun, whenDone } from './finish.js';
+import { afterExecution, count, recordRun, whenDone } from './finish.js';
 import { planEnd, settle, stripRun } from './settle.js';
 import type { LoopState } from './state.js';
 import { StatsBuffer } from './stats-buffer.js';
@@ -128,11 +128,9 @@ async function settleLost(
   const schedule = await store.readSchedule(e.task_id);
   const plan = await planEnd(ctx, e, schedule, x);
   await settle(ctx, plan, me.token, silent);
-  if (schedule && status !== 'cancelled') {
-    const stats = new StatsBuffer(ctx);
-    stats.add(schedule.task_id, x, plan.failed);
-    await stats.flush();
-  }
+  const stats = new StatsBuffer(ctx);
+  count(stats, schedule, x, plan.failed);
+  await stats.flush();
   await store.clearCancel(e.entry_id);
 }
 
